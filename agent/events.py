@@ -1,0 +1,143 @@
+"""Events: everything that happens in a conversation, as pydantic models.
+
+Each event is appended to ``events.jsonl`` (and flushed) before any callback sees it, so
+the file is the conversation. ``kind`` is the discriminator; ``Event`` parses any of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agent.status import AgentStatus
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LLMUsage(BaseModel):
+    """What one LLM call cost. Carried by the events the call produced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency_s: float = 0.0
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=_new_id)
+    timestamp: datetime = Field(default_factory=_now)
+
+
+class MessageEvent(EventBase):
+    """A chat message: the user's, or the assistant's text reply."""
+
+    kind: Literal["message"] = "message"
+    role: Literal["user", "assistant"]
+    text: str
+    # For assistant events: how many events of the history the LLM request was built from.
+    # A user message at an index below this has reached the model ("delivered").
+    request_event_count: int | None = None
+    usage: LLMUsage | None = None
+
+
+class ActionEvent(EventBase):
+    """The model asked for a tool call."""
+
+    kind: Literal["action"] = "action"
+    tool_call_id: str
+    tool_name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    # Raw argument text when it was not valid JSON (the model sees an error observation).
+    raw_arguments: str | None = None
+    thought: str = ""
+    # Tool calls of one LLM response share it, so the assistant message can be rebuilt.
+    response_id: str = ""
+    request_event_count: int | None = None
+    usage: LLMUsage | None = None
+
+
+class ObservationEvent(EventBase):
+    """The result of a tool call: every ActionEvent gets exactly one."""
+
+    kind: Literal["observation"] = "observation"
+    tool_call_id: str
+    tool_name: str
+    content: str
+    is_error: bool = False
+    exit_code: int | None = None
+    cwd: str | None = None
+    # For file edits: a unified diff of what changed.
+    diff: str | None = None
+    # Set when the tool call was ended early: "interrupted", "timeout", "app_stopped",
+    # "rejected".
+    ended: str | None = None
+
+
+class AgentErrorEvent(EventBase):
+    """Something went wrong outside a tool call (the LLM failed, the sandbox died...)."""
+
+    kind: Literal["agent_error"] = "agent_error"
+    message: str
+    # "llm", "sandbox", "iteration_limit", "stuck", "internal"
+    source: str = "internal"
+    retryable: bool = False
+
+
+class PauseEvent(EventBase):
+    kind: Literal["pause"] = "pause"
+
+
+class ResumeEvent(EventBase):
+    kind: Literal["resume"] = "resume"
+
+
+class InterruptEvent(EventBase):
+    kind: Literal["interrupt"] = "interrupt"
+
+
+class StatusEvent(EventBase):
+    kind: Literal["status"] = "status"
+    status: AgentStatus
+    detail: str = ""
+
+
+class RejectionEvent(EventBase):
+    """The user rejected a pending tool call in confirmation mode."""
+
+    kind: Literal["rejection"] = "rejection"
+    tool_call_id: str
+    reason: str = ""
+
+
+Event = Annotated[
+    MessageEvent
+    | ActionEvent
+    | ObservationEvent
+    | AgentErrorEvent
+    | PauseEvent
+    | ResumeEvent
+    | InterruptEvent
+    | StatusEvent
+    | RejectionEvent,
+    Field(discriminator="kind"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(line: str | bytes) -> Event:
+    """Parse one line of ``events.jsonl``."""
+    return EVENT_ADAPTER.validate_json(line)

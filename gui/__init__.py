@@ -1,0 +1,1 @@
+"""Berth's Qt front end: the only layer that imports PySide6."""

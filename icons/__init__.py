@@ -1,0 +1,1 @@
+"""SVG icons for the app and its toolbar actions, shipped as package data."""

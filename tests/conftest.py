@@ -1,0 +1,70 @@
+"""Fixtures shared by every test: a real Docker engine and a sandbox image built offline.
+
+No registry is reachable on the test machines, so the image is made from Debian's packages
+(debootstrap + import) once and cached by tag. A missing engine fails the test: a suite
+that skips its Docker tests in CI would be green and prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports platformdirs or litellm: tests never touch the user's real
+# folders, and litellm never tries to download its price list.
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="berth-tests-home-"))
+os.environ["XDG_DATA_HOME"] = str(_TEST_HOME / "data")
+os.environ["XDG_CONFIG_HOME"] = str(_TEST_HOME / "config")
+os.environ["XDG_CACHE_HOME"] = str(_TEST_HOME / "cache")
+os.environ["XDG_STATE_HOME"] = str(_TEST_HOME / "state")
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+for _var in ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY"):
+    os.environ.pop(_var, None)
+
+TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test:bookworm-minbase")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # any failure to reach the engine is the same finding
+        pytest.fail(
+            f"A Docker engine is required for this test and none answered: {exc}. "
+            "Start dockerd (CI's .ci/run does) and run again.",
+            pytrace=False,
+        )
+    return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client) -> Iterator[str]:
+    """Tag of a minimal Debian image (bash, coreutils; no Python), built once and cached."""
+    from sandbox.images.offline import build_offline_image
+
+    build_offline_image(TEST_IMAGE, client=docker_client)
+    previous = os.environ.get("BERTH_SANDBOX_IMAGE")
+    os.environ["BERTH_SANDBOX_IMAGE"] = TEST_IMAGE
+    yield TEST_IMAGE
+    if previous is None:
+        os.environ.pop("BERTH_SANDBOX_IMAGE", None)
+    else:
+        os.environ["BERTH_SANDBOX_IMAGE"] = previous
+    _remove_test_containers(docker_client)
+
+
+def _remove_test_containers(client) -> None:
+    for container in client.containers.list(all=True, filters={"label": "berth.managed"}):
+        if container.attrs.get("Config", {}).get("Image") == TEST_IMAGE:
+            try:
+                container.remove(force=True, v=True)
+            except Exception:
+                pass  # already gone

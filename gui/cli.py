@@ -1,4 +1,7 @@
-"""The ``berth`` command."""
+"""The ``berth`` command: the app, ``berth run TASK`` in a terminal, or ``--self-test``.
+
+Heavy imports (Qt, litellm, docker) happen only in the branch that needs them.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,25 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    print("berth: the app is not built yet", file=sys.stderr)
-    return 1
+    if argv[:1] == ["run"]:
+        from agent.cli import main as run_in_terminal
+
+        return run_in_terminal(argv[1:])
+    if "--self-test" in argv:
+        from gui.self_test import run_self_test
+
+        return run_self_test()
+    if argv[:1] in (["-h"], ["--help"]):
+        print(
+            "usage: berth                 start the app\n"
+            "       berth run TASK [--workspace DIR] [--image IMAGE]\n"
+            "                             run the agent in this terminal\n"
+            "       berth --self-test     check this installation and exit"
+        )
+        return 0
+    from gui.app import run_app
+
+    return run_app(argv)
 
 
 if __name__ == "__main__":

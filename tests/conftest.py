@@ -7,6 +7,7 @@ that skips its Docker tests in CI would be green and prove nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -64,7 +65,5 @@ def sandbox_image(docker_client) -> Iterator[str]:
 def _remove_test_containers(client) -> None:
     for container in client.containers.list(all=True, filters={"label": "berth.managed"}):
         if container.attrs.get("Config", {}).get("Image") == TEST_IMAGE:
-            try:
+            with contextlib.suppress(Exception):  # already gone is fine
                 container.remove(force=True, v=True)
-            except Exception:
-                pass  # already gone

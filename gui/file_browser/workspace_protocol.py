@@ -1,0 +1,42 @@
+"""What the browser needs of a workspace: the file half of sandbox.DockerWorkspace.
+
+A Protocol rather than the class itself keeps this package importable (and typed) without
+pulling the Docker SDK into every GUI import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+class EntryLike(Protocol):
+    name: str
+    path: str
+    kind: str  # "file" | "dir" | "symlink" | "other"
+    size: int
+    mtime: datetime
+    mode: int
+
+
+class FileWorkspace(Protocol):
+    def list_dir(self, path: str) -> list[EntryLike]: ...  # pragma: no cover - protocol
+
+    def read_bytes(self, path: str) -> bytes: ...  # pragma: no cover - protocol
+
+    def upload(
+        self,
+        host_path: str | os.PathLike[str],
+        container_dir: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None: ...  # pragma: no cover - protocol
+
+    def download(
+        self,
+        container_path: str,
+        host_dir: str | os.PathLike[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Path: ...  # pragma: no cover - protocol

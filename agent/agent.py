@@ -1,0 +1,33 @@
+"""The Agent: a model, the tools it may use, and how it is told to work."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from agent.llm import LLM
+from agent.tool import Tool
+
+DEFAULT_SYSTEM_PROMPT = """\
+You are a careful software engineer working inside a Linux container. Your working \
+folder is /workspace: the user's files are there, and everything you create should go \
+there unless asked otherwise.
+
+Use the tools to act: `bash` runs a command in a persistent shell (cd, variables and \
+background jobs persist; send input to a running program with is_input=true); \
+`file_editor` views, creates and edits files by absolute path. Work in small steps and \
+check the result of each one. The user may pause you, look at the files and send a \
+correction: the newest user message always takes precedence over earlier instructions.
+
+When the task is done, call `finish` with a short summary of what you did (or reply \
+with that summary and no tool call)."""
+
+
+class Agent(BaseModel):
+    """What the conversation runs: ``Agent(llm=llm, tools=[Tool(name="BashTool"), ...])``."""
+
+    llm: LLM
+    tools: list[Tool] = Field(default_factory=list)
+    system_prompt: str | None = None
+
+    def effective_system_prompt(self) -> str:
+        return self.system_prompt or DEFAULT_SYSTEM_PROMPT

@@ -1,0 +1,112 @@
+"""From events to the messages of an LLM request.
+
+The request must always be valid for an OpenAI-style API: an assistant message with tool
+calls is followed by one tool message per call, in order, before anything else. Events are
+not always in that order (a user message can arrive while a command runs), so user
+messages that land inside a tool call group are moved to just after it, and a call with no
+recorded result (which the engine never leaves, but a damaged file could) gets one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from agent.events import ActionEvent, Event, MessageEvent, ObservationEvent
+
+MISSING_RESULT = "(no result was recorded for this tool call)"
+
+
+def tool_call_arguments(action: ActionEvent) -> str:
+    if action.raw_arguments is not None:
+        return action.raw_arguments
+    return json.dumps(action.arguments)
+
+
+def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
+    # The tool call group being answered: its assistant message is out, tool results follow.
+    open_calls: list[str] = []
+    results: dict[str, str] = {}
+    deferred: list[dict[str, Any]] = []
+    current_response: str | None = None
+
+    def close_group() -> None:
+        nonlocal current_response
+        for call_id in open_calls:
+            messages.append(
+                {"role": "tool", "tool_call_id": call_id, "content": results.get(call_id, "")}
+            )
+        open_calls.clear()
+        results.clear()
+        messages.extend(deferred)
+        deferred.clear()
+        current_response = None
+
+    def group_done() -> bool:
+        return all(call_id in results for call_id in open_calls)
+
+    for event in events:
+        if isinstance(event, ActionEvent):
+            if current_response is not None and event.response_id == current_response:
+                messages[_last_assistant(messages)]["tool_calls"].append(_tool_call(event))
+                open_calls.append(event.tool_call_id)
+                continue
+            if open_calls:
+                _fill_missing(open_calls, results)
+                close_group()
+            current_response = event.response_id
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": event.thought or None,
+                    "tool_calls": [_tool_call(event)],
+                }
+            )
+            open_calls.append(event.tool_call_id)
+        elif isinstance(event, ObservationEvent):
+            if event.tool_call_id in open_calls:
+                results[event.tool_call_id] = event.content
+                if group_done():
+                    close_group()
+            # A result for a call outside the open group cannot be placed validly: dropped.
+        elif isinstance(event, MessageEvent):
+            message = {"role": event.role, "content": event.text}
+            if open_calls:
+                if event.role == "user":
+                    deferred.append(message)
+                    continue
+                _fill_missing(open_calls, results)
+                close_group()
+            messages.append(message)
+    if open_calls:
+        _fill_missing(open_calls, results)
+        close_group()
+    return messages
+
+
+def _fill_missing(open_calls: list[str], results: dict[str, str]) -> None:
+    for call_id in open_calls:
+        results.setdefault(call_id, MISSING_RESULT)
+
+
+def _last_assistant(messages: list[dict[str, Any]]) -> int:
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index]["role"] == "assistant":
+            return index
+    raise AssertionError("no assistant message")
+
+
+def _tool_call(action: ActionEvent) -> dict[str, Any]:
+    return {
+        "id": action.tool_call_id,
+        "type": "function",
+        "function": {"name": action.tool_name, "arguments": tool_call_arguments(action)},
+    }
+
+
+def pending_actions(events: Sequence[Event]) -> list[ActionEvent]:
+    """Actions with no observation yet, in order."""
+    answered = {e.tool_call_id for e in events if isinstance(e, ObservationEvent)}
+    return [e for e in events if isinstance(e, ActionEvent) and e.tool_call_id not in answered]

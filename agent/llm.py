@@ -1,0 +1,240 @@
+"""The LLM: a pydantic description of a model endpoint, and one call to it through litellm.
+
+litellm takes about two seconds to import, so it is imported on the first call, never at
+package import. Retries are done here rather than by litellm or the OpenAI client, so a
+caller can abandon a request (pause) between attempts and so each attempt is visible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+
+from agent.events import LLMUsage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "openai/gpt-4o"
+
+# HTTP statuses worth another try: timeouts, conflicts, rate limits, server errors.
+_RETRY_STATUSES = {408, 409, 429}
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def _env_key() -> SecretStr | None:
+    value = _env("LLM_API_KEY")
+    return SecretStr(value) if value else None
+
+
+def import_litellm() -> ModuleType:
+    """Import litellm with its offline price list (it must never fetch it at import)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True
+    return litellm
+
+
+class LLMCancelled(Exception):
+    """The caller abandoned the request (pause or interrupt); nothing of it may be used."""
+
+
+class LLMError(Exception):
+    """A call failed for good (after the retries, or on an error retrying cannot fix)."""
+
+    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status_code = status_code
+
+
+class LLMToolCall(BaseModel):
+    id: str
+    name: str
+    arguments: str  # raw JSON text, as the model produced it
+
+
+class LLMResponse(BaseModel):
+    """What one call produced."""
+
+    id: str
+    content: str | None = None
+    tool_calls: list[LLMToolCall] = Field(default_factory=list)
+    usage: LLMUsage = Field(default_factory=LLMUsage)
+    attempts: int = 1
+
+
+class LLM(BaseModel):
+    """A model endpoint. Any litellm model; OpenAI-compatible servers as ``openai/NAME``.
+
+    The API key is a SecretStr and is left out of every dump of this model, so it cannot
+    reach state.json, events or logs by way of the LLM's configuration.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    model: str = Field(default_factory=lambda: _env("LLM_MODEL") or DEFAULT_MODEL)
+    api_key: SecretStr | None = Field(default_factory=_env_key, exclude=True, repr=False)
+    base_url: str | None = Field(default_factory=lambda: _env("LLM_BASE_URL"))
+    usage_id: str = "agent"
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    timeout: float = 120.0
+    # Attempts after the first one, on 429, 5xx, timeouts and connection errors.
+    num_retries: int = 4
+    # Backoff: retry_min_wait * 2**attempt, capped at retry_max_wait (seconds).
+    retry_min_wait: float = 1.0
+    retry_max_wait: float = 30.0
+    stream: bool = False
+
+    @field_serializer("api_key", when_used="always")
+    def _hide_key(self, value: SecretStr | None) -> None:
+        return None
+
+    def completion(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> LLMResponse:
+        """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
+        is set while waiting between attempts or while a stream comes in."""
+        litellm = import_litellm()
+        cancel = cancel or threading.Event()
+        attempt = 0
+        while True:
+            if cancel.is_set():
+                raise LLMCancelled()
+            started = time.monotonic()
+            try:
+                response = self._call_once(litellm, messages, tools, cancel)
+            except LLMCancelled:
+                raise
+            except Exception as exc:
+                retryable, status = _classify(litellm, exc)
+                if not retryable or attempt >= self.num_retries:
+                    tries = f" after {attempt + 1} attempts" if attempt else ""
+                    raise LLMError(
+                        f"The model request failed{tries}: {_describe(exc)}",
+                        retryable=retryable,
+                        status_code=status,
+                    ) from exc
+                wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
+                log.info("LLM call failed (%s); retry %d in %.2fs", status, attempt + 1, wait)
+                attempt += 1
+                if cancel.wait(wait):
+                    raise LLMCancelled() from None
+                continue
+            latency = time.monotonic() - started
+            return self._parse(litellm, response, latency, attempt + 1)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _call_once(
+        self,
+        litellm: ModuleType,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        cancel: threading.Event,
+    ) -> Any:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "timeout": self.timeout,
+            # The OpenAI client must not retry on its own: this loop does, visibly.
+            "max_retries": 0,
+        }
+        if tools:
+            kwargs["tools"] = tools
+        if self.api_key is not None:
+            kwargs["api_key"] = self.api_key.get_secret_value()
+        if self.base_url:
+            kwargs["api_base"] = self.base_url
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.max_output_tokens is not None:
+            kwargs["max_tokens"] = self.max_output_tokens
+        if not self.stream:
+            return litellm.completion(**kwargs)
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+        stream = litellm.completion(**kwargs)
+        chunks = []
+        for chunk in stream:
+            if cancel.is_set():
+                close = getattr(stream, "close", None)
+                if callable(close):
+                    close()
+                raise LLMCancelled()
+            chunks.append(chunk)
+        return litellm.stream_chunk_builder(chunks, messages=messages)
+
+    def _parse(
+        self, litellm: ModuleType, response: Any, latency: float, attempts: int
+    ) -> LLMResponse:
+        choice = response.choices[0]
+        message = choice.message
+        calls = []
+        for call in getattr(message, "tool_calls", None) or []:
+            function = call.function
+            arguments = function.arguments
+            if not isinstance(arguments, str):
+                arguments = json.dumps(arguments)
+            calls.append(
+                LLMToolCall(
+                    id=call.id or "call_" + uuid.uuid4().hex[:12],
+                    name=function.name or "",
+                    arguments=arguments or "",
+                )
+            )
+        usage = getattr(response, "usage", None)
+        try:
+            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:  # the model is not in litellm's price list
+            cost = 0.0
+        return LLMResponse(
+            id=getattr(response, "id", None) or uuid.uuid4().hex,
+            content=message.content or None,
+            tool_calls=calls,
+            usage=LLMUsage(
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cost=cost,
+                latency_s=latency,
+            ),
+            attempts=attempts,
+        )
+
+
+def _classify(litellm: ModuleType, exc: Exception) -> tuple[bool, int | None]:
+    """(worth retrying, HTTP status if any)."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        status = None
+    connection = (litellm.APIConnectionError, litellm.Timeout)
+    if isinstance(exc, connection):
+        return True, status
+    if status is not None and (status in _RETRY_STATUSES or status >= 500):
+        return True, status
+    return False, status
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    # litellm prefixes provider errors with long "litellm.XError: XError: " chains.
+    text = text.replace("litellm.", "")
+    return text if len(text) <= 500 else text[:500] + "…"

@@ -1,0 +1,159 @@
+"""A conversation on disk: ``<persistence_dir>/<id>/state.json`` and ``events.jsonl``.
+
+Each event is appended, flushed and fsynced before anyone is told of it, so the file is
+the conversation: a crash loses at most the step in flight. state.json is replaced
+atomically (write a temporary file, fsync, rename), so it is always one whole version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agent.events import Event, parse_event
+from agent.state import ConversationSummary, PersistedState
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "state.json"
+EVENTS_FILE = "events.jsonl"
+
+
+def default_persistence_dir() -> Path:
+    """Where conversations live: the user data directory of "berth" / conversations."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("berth", appauthor=False)) / "conversations"
+
+
+def resolve_persistence_dir(persistence_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(persistence_dir) if persistence_dir is not None else default_persistence_dir()
+
+
+class ConversationStore:
+    """The folder of one conversation. Thread-safe appends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.state_path = folder / STATE_FILE
+        self.events_path = folder / EVENTS_FILE
+        self._append_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._events_file = None
+
+    def exists(self) -> bool:
+        return self.state_path.exists()
+
+    def create(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # The folder holds the history of someone's work: not for other users to read.
+        with contextlib.suppress(OSError):
+            os.chmod(self.folder, 0o700)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def append(self, event: Event) -> None:
+        line = event.model_dump_json() + "\n"
+        with self._append_lock:
+            if self._events_file is None:
+                self._events_file = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._events_file.write(line)
+            self._events_file.flush()
+            os.fsync(self._events_file.fileno())
+
+    def load_events(self) -> list[Event]:
+        """Every event on disk. A torn last line (a crash mid-write) is dropped."""
+        if not self.events_path.exists():
+            return []
+        events: list[Event] = []
+        with open(self.events_path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                events.append(parse_event(raw))
+            except ValidationError:
+                if number >= len(lines) - 1:
+                    log.warning("dropping a torn last line of %s", self.events_path)
+                    self._truncate_torn_tail()
+                else:
+                    log.warning("skipping unreadable line %d of %s", number, self.events_path)
+        return events
+
+    def _truncate_torn_tail(self) -> None:
+        """Cut a partial last line so the next append starts on a fresh line."""
+        data = self.events_path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        with open(self.events_path, "r+b") as handle:
+            handle.truncate(keep)
+
+    # --- state -----------------------------------------------------------------------------
+
+    def save_state(self, state: PersistedState) -> None:
+        data = state.model_dump_json(indent=2)
+        with self._state_lock:
+            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.state_path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+
+    def load_state(self) -> PersistedState:
+        return PersistedState.model_validate_json(self.state_path.read_bytes())
+
+    def close(self) -> None:
+        with self._append_lock:
+            if self._events_file is not None:
+                self._events_file.close()
+                self._events_file = None
+
+    def remove(self) -> None:
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def list_conversations(
+    persistence_dir: str | os.PathLike[str] | None = None,
+) -> list[ConversationSummary]:
+    """Every saved conversation, newest first. Unreadable folders are skipped."""
+    root = resolve_persistence_dir(persistence_dir)
+    if not root.is_dir():
+        return []
+    summaries = []
+    for folder in root.iterdir():
+        state_path = folder / STATE_FILE
+        if not state_path.is_file():
+            continue
+        try:
+            state = PersistedState.model_validate_json(state_path.read_bytes())
+        except (OSError, ValidationError, json.JSONDecodeError) as exc:
+            log.warning("skipping %s: %s", folder, exc)
+            continue
+        summaries.append(
+            ConversationSummary(
+                id=state.id,
+                title=state.title or "(untitled)",
+                updated=state.updated,
+                created=state.created,
+                agent_status=state.agent_status,
+                path=folder,
+                stats=state.stats,
+            )
+        )
+    summaries.sort(key=lambda s: s.updated, reverse=True)
+    return summaries

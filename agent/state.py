@@ -1,0 +1,97 @@
+"""What a conversation is, as data: stats, the persisted state, the summary for a list.
+
+``PersistedState`` is state.json. It names the workspace (image, host folder, volume) so a
+reopened conversation finds its container again, and the model's settings, but never the
+API key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.status import AgentStatus
+
+STATE_VERSION = 1
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConversationStats(BaseModel):
+    """Totals over the conversation's life (all runs)."""
+
+    steps: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    llm_latency_s: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class WorkspaceSpec(BaseModel):
+    """How to get the conversation's container back: the DockerWorkspace arguments."""
+
+    image: str | None = None
+    host_dir: str | None = None
+    volume: str | None = None
+    network: bool = True
+    memory: str | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+
+
+class LLMSpec(BaseModel):
+    """The model's settings, for display and for reopening. No key."""
+
+    model: str
+    base_url: str | None = None
+    usage_id: str = "agent"
+
+
+class PersistedState(BaseModel):
+    """state.json."""
+
+    version: int = STATE_VERSION
+    id: str
+    title: str = ""
+    created: datetime = Field(default_factory=_now)
+    updated: datetime = Field(default_factory=_now)
+    agent_status: AgentStatus = AgentStatus.IDLE
+    status_detail: str = ""
+    stats: ConversationStats = Field(default_factory=ConversationStats)
+    confirmation_mode: bool = False
+    max_iterations: int = 100
+    workspace: WorkspaceSpec = Field(default_factory=WorkspaceSpec)
+    llm: LLMSpec | None = None
+
+
+class ConversationSummary(BaseModel):
+    """One line of a conversation list."""
+
+    id: str
+    title: str
+    updated: datetime
+    created: datetime
+    agent_status: AgentStatus
+    path: Path
+    stats: ConversationStats = Field(default_factory=ConversationStats)
+
+
+def make_title(text: str, limit: int = 60) -> str:
+    """A conversation's title: its first user message, on one line, shortened."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"

@@ -1,0 +1,410 @@
+"""A scripted OpenAI-compatible chat completions server for tests.
+
+It listens on 127.0.0.1 (a free port), answers ``POST /v1/chat/completions`` with and
+without ``stream`` (SSE chunks, tool calls as deltas), and records every request. What it
+replies is chosen by a Python function of the request, so a test reads like a dialogue:
+
+    def script(req: RecordedRequest) -> Reply:
+        if req.last_user_text().startswith("Create"):
+            return Reply.call("bash", command="echo hi > /workspace/a.txt")
+        return Reply.say("Done.")
+
+    with ScriptedLLMServer(script) as server:
+        llm = LLM(model=server.model, base_url=server.base_url, api_key=SecretStr("k"))
+
+Requests can be delayed (``server.delay`` or ``Reply(delay=...)``) to catch an agent while
+it waits, and HTTP errors injected for the next N requests (``server.fail_next(2, 429)``).
+The real HTTP round trip goes through litellm and the OpenAI client, nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL_NAME = "berth-scripted"
+
+
+@dataclass
+class ToolCall:
+    name: str
+    # A dict is sent as JSON; a str is sent as is (to test malformed arguments).
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str = field(default_factory=lambda: "call_" + uuid.uuid4().hex[:12])
+
+    def arguments_text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments)
+
+
+@dataclass
+class Reply:
+    """One assistant reply: text, tool calls, or both."""
+
+    content: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    # Seconds to wait before answering (on top of the server's delay).
+    delay: float = 0.0
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+
+    @classmethod
+    def say(cls, text: str, **kw: Any) -> Reply:
+        return cls(content=text, **kw)
+
+    @classmethod
+    def call(cls, tool: str, _thought: str | None = None, **arguments: Any) -> Reply:
+        return cls(content=_thought, tool_calls=[ToolCall(tool, arguments)])
+
+    @classmethod
+    def raw_call(cls, tool: str, raw_arguments: str) -> Reply:
+        return cls(tool_calls=[ToolCall(tool, raw_arguments)])
+
+    @classmethod
+    def calls(cls, *calls: ToolCall, thought: str | None = None) -> Reply:
+        return cls(content=thought, tool_calls=list(calls))
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the server saw it."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+    received_at: float
+    # Set when the reply was sent (None if an error was injected or the client went away).
+    answered: bool = False
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t["function"]["name"] for t in self.body.get("tools", [])]
+
+    def texts(self, role: str) -> list[str]:
+        return [_text_of(m) for m in self.messages if m.get("role") == role]
+
+    def user_texts(self) -> list[str]:
+        return self.texts("user")
+
+    def last_user_text(self) -> str:
+        users = self.user_texts()
+        return users[-1] if users else ""
+
+    def tool_results(self) -> list[str]:
+        return self.texts("tool")
+
+    def last_tool_result(self) -> str | None:
+        last = self.messages[-1] if self.messages else None
+        if last and last.get("role") == "tool":
+            return _text_of(last)
+        return None
+
+    def count_tool_calls(self) -> int:
+        return sum(len(m.get("tool_calls") or []) for m in self.messages)
+
+    def all_text(self) -> str:
+        return "\n".join(_text_of(m) for m in self.messages)
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    # content parts: [{"type": "text", "text": ...}, ...]
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+Script = Callable[[RecordedRequest], Reply]
+
+
+def replies_in_order(replies: Iterable[Reply], then: Reply | None = None) -> Script:
+    """A script that answers each request with the next reply, then ``then`` forever."""
+    queue = list(replies)
+    lock = threading.Lock()
+    final = then or Reply.say("Nothing left to do.")
+
+    def script(_request: RecordedRequest) -> Reply:
+        with lock:
+            return queue.pop(0) if queue else final
+
+    return script
+
+
+class ScriptedLLMServer:
+    """An OpenAI-compatible server answering from a script; start()/stop() or ``with``."""
+
+    def __init__(self, script: Script | None = None, *, delay: float = 0.0) -> None:
+        self.script: Script = script or (lambda _r: Reply.say("Done."))
+        self.delay = delay
+        self.model_name = MODEL_NAME
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._failures: list[int] = []
+        self._ids = itertools.count(1)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._request_arrived = threading.Condition(self._lock)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> ScriptedLLMServer:
+        handler = _make_handler(self)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="scripted-llm", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ScriptedLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what tests configure and read -----------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start() the server first"
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def model(self) -> str:
+        """The model name as litellm wants it."""
+        return f"openai/{self.model_name}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self, script: Script | None = None) -> None:
+        """Forget recorded requests and pending failures; optionally swap the script."""
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+            if script is not None:
+                self.script = script
+            self.delay = 0.0
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        """Answer the next ``count`` requests with HTTP ``status`` (429, 500, ...)."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def wait_for_requests(self, count: int, timeout: float = 30.0) -> RecordedRequest:
+        """Block until at least ``count`` requests arrived; return the ``count``-th."""
+        deadline = time.monotonic() + timeout
+        with self._request_arrived:
+            while len(self._requests) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"expected {count} requests, got {len(self._requests)} in {timeout}s"
+                    )
+                self._request_arrived.wait(remaining)
+            return self._requests[count - 1]
+
+    # --- used by the handler ---------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> int | None:
+        with self._request_arrived:
+            self._requests.append(request)
+            self._request_arrived.notify_all()
+            return self._failures.pop(0) if self._failures else None
+
+    def _next_id(self) -> str:
+        return f"chatcmpl-{next(self._ids)}"
+
+
+def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                self._json(200, {"object": "list", "data": [{"id": server.model_name}]})
+            else:
+                self._json(404, {"error": {"message": "not found"}})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                self._json(400, {"error": {"message": "body is not JSON"}})
+                return
+            request = RecordedRequest(
+                body=body,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                received_at=time.monotonic(),
+            )
+            failure = server._record(request)
+            if failure is not None:
+                self._json(
+                    failure,
+                    {"error": {"message": f"injected {failure}", "type": "server_error"}},
+                )
+                return
+            try:
+                reply = server.script(request)
+            except Exception as exc:  # a broken script must show in the test, not hang it
+                self._json(500, {"error": {"message": f"script raised {exc!r}"}})
+                return
+            wait = server.delay + reply.delay
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                if request.stream:
+                    self._stream(reply, body)
+                else:
+                    self._json(200, _completion(server._next_id(), reply))
+                request.answered = True
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client abandoned the request: that is what some tests do
+
+        def _json(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+
+        def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            completion_id = server._next_id()
+            for chunk in _chunks(completion_id, reply, body):
+                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+    return Handler
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
+def _completion(completion_id: str, reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_text()},
+            }
+            for call in reply.tool_calls
+        ]
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
+        ],
+        "usage": _usage(reply),
+    }
+
+
+def _chunks(completion_id: str, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": MODEL_NAME,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    text = reply.content or ""
+    for start in range(0, len(text), 8):
+        chunks.append(chunk({"content": text[start : start + 8]}))
+    for index, call in enumerate(reply.tool_calls):
+        chunks.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        arguments = call.arguments_text()
+        for start in range(0, len(arguments), 10):
+            piece = arguments[start : start + 10]
+            chunks.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            )
+    chunks.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        chunks.append(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": MODEL_NAME,
+                "choices": [],
+                "usage": _usage(reply),
+            }
+        )
+    return chunks

@@ -114,7 +114,7 @@ class FileBrowser(QWidget):
         self.model.folder_loaded.connect(self._on_folder_loaded)
         self.model.load_failed.connect(self._on_load_failed)
         self.model.upload_requested.connect(self.upload_paths)
-        self.file_tree.expanded.connect(self.model.reload_if_stale)
+        self.file_tree.expanded.connect(self._on_expanded)
         selection = self.file_tree.selectionModel()
         selection.currentChanged.connect(self._on_current_changed)
         self.file_viewer.download_requested.connect(self._choose_download_target)
@@ -387,6 +387,13 @@ class FileBrowser(QWidget):
         if (node.size, node.mtime) != (size, mtime):
             # The agent changed the open file: show the new content where the user was.
             self._open(node.path, node.size, node.mtime, quiet=True)
+
+    def _on_expanded(self, index: QModelIndex) -> None:
+        # A view that is not on screen yet never asks to fetch: list the folder regardless.
+        if self.model.canFetchMore(index):
+            self.model.fetchMore(index)
+        else:
+            self.model.reload_if_stale(index)
 
     def _on_load_failed(self, path: str, message: str) -> None:
         self._show_error(f"Could not list {path}: {message}")

@@ -1,0 +1,226 @@
+"""Folding the event stream into rows (plain Python, so a 10,000-event load is one pass).
+
+Every event of the conversation must pass through in order: a user message's position in
+the stream is what tells whether the model has seen it yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.events import (
+    ActionEvent,
+    AgentErrorEvent,
+    Event,
+    InterruptEvent,
+    MessageEvent,
+    ObservationEvent,
+    PauseEvent,
+    RejectionEvent,
+    ResumeEvent,
+    StatusEvent,
+)
+from agent.status import AgentStatus
+from gui.event_view.rows import ErrorRow, MarkerRow, MessageRow, Row, Tone, ToolRow
+
+_STATUS_MARKERS: dict[AgentStatus, tuple[str, Tone]] = {
+    AgentStatus.IDLE: ("Idle", Tone.NEUTRAL),
+    AgentStatus.RUNNING: ("Running", Tone.INFO),
+    AgentStatus.PAUSED: ("Paused", Tone.WARNING),
+    AgentStatus.WAITING_FOR_CONFIRMATION: ("Waiting for your approval", Tone.WARNING),
+    AgentStatus.FINISHED: ("Finished", Tone.SUCCESS),
+    AgentStatus.ERROR: ("Stopped by an error", Tone.DANGER),
+    AgentStatus.STUCK: ("Stuck", Tone.DANGER),
+}
+
+# A status event that only confirms the marker just shown adds nothing to read.
+_IMPLIED_STATUS = {
+    "pause": AgentStatus.PAUSED,
+    "interrupt": AgentStatus.PAUSED,
+    "resume": AgentStatus.RUNNING,
+}
+
+
+@dataclass(slots=True)
+class Update:
+    inserted: list[Row] = field(default_factory=list)
+    changed: list[Row] = field(default_factory=list)
+
+
+class RowAssembler:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.event_count = 0
+        self.delivered_count = 0
+        self._tool_rows: dict[str, Row] = {}
+        self._responses_with_thought: set[str] = set()
+        self._queued: list[MessageRow] = []
+
+    def add(self, event: Event) -> Update:
+        update = Update()
+        index = self.event_count
+        self.event_count += 1
+        request_count = getattr(event, "request_event_count", None)
+        if request_count is not None:
+            self._deliver(request_count, update)
+        if isinstance(event, MessageEvent):
+            self._message(event, index, update)
+        elif isinstance(event, ActionEvent):
+            self._action(event, update)
+        elif isinstance(event, ObservationEvent):
+            self._observation(event, update)
+        elif isinstance(event, AgentErrorEvent):
+            self._insert(
+                ErrorRow(
+                    timestamp=event.timestamp,
+                    message=event.message,
+                    source=event.source,
+                    retryable=event.retryable,
+                ),
+                update,
+            )
+        elif isinstance(event, PauseEvent):
+            self._marker("Paused", Tone.WARNING, "pause", event, update)
+        elif isinstance(event, ResumeEvent):
+            self._marker("Resumed", Tone.INFO, "resume", event, update)
+        elif isinstance(event, InterruptEvent):
+            self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
+        elif isinstance(event, StatusEvent):
+            self._status(event, update)
+        elif isinstance(event, RejectionEvent):
+            self._marker("Rejected", Tone.WARNING, "rejection", event, update, event.reason)
+        return update
+
+    def deliver(self, request_event_count: int) -> Update:
+        update = Update()
+        self._deliver(request_event_count, update)
+        return update
+
+    def tool_row(self, tool_call_id: str) -> Row | None:
+        return self._tool_rows.get(tool_call_id)
+
+    # -- event kinds --------------------------------------------------------------------
+
+    def _message(self, event: MessageEvent, index: int, update: Update) -> None:
+        queued = event.role == "user" and index >= self.delivered_count
+        row = MessageRow(
+            timestamp=event.timestamp,
+            role=event.role,
+            text=event.text,
+            event_index=index,
+            queued=queued,
+        )
+        if queued:
+            self._queued.append(row)
+        self._insert(row, update)
+
+    def _action(self, event: ActionEvent, update: Update) -> None:
+        thought = event.thought.strip()
+        if thought and (
+            not event.response_id or event.response_id not in self._responses_with_thought
+        ):
+            # Parallel tool calls of one response carry the same thought: show it once.
+            if event.response_id:
+                self._responses_with_thought.add(event.response_id)
+            self._insert(
+                MessageRow(timestamp=event.timestamp, role="assistant", text=thought), update
+            )
+        if event.tool_name == "finish":
+            message = event.arguments.get("message")
+            if isinstance(message, str) and message.strip():
+                row = MessageRow(
+                    timestamp=event.timestamp, role="assistant", text=message, finished=True
+                )
+                self._tool_rows[event.tool_call_id] = row
+                self._insert(row, update)
+                return
+        row = ToolRow(
+            timestamp=event.timestamp,
+            tool_call_id=event.tool_call_id,
+            tool_name=event.tool_name,
+            arguments=dict(event.arguments),
+            raw_arguments=event.raw_arguments,
+        )
+        self._tool_rows[event.tool_call_id] = row
+        self._insert(row, update)
+
+    def _observation(self, event: ObservationEvent, update: Update) -> None:
+        row = self._tool_rows.get(event.tool_call_id)
+        if isinstance(row, MessageRow):
+            # The finish tool's message is already shown; its result matters only if it failed.
+            if not event.is_error:
+                return
+            row = None
+        if isinstance(row, ToolRow):
+            row.observation = event
+            row.touch()
+            update.changed.append(row)
+            return
+        # A result without its call (an older log, or a failed finish): show it on its own.
+        orphan = ToolRow(
+            timestamp=event.timestamp,
+            tool_call_id=event.tool_call_id,
+            tool_name=event.tool_name,
+            observation=event,
+        )
+        self._tool_rows[event.tool_call_id] = orphan
+        self._insert(orphan, update)
+
+    def _status(self, event: StatusEvent, update: Update) -> None:
+        last = self.rows[-1] if self.rows else None
+        if isinstance(last, MarkerRow) and (
+            _IMPLIED_STATUS.get(last.source) is event.status or last.status == event.status
+        ):
+            return
+        label, tone = _STATUS_MARKERS.get(event.status, (str(event.status), Tone.NEUTRAL))
+        row = MarkerRow(
+            timestamp=event.timestamp,
+            label=label,
+            tone=tone,
+            detail=event.detail,
+            source="status",
+            status=event.status,
+        )
+        self._insert(row, update)
+
+    def _marker(
+        self, label: str, tone: Tone, source: str, event: Event, update: Update, detail: str = ""
+    ) -> None:
+        last = self.rows[-1] if self.rows else None
+        implied = _IMPLIED_STATUS.get(source)
+        if (
+            isinstance(last, MarkerRow)
+            and last.source == "status"
+            and implied is not None
+            and last.status == implied
+        ):
+            # The status event came first: the marker it drew becomes this, more precise one.
+            last.label, last.tone, last.source = label, tone, source
+            last.touch()
+            update.changed.append(last)
+            return
+        row = MarkerRow(
+            timestamp=event.timestamp, label=label, tone=tone, source=source, detail=detail
+        )
+        self._insert(row, update)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _insert(self, row: Row, update: Update) -> None:
+        row.position = len(self.rows)
+        self.rows.append(row)
+        update.inserted.append(row)
+
+    def _deliver(self, request_event_count: int, update: Update) -> None:
+        if request_event_count <= self.delivered_count:
+            return
+        self.delivered_count = request_event_count
+        still_queued = []
+        for row in self._queued:
+            if row.event_index < request_event_count:
+                row.queued = False
+                row.touch()
+                update.changed.append(row)
+            else:
+                still_queued.append(row)
+        self._queued = still_queued

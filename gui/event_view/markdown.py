@@ -1,0 +1,179 @@
+"""Markdown messages as laid-out QTextDocuments, with a bounded cache.
+
+Laying out a document costs ~50-100 µs, too much to do for every one of 10,000 rows on
+each resize: heights are estimated from the text until a row is painted or the view's idle
+pass measures it, and only recently used documents are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QFont,
+    QPainter,
+    QPalette,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+
+from gui.event_view.colors import EventColors
+from gui.event_view.metrics import Metrics
+
+_CODE_FENCE = QTextFormat.Property.BlockCodeFence
+_HEADING_SIZE = QTextFormat.Property.FontSizeAdjustment
+
+
+def build_document(text: str, metrics: Metrics, colors: EventColors, width: int) -> QTextDocument:
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setDefaultFont(metrics.font)
+    doc.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub)
+    _style(doc, metrics, colors)
+    doc.setTextWidth(width)
+    return doc
+
+
+def _style(doc: QTextDocument, metrics: Metrics, colors: EventColors) -> None:
+    """Tighter, chat-sized typography than Qt's defaults, and tinted code."""
+    code_char = QTextCharFormat()
+    code_char.setBackground(colors.code_background)
+    code_char.setFontFamilies([metrics.mono.family()])
+    block = doc.begin()
+    first = True
+    while block.isValid():
+        cursor = QTextCursor(block)
+        fmt = block.blockFormat()
+        change = QTextBlockFormat()
+        if first:
+            change.setTopMargin(0)
+            first = False
+        if not block.next().isValid():
+            change.setBottomMargin(0)
+        if fmt.hasProperty(_CODE_FENCE):
+            change.setBackground(colors.code_background)
+            change.setLeftMargin(0)
+            cursor.mergeBlockFormat(change)
+            cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
+            mono = QTextCharFormat()
+            mono.setFontFamilies([metrics.mono.family()])
+            cursor.mergeCharFormat(mono)
+        else:
+            if block.textList() is not None:
+                change.setTopMargin(1)
+                change.setBottomMargin(1)
+            if fmt.headingLevel():
+                change.setTopMargin(4)
+                change.setBottomMargin(2)
+                heading = QTextCharFormat()
+                heading.setProperty(_HEADING_SIZE, 1 if fmt.headingLevel() <= 2 else 0)
+                heading.setFontWeight(QFont.Weight.Bold)
+                cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
+                cursor.mergeCharFormat(heading)
+            cursor.mergeBlockFormat(change)
+            _tint_inline_code(block, code_char)
+        block = block.next()
+
+
+def _tint_inline_code(block, code_char: QTextCharFormat) -> None:
+    spans = []
+    it = block.begin()
+    while not it.atEnd():
+        fragment = it.fragment()
+        if fragment.charFormat().fontFixedPitch():
+            spans.append((fragment.position(), fragment.length()))
+        it += 1
+    for position, length in spans:
+        cursor = QTextCursor(block.document())
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(code_char)
+
+
+def document_height(doc: QTextDocument) -> int:
+    return math.ceil(doc.size().height())
+
+
+def hidden_lines_below(doc: QTextDocument, visible_height: float) -> int:
+    """Laid-out lines that start below ``visible_height`` (for the "… N more" note)."""
+    hidden = 0
+    layout = doc.documentLayout()
+    block = doc.lastBlock()
+    while block.isValid():
+        rect = layout.blockBoundingRect(block)
+        text_layout = block.layout()
+        for i in range(text_layout.lineCount() - 1, -1, -1):
+            if rect.top() + text_layout.lineAt(i).y() < visible_height:
+                return hidden
+            hidden += 1
+        block = block.previous()
+    return hidden
+
+
+def estimate_height(text: str, width: int, metrics: Metrics) -> int:
+    """A cheap guess at the laid-out height (the idle pass replaces it with the truth)."""
+    columns = max(10.0, width / metrics.text_char_width)
+    lines = 0.0
+    in_code = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+            continue
+        if not stripped:
+            lines += 0.0 if in_code else 0.4
+            continue
+        lines += max(1, math.ceil(len(line) / columns))
+    return max(metrics.text_line, math.ceil(lines * metrics.text_line))
+
+
+def paint_document(
+    painter: QPainter, doc: QTextDocument, x: float, y: float, clip_height: float, text_color
+) -> None:
+    painter.save()
+    painter.translate(x, y)
+    context = QAbstractTextDocumentLayout.PaintContext()
+    palette = QPalette(context.palette)
+    palette.setColor(QPalette.ColorRole.Text, text_color)
+    context.palette = palette
+    context.clip = QRectF(0, 0, doc.textWidth(), clip_height)
+    painter.setClipRect(context.clip, Qt.ClipOperation.IntersectClip)
+    doc.documentLayout().draw(painter, context)
+    painter.restore()
+
+
+class DocumentCache:
+    """The most recently used laid-out documents, keyed by row, version and width."""
+
+    def __init__(self, capacity: int = 400) -> None:
+        self._capacity = capacity
+        self._docs: OrderedDict[tuple[int, int, int], QTextDocument] = OrderedDict()
+
+    def get(
+        self,
+        key: tuple[int, int, int],
+        text: str,
+        metrics: Metrics,
+        colors: EventColors,
+    ) -> QTextDocument:
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        doc = build_document(text, metrics, colors, key[2])
+        self._docs[key] = doc
+        if len(self._docs) > self._capacity:
+            self._docs.popitem(last=False)
+        return doc
+
+    def peek(self, key: tuple[int, int, int]) -> QTextDocument | None:
+        return self._docs.get(key)
+
+    def clear(self) -> None:
+        self._docs.clear()

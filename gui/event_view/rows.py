@@ -1,0 +1,218 @@
+"""What the event view shows: one row per message, tool call, error or marker.
+
+Several events fold into one row (a tool call, its streamed output and its observation),
+so rows are small mutable records; ``version`` changes whenever what a row shows changes,
+which is what the delegate's caches are keyed by.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from agent.events import ObservationEvent
+from gui.event_view.live_output import LiveOutput
+
+_uids = itertools.count(1)
+
+
+class RowKind(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    COMMAND = "command"
+    EDIT = "edit"
+    TOOL = "tool"
+    ERROR = "error"
+    MARKER = "marker"
+
+
+class Tone(StrEnum):
+    """The colour family a row or chip is drawn in."""
+
+    NEUTRAL = "neutral"
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    DANGER = "danger"
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Row:
+    timestamp: datetime | None = None
+    uid: int = field(default_factory=lambda: next(_uids))
+    version: int = 0
+    # Position in the model, set when the row is inserted (rows are only ever appended).
+    position: int = -1
+
+    kind = RowKind.MARKER
+
+    def touch(self) -> None:
+        self.version += 1
+
+    def summary(self) -> str:
+        """One line naming the row (for accessibility and keyboard search)."""
+        return self.plain_text().split("\n", 1)[0]
+
+    def plain_text(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class MessageRow(Row):
+    role: str
+    text: str
+    # Index of the event in the conversation; a user message below the count an LLM request
+    # was built from has reached the model.
+    event_index: int = -1
+    queued: bool = False
+    finished: bool = False
+
+    @property
+    def kind(self) -> RowKind:  # type: ignore[override]
+        return RowKind.USER if self.role == "user" else RowKind.ASSISTANT
+
+    @property
+    def title(self) -> str:
+        return "You" if self.role == "user" else "Agent"
+
+    def plain_text(self) -> str:
+        return self.text
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class ToolRow(Row):
+    tool_call_id: str
+    tool_name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw_arguments: str | None = None
+    live: LiveOutput = field(default_factory=LiveOutput)
+    observation: ObservationEvent | None = None
+
+    @property
+    def kind(self) -> RowKind:  # type: ignore[override]
+        if self.tool_name == "bash":
+            return RowKind.COMMAND
+        if self.tool_name == "file_editor":
+            return RowKind.EDIT
+        return RowKind.TOOL
+
+    @property
+    def running(self) -> bool:
+        return self.observation is None
+
+    @property
+    def command(self) -> str:
+        value = self.arguments.get("command")
+        if isinstance(value, str):
+            return value
+        return self.raw_arguments or ""
+
+    @property
+    def is_input(self) -> bool:
+        return bool(self.arguments.get("is_input"))
+
+    @property
+    def path(self) -> str:
+        value = self.arguments.get("path")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def output(self) -> str:
+        """The final output once observed, else what has streamed in so far."""
+        if self.observation is not None:
+            return self.observation.content
+        return self.live.text()
+
+    @property
+    def failed(self) -> bool:
+        obs = self.observation
+        if obs is None:
+            return False
+        return obs.is_error or (obs.exit_code is not None and obs.exit_code != 0)
+
+    def arguments_text(self) -> str:
+        if self.raw_arguments is not None:
+            return self.raw_arguments
+        return json.dumps(self.arguments, indent=1, ensure_ascii=False)
+
+    def title(self) -> str:
+        """What the row's header says the call did."""
+        if self.kind is RowKind.COMMAND:
+            return "Input" if self.is_input else "Command"
+        if self.kind is RowKind.EDIT:
+            verb = {
+                "view": "Viewed",
+                "create": "Created",
+                "str_replace": "Edited",
+                "insert": "Edited",
+                "undo_edit": "Undid edit of",
+            }.get(str(self.arguments.get("command", "")), "File editor:")
+            if self.running and verb != "File editor:":
+                verb = {"Viewed": "Viewing", "Created": "Creating", "Edited": "Editing"}.get(
+                    verb, verb
+                )
+            return f"{verb} {self.path}".strip()
+        return self.tool_name
+
+    def plain_text(self) -> str:
+        parts: list[str] = []
+        if self.kind is RowKind.COMMAND:
+            parts.append(f"$ {self.command}")
+        else:
+            parts.append(self.title())
+            if self.kind is RowKind.TOOL:
+                parts.append(self.arguments_text())
+        obs = self.observation
+        body = obs.diff if obs is not None and obs.diff else self.output
+        if body:
+            parts.append(body.rstrip("\n"))
+        if obs is not None:
+            notes = []
+            if obs.exit_code is not None:
+                notes.append(f"exit code {obs.exit_code}")
+            if obs.ended:
+                notes.append(obs.ended)
+            if notes:
+                parts.append(f"[{', '.join(notes)}]")
+        return "\n".join(parts)
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class ErrorRow(Row):
+    message: str
+    source: str = "internal"
+    retryable: bool = False
+
+    kind = RowKind.ERROR
+
+    @property
+    def title(self) -> str:
+        names = {
+            "llm": "The model request failed",
+            "sandbox": "The sandbox failed",
+            "iteration_limit": "Step limit reached",
+            "stuck": "The agent is stuck",
+        }
+        return names.get(self.source, "Error")
+
+    def plain_text(self) -> str:
+        return f"{self.title}: {self.message}"
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class MarkerRow(Row):
+    label: str
+    tone: Tone = Tone.NEUTRAL
+    detail: str = ""
+    # Which event kind made it ("pause", "resume", "interrupt", "status", "rejection").
+    source: str = ""
+    status: str = ""
+
+    kind = RowKind.MARKER
+
+    def plain_text(self) -> str:
+        return f"{self.label}: {self.detail}" if self.detail else self.label

@@ -1,0 +1,257 @@
+"""EventView: the conversation's event stream, virtualised (rows are painted, not widgets).
+
+It follows new rows while the user is at the bottom and stays put once they scroll up;
+scrolling back down resumes following. Row heights that were only estimated are measured
+in idle time, and every re-layout keeps the row at the top of the viewport in place.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QWidget
+
+from gui.event_view.delegate import EventDelegate
+from gui.event_view.model import EventListModel, EventRole
+
+
+class EventView(QListView):
+    # Within this many pixels of the bottom counts as "at the bottom".
+    FOLLOW_SLACK = 8
+    # Idle measuring works in slices this long (ms), so the GUI thread never stalls.
+    MEASURE_SLICE_MS = 6.0
+    # While measuring, re-lay out at most this often (ms) to show corrected heights.
+    RELAYOUT_EVERY_MS = 300.0
+    # Rows measured exactly as they are inserted (the newest ones are on screen).
+    MEASURE_ON_INSERT = 40
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("event_view")
+        self.setAccessibleName("Conversation events")
+        self._model = EventListModel(self)
+        self._delegate = EventDelegate(self)
+        self._delegate.configure(self.font(), self.palette())
+        self.setModel(self._model)
+        self.setItemDelegate(self._delegate)
+
+        self.setUniformItemSizes(False)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.verticalScrollBar().setSingleStep(20)
+
+        self._following = True
+        self._adjusting = False
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+
+        self._relayout_timer = QTimer(self)
+        self._relayout_timer.setSingleShot(True)
+        self._relayout_timer.setInterval(0)
+        self._relayout_timer.timeout.connect(self.relayout)
+        self._delegate.height_corrected.connect(self._relayout_timer.start)
+
+        self._measure_timer = QTimer(self)
+        self._measure_timer.setInterval(0)
+        self._measure_timer.timeout.connect(self._measure_some)
+        self._measure_next = -1
+        self._measure_changed = False
+        self._last_relayout = 0.0
+
+        self._model.modelReset.connect(self._on_reset)
+
+        copy = QAction("Copy", self)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_selection)
+        self.addAction(copy)
+        select_all = QAction("Select All", self)
+        select_all.setShortcut(QKeySequence.StandardKey.SelectAll)
+        select_all.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        select_all.triggered.connect(self.selectAll)
+        self.addAction(select_all)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def model(self) -> EventListModel:
+        return self._model
+
+    def event_delegate(self) -> EventDelegate:
+        return self._delegate
+
+    @property
+    def following(self) -> bool:
+        """True while new rows scroll into view (the user has not scrolled up)."""
+        return self._following
+
+    def scroll_to_end(self) -> None:
+        """Jump to the newest row and follow again."""
+        self._following = True
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def selected_text(self) -> str:
+        positions = sorted({index.row() for index in self.selectionModel().selectedIndexes()})
+        texts = []
+        for position in positions:
+            row = self._model.row_at(position)
+            if row is not None:
+                texts.append(row.plain_text())
+        return "\n\n".join(texts)
+
+    def copy_selection(self) -> None:
+        text = self.selected_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+
+    def relayout(self) -> None:
+        """Lay every row out again, keeping what the user looks at where it is."""
+        self._relayout_timer.stop()
+        self._last_relayout = time.monotonic()
+        if self._following or self._model.rowCount() == 0:
+            self.doItemsLayout()
+            self.scroll_to_end()
+            return
+        anchor = self.indexAt(QPoint(self.viewport().width() // 2, 0))
+        before = self.visualRect(anchor).top() if anchor.isValid() else 0
+        self.doItemsLayout()
+        if anchor.isValid():
+            shift = self.visualRect(anchor).top() - before
+            if shift:
+                self._adjusting = True
+                try:
+                    bar = self.verticalScrollBar()
+                    bar.setValue(bar.value() + shift)
+                finally:
+                    self._adjusting = False
+
+    # -- following -----------------------------------------------------------------------------
+
+    def _on_scrolled(self, value: int) -> None:
+        if self._adjusting:
+            return
+        self._following = value >= self.verticalScrollBar().maximum() - self.FOLLOW_SLACK
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._following:
+            self.verticalScrollBar().setValue(maximum)
+
+    # -- keeping heights right ------------------------------------------------------------------
+
+    def _on_reset(self) -> None:
+        self._following = True
+        self._measure_tail()
+        self._start_measuring()
+
+    def _measure_tail(self, limit: int | None = None) -> None:
+        """Measure the newest rows exactly, about two screens of them, before they show."""
+        budget = 2 * max(self.viewport().height(), 400)
+        count = self._model.rowCount()
+        stop = 0 if limit is None else max(0, count - limit)
+        for position in range(count - 1, stop - 1, -1):
+            row = self._model.row_at(position)
+            if row is None:
+                break
+            budget -= self._delegate.row_height(row, exact=True)
+            if budget <= 0:
+                break
+
+    def _start_measuring(self) -> None:
+        self._measure_next = self._model.rowCount() - 1
+        self._measure_changed = False
+        if self._measure_next >= 0:
+            self._measure_timer.start()
+
+    def _measure_some(self) -> None:
+        deadline = time.perf_counter() + self.MEASURE_SLICE_MS / 1000
+        delegate = self._delegate
+        position = min(self._measure_next, self._model.rowCount() - 1)
+        while position >= 0 and time.perf_counter() < deadline:
+            row = self._model.row_at(position)
+            position -= 1
+            if row is None or not delegate.needs_measuring(row):
+                continue
+            before = delegate.reserved_height(row)
+            if delegate.row_height(row, exact=True) != before:
+                self._measure_changed = True
+        self._measure_next = position
+        done = position < 0
+        if done:
+            self._measure_timer.stop()
+        overdue = (time.monotonic() - self._last_relayout) * 1000 > self.RELAYOUT_EVERY_MS
+        if self._measure_changed and (done or overdue):
+            self._measure_changed = False
+            self.relayout()
+
+    # -- QListView overrides -------------------------------------------------------------------
+
+    def rowsInserted(
+        self, parent: QModelIndex | QPersistentModelIndex, start: int, end: int
+    ) -> None:
+        for position in range(end, max(start, end - self.MEASURE_ON_INSERT + 1) - 1, -1):
+            row = self._model.row_at(position)
+            if row is not None:
+                self._delegate.row_height(row, exact=True)
+        super().rowsInserted(parent, start, end)
+        if end - start + 1 > self.MEASURE_ON_INSERT and not self._measure_timer.isActive():
+            self._start_measuring()
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        roles = list(roles or [])
+        if roles and top_left.row() == bottom_right.row() and set(roles) == {EventRole.OUTPUT}:
+            # Streamed output usually leaves the height alone (the row shows a fixed tail):
+            # then repainting the row is enough, and 10,000 rows need no re-layout.
+            row = self._model.row_at(top_left.row())
+            if row is not None:
+                reserved = self._delegate.reserved_height(row)
+                if self._delegate.row_height(row, exact=True) == reserved:
+                    self.viewport().update(self.visualRect(top_left))
+                    return
+        super().dataChanged(top_left, bottom_right, roles)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self._delegate.set_width(self.viewport().width()):
+            self._measure_tail()
+            self._start_measuring()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.FontChange,
+            QEvent.Type.StyleChange,
+        ):
+            self._delegate.configure(self.font(), self.palette())
+            self._measure_tail()
+            self.scheduleDelayedItemsLayout()
+            self._start_measuring()
+        super().changeEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            # The base class would copy only the current row's one-line summary.
+            self.copy_selection()
+            event.accept()
+            return
+        super().keyPressEvent(event)

@@ -753,13 +753,14 @@ class Conversation:
         workspace: DockerWorkspace | str | os.PathLike[str] | None,
         spec: WorkspaceSpec,
     ) -> DockerWorkspace:
-        from sandbox import DockerWorkspace
-
-        if isinstance(workspace, DockerWorkspace):
+        if workspace is not None and not isinstance(workspace, (str, os.PathLike)):
+            # A DockerWorkspace (or anything that behaves as one).
             if getattr(workspace, "conversation_id", None) is None:
                 workspace.conversation_id = self.id
             self._spec = self._spec_of(workspace, started=False)
             return workspace
+        from sandbox import DockerWorkspace
+
         if workspace is not None:
             host_dir = str(Path(workspace).expanduser().resolve())
             made = DockerWorkspace(spec.image, host_dir=host_dir, conversation_id=self.id)

@@ -7,8 +7,8 @@ import posixpath
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QIcon
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from gui.file_browser.content import VIEW_LIMIT, FileContent, classify
 from gui.file_browser.jobs import JobRunner, ProgressFn
+from gui.file_browser.message_bar import MessageBar
 from gui.file_browser.tree_model import NodeKind, RemoteTreeModel
 from gui.file_browser.tree_view import FileTreeView
 from gui.file_browser.viewer import FileViewer, ViewerMode
@@ -34,16 +35,6 @@ from gui.file_browser.workspace_protocol import FileWorkspace
 REFRESH_COALESCE_MS = 150
 # A transfer shorter than this never shows a progress bar (no flicker for small files).
 PROGRESS_DELAY_MS = 300
-INFO_TIMEOUT_MS = 5000
-
-_ERROR_STYLE = (
-    "QLabel { background: rgba(192, 57, 43, 0.12); color: palette(window-text);"
-    " border: 1px solid rgba(192, 57, 43, 0.55); border-radius: 4px; padding: 4px 8px; }"
-)
-_INFO_STYLE = (
-    "QLabel { background: rgba(46, 134, 222, 0.10); color: palette(window-text);"
-    " border: 1px solid rgba(46, 134, 222, 0.45); border-radius: 4px; padding: 4px 8px; }"
-)
 
 
 def _icon(name: str, fallback: QStyle.StandardPixmap) -> QIcon:
@@ -106,10 +97,6 @@ class FileBrowser(QWidget):
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(PROGRESS_DELAY_MS)
         self._progress_timer.timeout.connect(self._progress_row.show)
-        self._info_timer = QTimer(self)
-        self._info_timer.setSingleShot(True)
-        self._info_timer.setInterval(INFO_TIMEOUT_MS)
-        self._info_timer.timeout.connect(self._hide_info)
 
         self.model.folder_loaded.connect(self._on_folder_loaded)
         self.model.load_failed.connect(self._on_load_failed)
@@ -118,6 +105,8 @@ class FileBrowser(QWidget):
         selection = self.file_tree.selectionModel()
         selection.currentChanged.connect(self._on_current_changed)
         self.file_viewer.download_requested.connect(self._choose_download_target)
+        self.file_tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.file_tree.customContextMenuRequested.connect(self._show_context_menu)
         self._update_actions()
         self.file_viewer.show_empty("No container", "The container's files appear here.")
 
@@ -176,6 +165,23 @@ class FileBrowser(QWidget):
             row.addWidget(button)
         self.addAction(self.action_refresh)
 
+    def _show_context_menu(self, position: QPoint) -> None:
+        index = self.file_tree.indexAt(position)
+        if index.isValid():
+            self.file_tree.setCurrentIndex(index.siblingAtColumn(0))
+        menu = QMenu(self.file_tree)
+        path = self.selected_path() if index.isValid() else None
+        if path:
+            copy = menu.addAction("Copy path")
+            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(path))
+            menu.addAction(self.action_download)
+            menu.addSeparator()
+        menu.addAction(self.action_upload_files)
+        menu.addAction(self.action_upload_folder)
+        menu.addSeparator()
+        menu.addAction(self.action_refresh)
+        menu.popup(self.file_tree.viewport().mapToGlobal(position))
+
     def _tool_button(self, action: QAction, name: str) -> QToolButton:
         button = QToolButton(self._toolbar)
         button.setObjectName(name)
@@ -185,12 +191,7 @@ class FileBrowser(QWidget):
         return button
 
     def _build_status_rows(self) -> None:
-        self._message = QLabel(self)
-        self._message.setObjectName("file_browser_message")
-        self._message.setWordWrap(True)
-        self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._message.setContentsMargins(6, 0, 6, 0)
-        self._message.hide()
+        self._message = MessageBar(self)
 
         self._progress_row = QWidget(self)
         self._progress_row.setObjectName("file_transfer_progress")
@@ -220,7 +221,7 @@ class FileBrowser(QWidget):
         self._transfers = 0
         self._progress_timer.stop()
         self._progress_row.hide()
-        self._message.hide()
+        self._message.dismiss()
         self.model.set_workspace(workspace)
         if workspace is None:
             self.file_viewer.show_empty("No container", "The container's files appear here.")
@@ -318,7 +319,7 @@ class FileBrowser(QWidget):
         )
 
     def message_text(self) -> str:
-        return self._message.text() if self._message.isVisible() else ""
+        return self._message.text()
 
     # ---- opening files -----------------------------------------------------------------
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -369,8 +370,8 @@ class FileBrowser(QWidget):
             self.model.reload_loaded(self.file_tree.isExpanded)
 
     def _on_folder_loaded(self, path: str) -> None:
-        if path == self.model.root_path and self._message.property("kind") == "error":
-            self._message.hide()
+        if path == self.model.root_path and self._message.kind == "error":
+            self._message.dismiss()
         if self._opened is None:
             return
         opened_path, size, mtime = self._opened
@@ -471,27 +472,11 @@ class FileBrowser(QWidget):
 
     # ---- messages ----------------------------------------------------------------------
     def _show_error(self, message: str) -> None:
-        self._info_timer.stop()
-        self._message.setProperty("kind", "error")
-        self._message.setStyleSheet(_ERROR_STYLE)
-        self._message.setText(message)
-        self._message.setToolTip(message)
-        self._message.show()
+        self._message.show_error(message)
         self.error.emit(message)
 
     def _show_info(self, message: str) -> None:
-        if self._message.isVisible() and self._message.property("kind") == "error":
-            return  # an error stays until the user has seen it resolved
-        self._message.setProperty("kind", "info")
-        self._message.setStyleSheet(_INFO_STYLE)
-        self._message.setText(message)
-        self._message.setToolTip(message)
-        self._message.show()
-        self._info_timer.start()
-
-    def _hide_info(self) -> None:
-        if self._message.property("kind") == "info":
-            self._message.hide()
+        self._message.show_info(message)
 
     def _update_actions(self) -> None:
         has_workspace = self._workspace is not None

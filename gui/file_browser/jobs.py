@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 _PROGRESS_INTERVAL_S = 0.05  # a transfer reports thousands of chunks; the bar needs ~20/s
+
+_LONG_ID = re.compile(r"\b[0-9a-f]{64}\b")
 
 _pool: QThreadPool | None = None
 
@@ -80,6 +83,8 @@ def _describe(exc: Exception) -> str:
     explanation = getattr(exc, "explanation", None)
     if explanation:
         text = str(explanation)
+    # Full 64-digit container ids help nobody reading a message; Docker's short form does.
+    text = _LONG_ID.sub(lambda m: m.group(0)[:12], text)
     return text or type(exc).__name__
 
 

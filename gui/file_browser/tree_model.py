@@ -236,7 +236,7 @@ class RemoteTreeModel(QAbstractItemModel):
             return
         if node.children is None or any(c.kind is NodeKind.PLACEHOLDER for c in node.children):
             node.error = message
-            self._show_placeholder(node, f"Could not list this folder: {message}", message)
+            self._show_placeholder(node, "Could not list this folder", message)
         self.load_failed.emit(node.path, message)
 
     def _show_placeholder(self, node: Node, text: str, error: str | None) -> None:
@@ -453,8 +453,10 @@ class RemoteTreeModel(QAbstractItemModel):
     def _placeholder_data(self, node: Node, column: Column, role: int) -> object:
         if column is not Column.NAME:
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return node.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return node.error or node.name
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setItalic(True)

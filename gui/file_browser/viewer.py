@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,14 @@ class ViewerMode(StrEnum):
     ERROR = "error"
 
 
+_MESSAGE_ICONS = {
+    ViewerMode.EMPTY: QStyle.StandardPixmap.SP_FileDialogContentsView,
+    ViewerMode.BINARY: QStyle.StandardPixmap.SP_FileIcon,
+    ViewerMode.TOO_BIG: QStyle.StandardPixmap.SP_MessageBoxInformation,
+    ViewerMode.ERROR: QStyle.StandardPixmap.SP_MessageBoxWarning,
+}
+
+
 class _MessagePage(QWidget):
     """A centred title, a line of detail and an optional action button."""
 
@@ -45,6 +54,11 @@ class _MessagePage(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
+        self.icon = QLabel(self)
+        self.icon.setObjectName("file_viewer_message_icon")
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.icon)
+        layout.addSpacing(6)
         self.title = QLabel(self)
         self.title.setObjectName("file_viewer_message_title")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -263,6 +277,13 @@ class FileViewer(QWidget):
     def _show_message(self, mode: ViewerMode, title: str, detail: str, button: str = "") -> None:
         self._release_text()
         self._mode = mode
+        pixmap = _MESSAGE_ICONS.get(mode)
+        if pixmap is None:
+            self._message.icon.clear()
+            self._message.icon.hide()
+        else:
+            self._message.icon.setPixmap(self.style().standardIcon(pixmap).pixmap(40, 40))
+            self._message.icon.show()
         self._message.title.setText(title)
         self._message.detail.setText(detail)
         self._message.button.setText(button)

@@ -26,7 +26,7 @@ from gui.file_browser.formatting import human_size
 from gui.file_browser.highlighter import CodeHighlighter, language_for
 
 # Highlighting runs on the GUI thread, line by line; past this size plain text keeps it snappy.
-HIGHLIGHT_LIMIT = 512 * 1024
+HIGHLIGHT_LIMIT = 256 * 1024
 
 
 class ViewerMode(StrEnum):

@@ -19,10 +19,11 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from gui.file_browser.formatting import human_size
@@ -515,13 +516,29 @@ class RemoteTreeModel(QAbstractItemModel):
         return False
 
 
+def _with_selected_tint(icon: QIcon) -> QIcon:
+    """Draw the icon in the selection's text colour on selected rows: grey on blue is lost."""
+    colour = QApplication.palette().color(QPalette.ColorRole.HighlightedText)
+    tinted = QIcon()
+    for size in (16, 20, 24, 32, 48, 64):
+        normal = icon.pixmap(QSize(size, size))
+        tinted.addPixmap(normal, QIcon.Mode.Normal)
+        selected = QPixmap(normal)
+        painter = QPainter(selected)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(selected.rect(), colour)
+        painter.end()
+        tinted.addPixmap(selected, QIcon.Mode.Selected)
+    return tinted
+
+
 def _load_icon(name: str) -> QIcon:
     try:
         from icons import icon_path
 
         icon = QIcon(str(icon_path(name)))
         if not icon.isNull():
-            return icon
+            return _with_selected_tint(icon)
     except (ImportError, FileNotFoundError):
         pass  # icons are drawn by another part of the project; the style's are fine meanwhile
     pixmap = (

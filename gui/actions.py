@@ -1,0 +1,153 @@
+"""The toolbar's actions: New, Send, Pause, Resume, Stop, Settings.
+
+Each is a QAction with an object name (tests and accessibility tools find it by name), an
+SVG icon from icons/, shortcuts, and a tooltip naming them. Which are enabled follows the
+agent's status, decided in one place: ``enabled_for``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import QApplication, QStyle, QWidget
+
+from agent.status import AgentStatus
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    text: str
+    icon: str
+    fallback: QStyle.StandardPixmap
+    shortcuts: tuple[str, ...]
+    what: str
+
+
+_SPECS = (
+    _Spec(
+        "action_new",
+        "New",
+        "new",
+        QStyle.StandardPixmap.SP_FileIcon,
+        ("Ctrl+N",),
+        "Start a new conversation in a fresh container",
+    ),
+    _Spec(
+        "action_send",
+        "Send",
+        "send",
+        QStyle.StandardPixmap.SP_ArrowForward,
+        ("Ctrl+Return", "Ctrl+Enter"),
+        "Send the message to the agent",
+    ),
+    _Spec(
+        "action_pause",
+        "Pause",
+        "pause",
+        QStyle.StandardPixmap.SP_MediaPause,
+        ("Ctrl+.", "F6"),
+        "Pause the agent and freeze its container",
+    ),
+    _Spec(
+        "action_resume",
+        "Resume",
+        "resume",
+        QStyle.StandardPixmap.SP_MediaPlay,
+        ("Ctrl+R",),
+        "Resume the agent where it stopped",
+    ),
+    _Spec(
+        "action_stop",
+        "Stop",
+        "stop",
+        QStyle.StandardPixmap.SP_MediaStop,
+        ("Ctrl+Shift+.",),
+        "Stop the running command and pause the agent",
+    ),
+    _Spec(
+        "action_settings",
+        "Settings",
+        "settings",
+        QStyle.StandardPixmap.SP_FileDialogDetailedView,
+        ("Ctrl+,",),
+        "Model, API key and sandbox image",
+    ),
+)
+
+# While the container is starting only New and Settings make sense (and typing ahead).
+_RUN_STATES = {AgentStatus.RUNNING}
+_RESUMABLE = {AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION, AgentStatus.ERROR}
+_STOPPABLE = {AgentStatus.RUNNING, AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION}
+
+
+def load_icon(name: str, fallback: QStyle.StandardPixmap | None = None) -> QIcon:
+    """An icon from icons/NAME.svg, else the style's nearest standard icon."""
+    try:
+        from icons import icon_path
+
+        icon = QIcon(str(icon_path(name)))
+        if not icon.isNull():
+            return icon
+    except (ImportError, FileNotFoundError):
+        pass  # the icon set is drawn elsewhere in the project; the style's icons do meanwhile
+    if fallback is None:
+        return QIcon()
+    return QApplication.style().standardIcon(fallback)
+
+
+def enabled_for(
+    status: AgentStatus, *, starting: bool, has_text: bool, configured: bool
+) -> dict[str, bool]:
+    """Which actions are enabled, by object name."""
+    return {
+        "action_new": True,
+        "action_send": has_text and configured,
+        "action_pause": not starting and status in _RUN_STATES,
+        "action_resume": not starting and status in _RESUMABLE,
+        "action_stop": not starting and status in _STOPPABLE,
+        "action_settings": True,
+    }
+
+
+class MainActions(QObject):
+    """Owns the six actions; the window adds them to its toolbar and to itself."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_actions")
+        self._by_name: dict[str, QAction] = {}
+        for spec in _SPECS:
+            action = QAction(load_icon(spec.icon, spec.fallback), spec.text, parent)
+            action.setObjectName(spec.name)
+            keys = [QKeySequence(s) for s in spec.shortcuts]
+            action.setShortcuts(keys)
+            # Window-wide, so Ctrl+. works while the composer or the file tree has focus.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            shown = " or ".join(
+                k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys[:2]
+            )
+            if spec.name == "action_send":
+                shown = keys[0].toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{spec.what} ({shown})")
+            action.setWhatsThis(spec.what)
+            self._by_name[spec.name] = action
+        self.action_new = self._by_name["action_new"]
+        self.action_send = self._by_name["action_send"]
+        self.action_pause = self._by_name["action_pause"]
+        self.action_resume = self._by_name["action_resume"]
+        self.action_stop = self._by_name["action_stop"]
+        self.action_settings = self._by_name["action_settings"]
+        self.update_for(AgentStatus.IDLE, starting=False, has_text=False, configured=True)
+
+    def all(self) -> list[QAction]:
+        return list(self._by_name.values())
+
+    def update_for(
+        self, status: AgentStatus, *, starting: bool, has_text: bool, configured: bool
+    ) -> None:
+        states = enabled_for(status, starting=starting, has_text=has_text, configured=configured)
+        for name, on in states.items():
+            self._by_name[name].setEnabled(on)

@@ -1,0 +1,45 @@
+"""``run_app``: the QApplication, its icon and theme, and the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+APP_ID = "berth"
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (made once), named and themed, with Berth's icon."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication([sys.argv[0] if sys.argv else "berth", *(argv or [])])
+    app.setApplicationName("Berth")
+    app.setApplicationDisplayName("Berth")
+    app.setOrganizationName("Berth")
+    app.setDesktopFileName(APP_ID)
+
+    from gui.actions import load_icon
+    from gui.theme import apply_theme
+
+    apply_theme(app)
+    app.setWindowIcon(load_icon("app"))
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Show the main window and run the event loop; returns the exit code."""
+    app = make_application(argv)
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return app.exec()

@@ -1,0 +1,141 @@
+"""The composer: where the user types to the agent, with a hint saying what Send will do.
+
+Ctrl+Return sends (through ``action_send``, so the toolbar, the button and the key do one
+thing). The hint under the box follows the status: a message sent while the agent runs is
+queued until it reaches the model; one sent while paused waits for Resume.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent.status import AgentStatus
+
+_SEND_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter}
+
+
+def hint_for(status: AgentStatus, *, starting: bool, queued: int, configured: bool) -> str:
+    """One line under the composer saying what happens to a message sent now."""
+    if not configured:
+        return "No model set: start Berth with LLM_MODEL (and LLM_API_KEY) in the environment."
+    if starting:
+        return "Starting the container… you can type ahead; messages are sent when it is up."
+    queued_note = ""
+    if queued:
+        noun = "message" if queued == 1 else "messages"
+        queued_note = f"{queued} {noun} queued. "
+    if status is AgentStatus.RUNNING:
+        return queued_note + "The agent is working; a message sent now reaches it at its next step."
+    if status is AgentStatus.PAUSED:
+        return queued_note + "Paused: messages you send now wait for Resume (Ctrl+R)."
+    if status is AgentStatus.WAITING_FOR_CONFIRMATION:
+        return queued_note + "The agent waits for your approval; Resume approves."
+    if status in (AgentStatus.ERROR, AgentStatus.STUCK):
+        return "Send a hint or a correction to let the agent try again."
+    return "Describe a task for the agent. Ctrl+Return sends."
+
+
+class ComposerEdit(QPlainTextEdit):
+    """The text box itself (objectName ``composer``). Ctrl+Return asks to send."""
+
+    submit_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.setAccessibleName("Message to the agent")
+        self.setPlaceholderText("Ask the agent to do something…")
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Normally the window-wide shortcut of action_send takes Ctrl+Return before the
+        # box sees it; this covers focus set-ups where it does not.
+        ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        if ctrl and event.key() in _SEND_KEYS:
+            self.submit_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class Composer(QFrame):
+    """The framed box with the send button and the hint line (objectName composer_frame)."""
+
+    def __init__(self, send_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer_frame")
+        self._send_action = send_action
+        self.editor = ComposerEdit(self)
+        self.editor.submit_requested.connect(self._submit)
+        self.editor.installEventFilter(self)
+        lines = QFontMetrics(self.editor.font()).lineSpacing()
+        self.editor.setMinimumHeight(lines * 2 + 12)
+        self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        self.hint = QLabel(self)
+        self.hint.setObjectName("composer_hint")
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.hint.setWordWrap(True)
+        small = self.hint.font()
+        small.setPointSizeF(max(small.pointSizeF() - 1, 8))
+        self.hint.setFont(small)
+
+        self.send_button = QToolButton(self)
+        self.send_button.setObjectName("composer_send")
+        self.send_button.setDefaultAction(send_action)
+        self.send_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(4, 0, 0, 0)
+        row.setSpacing(8)
+        row.addWidget(self.hint, 1)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(4)
+        layout.addWidget(self.editor, 1)
+        layout.addLayout(row)
+        self.set_hint(AgentStatus.IDLE, starting=False, queued=0, configured=True)
+
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def has_text(self) -> bool:
+        return bool(self.editor.toPlainText().strip())
+
+    def take_text(self) -> str:
+        """The message, stripped, and an empty box ready for the next one."""
+        text = self.editor.toPlainText().strip()
+        if text:
+            self.editor.clear()
+        return text
+
+    def set_hint(self, status: AgentStatus, *, starting: bool, queued: int, configured: bool):
+        self.hint.setText(hint_for(status, starting=starting, queued=queued, configured=configured))
+
+    def _submit(self) -> None:
+        if self._send_action.isEnabled():
+            self._send_action.trigger()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The frame draws the focus ring, since the box inside it is frameless.
+        if watched is self.editor and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
+            self.style().unpolish(self)
+            self.style().polish(self)
+        return super().eventFilter(watched, event)

@@ -1,0 +1,525 @@
+"""The bridge between the window and the engine: nothing here blocks the GUI thread.
+
+``ConversationWorker`` lives on a QThread of its own. It creates the Conversation (which
+starts or reattaches a Docker container) and drives ``run()``, which blocks until the run
+ends. The engine calls back from its own threads; each callback becomes a queued signal, so
+the window's slots always run on the GUI thread.
+
+``ConversationSession`` is the window's handle on all that, on the GUI thread:
+
+- ``pause()`` and ``stop()`` call the engine's thread-safe ``pause()``/``interrupt()``
+  directly while a run is active (both only set a flag then), so a click takes effect at
+  once. With no run active those calls may touch the disk or Docker, so they go to a
+  background thread instead.
+- ``send()`` records the message on a background thread (the engine fsyncs it), in order;
+  sending into an idle, finished or failed conversation then starts a run; a message sent
+  while running reaches the model at its next step; one sent while paused waits for Resume.
+
+Each conversation gets a generation number: after New, late signals of the old one are
+dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from agent.events import ActionEvent, Event, MessageEvent
+from agent.status import AgentStatus
+from gui.app_settings import AppSettings
+
+if TYPE_CHECKING:
+    from agent import Conversation, ConversationStats
+
+log = logging.getLogger(__name__)
+
+# Statuses from which sending a message starts a run by itself.
+_STARTS_A_RUN = {
+    AgentStatus.IDLE,
+    AgentStatus.FINISHED,
+    AgentStatus.ERROR,
+    AgentStatus.STUCK,
+}
+SHUTDOWN_WAIT_S = 20.0
+
+
+class OutputBuffer:
+    """Live output chunks gathered on engine threads and drained by the GUI in one go.
+
+    Only the first chunk after a drain asks the GUI to drain, so a command that prints a
+    thousand lines a second posts a handful of events, not a thousand.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chunks: list[tuple[str, str]] = []
+
+    def add(self, tool_call_id: str, chunk: str) -> bool:
+        """Store a chunk; True when the caller should ask for a drain."""
+        with self._lock:
+            first = not self._chunks
+            if self._chunks and self._chunks[-1][0] == tool_call_id:
+                self._chunks[-1] = (tool_call_id, self._chunks[-1][1] + chunk)
+            else:
+                self._chunks.append((tool_call_id, chunk))
+            return first
+
+    def drain(self) -> list[tuple[str, str]]:
+        with self._lock:
+            chunks, self._chunks = self._chunks, []
+            return chunks
+
+
+class ConversationWorker(QObject):
+    """Lives on the worker QThread: creates the Conversation, drives ``run()``.
+
+    Every signal carries the generation of the conversation it is about. They are emitted
+    from this thread or the engine's; receivers on the GUI thread get them queued.
+    """
+
+    starting = Signal(int, str)  # what is happening ("Starting the container…")
+    ready = Signal(int, object)  # the Conversation
+    start_failed = Signal(int, str)
+    event_recorded = Signal(int, object)  # an agent.events model
+    output_ready = Signal(int)  # live output waits in the buffer
+    status_changed = Signal(int, object, str)  # AgentStatus, detail
+    stats_changed = Signal(int, object)  # ConversationStats
+    container_changed = Signal(int, str, bool)  # short id, frozen
+    run_finished = Signal(int, object)  # AgentStatus
+    run_failed = Signal(int, str)
+
+    def __init__(self, settings: AppSettings, persistence_dir: Path | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.persistence_dir = persistence_dir
+        self.output = OutputBuffer()
+        self._lock = threading.Lock()
+        self._conversations: dict[int, Conversation] = {}
+        # Messages typed while the container was still starting, sent once it is up.
+        self._early: dict[int, list[str]] = {}
+        self._container_state: dict[int, tuple[str, bool]] = {}
+
+    # --- called from the GUI thread (cheap, thread-safe) ------------------------------------
+
+    def conversation(self, generation: int) -> Conversation | None:
+        with self._lock:
+            return self._conversations.get(generation)
+
+    def hold_early(self, generation: int, text: str) -> Conversation | None:
+        """Keep ``text`` for a conversation still starting, or return the started one."""
+        with self._lock:
+            conversation = self._conversations.get(generation)
+            if conversation is None:
+                self._early.setdefault(generation, []).append(text)
+            return conversation
+
+    def forget(self, generation: int) -> Conversation | None:
+        with self._lock:
+            self._early.pop(generation, None)
+            self._container_state.pop(generation, None)
+            return self._conversations.pop(generation, None)
+
+    # --- slots, on the worker thread --------------------------------------------------------
+
+    @Slot(int)
+    def open(self, generation: int) -> None:
+        """Create the conversation and its container, send early messages, run."""
+        self.starting.emit(generation, "Starting the container…")
+        try:
+            conversation = self._create(generation)
+        except Exception as exc:
+            log.exception("could not start the conversation")
+            with self._lock:
+                self._early.pop(generation, None)
+            self.start_failed.emit(generation, _describe(exc))
+            return
+        with self._lock:
+            self._conversations[generation] = conversation
+            early = self._early.pop(generation, [])
+        self.ready.emit(generation, conversation)
+        self._emit_container(generation, conversation)
+        for text in early:
+            conversation.send_message(text)
+        if early:
+            self.run(generation)
+
+    @Slot(int)
+    def run(self, generation: int) -> None:
+        conversation = self.conversation(generation)
+        if conversation is None:
+            self.run_finished.emit(generation, AgentStatus.IDLE)
+            return
+        try:
+            status = conversation.run()
+        except Exception as exc:
+            log.exception("run() failed")
+            self.run_failed.emit(generation, _describe(exc))
+            return
+        self._emit_container(generation, conversation)
+        self.run_finished.emit(generation, status)
+
+    # --- engine callbacks (engine threads) --------------------------------------------------
+
+    def _create(self, generation: int) -> Conversation:
+        from agent import Agent, Conversation, Tool
+
+        llm = self.settings.make_llm()
+        agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
+        workspace: Any = None
+        if self.settings.sandbox_image:
+            from sandbox import DockerWorkspace
+
+            workspace = DockerWorkspace(
+                self.settings.sandbox_image,
+                on_progress=lambda text: self.starting.emit(generation, text),
+            )
+        holder: dict[str, Conversation] = {}
+
+        def on_event(event: Event) -> None:
+            self.event_recorded.emit(generation, event)
+            conversation = holder.get("c")
+            if conversation is not None:
+                self.stats_changed.emit(generation, conversation.state.stats)
+                self._emit_container(generation, conversation)
+
+        def on_status(status: AgentStatus) -> None:
+            conversation = holder.get("c")
+            detail = conversation.state.status_detail if conversation is not None else ""
+            self.status_changed.emit(generation, status, detail)
+
+        def on_output(tool_call_id: str, chunk: str) -> None:
+            if self.output.add(tool_call_id, chunk):
+                self.output_ready.emit(generation)
+            conversation = holder.get("c")
+            if conversation is not None:
+                self._emit_container(generation, conversation)
+
+        conversation = Conversation(
+            agent,
+            workspace=workspace,
+            persistence_dir=self.persistence_dir,
+            callbacks=[on_event],
+            on_status_change=on_status,
+            on_command_output=on_output,
+        )
+        holder["c"] = conversation
+        return conversation
+
+    def _emit_container(self, generation: int, conversation: Conversation) -> None:
+        """Say the container's id and whether it is frozen, when that changed."""
+        try:
+            workspace = conversation.workspace
+            state = (str(workspace.short_id), bool(workspace.frozen))
+        except Exception:  # not started, or gone: the status bar just keeps what it had
+            return
+        with self._lock:
+            if self._container_state.get(generation) == state:
+                return
+            self._container_state[generation] = state
+        self.container_changed.emit(generation, *state)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ConversationSession(QObject):
+    """The window's handle on the current conversation (GUI thread only)."""
+
+    starting = Signal(str)
+    ready = Signal(object)  # Conversation
+    start_failed = Signal(str)
+    event_recorded = Signal(object)
+    output_received = Signal(list)  # [(tool_call_id, chunk)], in order
+    status_changed = Signal(object, str)
+    stats_changed = Signal(object)
+    container_changed = Signal(str, bool)
+    run_finished = Signal(object)
+    error = Signal(str)
+    queued_changed = Signal(int)  # user messages not yet seen by the model
+    reset = Signal()  # a new conversation began: clear the views
+
+    _open_requested = Signal(int)
+    _run_requested = Signal(int)
+    _call_done = Signal(object, object, object)  # then, result, error
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QObject | None = None,
+        *,
+        persistence_dir: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self._thread = QThread()
+        self._thread.setObjectName("conversation-worker")
+        self._worker = ConversationWorker(settings, persistence_dir)
+        self._worker.moveToThread(self._thread)
+        self._open_requested.connect(self._worker.open)
+        self._run_requested.connect(self._worker.run)
+        self._call_done.connect(self._on_call_done)
+        w = self._worker
+        w.starting.connect(self._on_starting)
+        w.ready.connect(self._on_ready)
+        w.start_failed.connect(self._on_start_failed)
+        w.event_recorded.connect(self._on_event)
+        w.output_ready.connect(self._on_output_ready)
+        w.status_changed.connect(self._on_status)
+        w.stats_changed.connect(self._on_stats)
+        w.container_changed.connect(self._on_container)
+        w.run_finished.connect(self._on_run_finished)
+        w.run_failed.connect(self._on_run_failed)
+        self._thread.start()
+        # One thread for sends and for calls that may wait on the disk or Docker: sends
+        # stay in the order they were typed.
+        self._calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berth-send")
+        self._generation = 0
+        self._opened = False  # open() requested for this generation
+        self._conversation: Conversation | None = None
+        self._status = AgentStatus.IDLE
+        self._detail = ""
+        self._starting = False
+        self._run_active = False
+        self._rerun = False
+        self._event_count = 0
+        self._delivered = 0
+        self._user_indices: list[int] = []
+        self._closing: list[threading.Thread] = []
+        self._shut = False
+
+    # --- what the window reads --------------------------------------------------------------
+
+    @property
+    def status(self) -> AgentStatus:
+        return self._status
+
+    @property
+    def status_detail(self) -> str:
+        return self._detail
+
+    @property
+    def is_starting(self) -> bool:
+        return self._starting
+
+    @property
+    def is_running(self) -> bool:
+        return self._run_active
+
+    @property
+    def conversation(self) -> Conversation | None:
+        return self._conversation
+
+    @property
+    def queued_count(self) -> int:
+        return sum(1 for i in self._user_indices if i >= self._delivered)
+
+    # --- what the window asks ---------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Record ``text`` (off the GUI thread); start a run when nothing is running."""
+        if not text.strip() or self._shut:
+            return
+        generation = self._generation
+        if not self._opened:
+            self._opened = True
+            self._starting = True
+            self._worker.hold_early(generation, text)
+            self._open_requested.emit(generation)
+            self.status_changed.emit(self._status, "Starting the container…")
+            return
+        conversation = self._worker.hold_early(generation, text)
+        if conversation is None:
+            return  # still starting: sent as soon as the container is up
+        self._call(conversation.send_message, text, then=lambda _e: self._after_send(generation))
+
+    def pause(self) -> None:
+        conversation = self._conversation
+        if conversation is None:
+            return
+        if self._run_active:
+            conversation.pause()  # only sets a flag while a run is active
+        else:
+            self._call(conversation.pause)
+
+    def resume(self) -> None:
+        if self._conversation is not None and not self._run_active:
+            self._start_run()
+
+    def stop(self) -> None:
+        conversation = self._conversation
+        if conversation is None:
+            return
+        if self._run_active:
+            conversation.interrupt()  # only sets a flag while a run is active
+        else:
+            self._call(conversation.interrupt)
+
+    def new_conversation(self) -> None:
+        """Leave the current conversation (closed in the background) and begin afresh."""
+        old = self._worker.forget(self._generation)
+        if old is not None:
+            self._close_in_background(old)
+        self._generation += 1
+        self._opened = False
+        self._conversation = None
+        self._starting = False
+        self._run_active = False
+        self._rerun = False
+        self._event_count = 0
+        self._delivered = 0
+        self._user_indices = []
+        self._worker.output.drain()
+        self._status = AgentStatus.IDLE
+        self._detail = ""
+        self.reset.emit()
+        self.status_changed.emit(self._status, "")
+        self.queued_changed.emit(0)
+
+    def shutdown(self, timeout: float = SHUTDOWN_WAIT_S) -> None:
+        """Pause and close the conversation, stop the threads. Call once, at quit."""
+        if self._shut:
+            return
+        self._shut = True
+        conversation = self._worker.forget(self._generation)
+        if conversation is not None:
+            conversation.pause()
+            self._close_in_background(conversation)
+        for thread in self._closing:
+            thread.join(timeout)
+        self._calls.shutdown(wait=True, cancel_futures=False)
+        self._thread.quit()
+        self._thread.wait()
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _call(
+        self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None] | None = None
+    ) -> None:
+        """Run ``fn`` on the call thread; ``then(result)`` later on the GUI thread."""
+        if self._shut:
+            return
+        future: Future[Any] = self._calls.submit(fn, *args)
+
+        def done(f: Future[Any]) -> None:  # on the call thread: queued to the GUI thread
+            error = f.exception()
+            self._call_done.emit(then, None if error else f.result(), error)
+
+        future.add_done_callback(done)
+
+    @Slot(object, object, object)
+    def _on_call_done(self, then: Any, result: Any, error: BaseException | None) -> None:
+        if error is not None:
+            self.error.emit(_describe(error))
+        elif then is not None:
+            then(result)
+
+    def _after_send(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if self._run_active:
+            # The run may have decided to finish just before the message landed.
+            self._rerun = True
+        elif self._status in _STARTS_A_RUN:
+            self._start_run()
+
+    def _start_run(self) -> None:
+        self._run_active = True
+        self._rerun = False
+        self._run_requested.emit(self._generation)
+
+    def _close_in_background(self, conversation: Conversation) -> None:
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                conversation.close()
+
+        thread = threading.Thread(target=close, name="berth-close", daemon=True)
+        thread.start()
+        self._closing = [t for t in self._closing if t.is_alive()] + [thread]
+
+    def _on_starting(self, generation: int, text: str) -> None:
+        if generation == self._generation:
+            self.starting.emit(text)
+
+    def _on_ready(self, generation: int, conversation: Conversation) -> None:
+        if generation != self._generation:
+            return
+        self._conversation = conversation
+        self._starting = False
+        # open() sends the early messages then runs, on the worker thread.
+        self._run_active = True
+        self.ready.emit(conversation)
+        self.status_changed.emit(self._status, self._detail)
+
+    def _on_start_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._starting = False
+        self._opened = False
+        self.start_failed.emit(message)
+        self.status_changed.emit(self._status, self._detail)
+
+    def _on_event(self, generation: int, event: Event) -> None:
+        if generation != self._generation:
+            return
+        index = self._event_count
+        self._event_count += 1
+        if isinstance(event, MessageEvent) and event.role == "user":
+            self._user_indices.append(index)
+            self.queued_changed.emit(self.queued_count)
+        count = getattr(event, "request_event_count", None)
+        if (
+            isinstance(event, MessageEvent | ActionEvent)
+            and count is not None
+            and count > self._delivered
+        ):
+            self._delivered = count
+            self._user_indices = [i for i in self._user_indices if i >= count]
+            self.queued_changed.emit(self.queued_count)
+        self.event_recorded.emit(event)
+
+    def _on_output_ready(self, generation: int) -> None:
+        chunks = self._worker.output.drain()
+        if generation == self._generation and chunks:
+            self.output_received.emit(chunks)
+
+    def _on_status(self, generation: int, status: AgentStatus, detail: str) -> None:
+        if generation != self._generation:
+            return
+        self._status = status
+        self._detail = detail
+        self.status_changed.emit(status, detail)
+
+    def _on_stats(self, generation: int, stats: ConversationStats) -> None:
+        if generation == self._generation:
+            self.stats_changed.emit(stats)
+
+    def _on_container(self, generation: int, short_id: str, frozen: bool) -> None:
+        if generation == self._generation:
+            self.container_changed.emit(short_id, frozen)
+
+    def _on_run_finished(self, generation: int, status: AgentStatus) -> None:
+        if generation != self._generation:
+            return
+        self._run_active = False
+        rerun, self._rerun = self._rerun, False
+        self.run_finished.emit(status)
+        if rerun and status in _STARTS_A_RUN:
+            self._start_run()  # returns at once if the model already saw every message
+        else:
+            self.status_changed.emit(self._status, self._detail)
+
+    def _on_run_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._run_active = False
+        self.error.emit(message)
+        self.status_changed.emit(self._status, self._detail)

@@ -1,0 +1,379 @@
+"""The main window: toolbar, event stream over the composer, the container's files, status.
+
+``MainWindow()`` needs no arguments: settings come from the environment (see
+gui/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
+both load in the background after the window is on screen, and the container starts with
+the first message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QStackedLayout,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent
+from agent.status import AgentStatus
+from gui.actions import MainActions, load_icon
+from gui.app_settings import AppSettings
+from gui.composer import Composer
+from gui.conversation_worker import ConversationSession
+from gui.event_view import EventView
+from gui.file_browser import FileBrowser
+from gui.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from agent import Conversation, ConversationStats
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Berth"
+
+
+def preload_heavy_modules() -> None:
+    """Import litellm and the Docker SDK (seconds of work) so the first send is quick."""
+    try:
+        from agent.llm import import_litellm
+
+        import_litellm()
+        import sandbox  # noqa: F401
+    except Exception:  # the real use reports the problem where the user sees it
+        log.debug("background preload failed", exc_info=True)
+
+
+def _welcome_page(parent: QWidget) -> QWidget:
+    """What the stream shows before the first message: what Berth does, and the keys."""
+    page = QWidget(parent)
+    page.setObjectName("welcome")
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(48, 32, 48, 32)
+    layout.addStretch(2)
+    icon = QLabel(page)
+    icon.setPixmap(load_icon("app").pixmap(64, 64))
+    icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    layout.addWidget(icon)
+    title = QLabel("Give the agent a task", page)
+    title.setObjectName("welcome_title")
+    title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    layout.addWidget(title)
+    body = QLabel(
+        "It works in a Docker container: every command it runs and every file it edits "
+        "stays there. Pause it at any moment to look through its files or send a "
+        "correction, then resume.",
+        page,
+    )
+    body.setObjectName("welcome_body")
+    body.setWordWrap(True)
+    body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    font = body.font()
+    font.setPointSizeF(font.pointSizeF() + 0.5)
+    body.setFont(font)
+    # A fixed width and height: a wrapped label in a centred layout is otherwise clipped.
+    body.setFixedWidth(440)
+    body.setMinimumHeight(body.heightForWidth(440))
+    layout.addWidget(body, 0, Qt.AlignmentFlag.AlignHCenter)
+    keys = QLabel(
+        "Ctrl+Return  send      Ctrl+.  pause      Ctrl+R  resume      Ctrl+Shift+.  stop",
+        page,
+    )
+    keys.setObjectName("welcome_keys")
+    keys.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    layout.addSpacing(8)
+    layout.addWidget(keys)
+    layout.addStretch(3)
+    return page
+
+
+class MainWindow(QMainWindow):
+    """Berth's window. ``session`` is the handle on the current conversation."""
+
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        *,
+        persistence_dir: Path | None = None,
+        preload: bool = True,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("main_window")
+        self.settings = settings or AppSettings.load()
+        self._preload = preload
+        self._preloaded = False
+        self._title = ""
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(load_icon("app"))
+        self.resize(1320, 820)
+        self.setMinimumSize(820, 520)
+
+        self.actions_ = MainActions(self)
+        for action in self.actions_.all():
+            self.addAction(action)  # shortcuts work wherever the focus is in the window
+        self.action_new = self.actions_.action_new
+        self.action_send = self.actions_.action_send
+        self.action_pause = self.actions_.action_pause
+        self.action_resume = self.actions_.action_resume
+        self.action_stop = self.actions_.action_stop
+        self.action_settings = self.actions_.action_settings
+
+        self._build_toolbar()
+        self._build_centre()
+        self.status_bar = StatusBar(self)
+        self.setStatusBar(self.status_bar)
+        self.status_label: QLabel = self.status_bar.status_label
+        self.status_bar.set_model(self.settings.model_label)
+
+        self.session = ConversationSession(self.settings, self, persistence_dir=persistence_dir)
+        self._connect()
+        self._update_controls()
+
+    # --- construction -----------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Conversation", self)
+        bar.setObjectName("main_toolbar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        a = self.actions_
+        bar.addAction(a.action_new)
+        bar.addSeparator()
+        bar.addAction(a.action_send)
+        bar.addAction(a.action_pause)
+        bar.addAction(a.action_resume)
+        bar.addAction(a.action_stop)
+        spacer = QWidget(bar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self.title_label = QLabel(bar)
+        self.title_label.setObjectName("toolbar_title")
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        bar.addWidget(self.title_label)
+        bar.addSeparator()
+        bar.addAction(a.action_settings)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _build_centre(self) -> None:
+        self.event_view = EventView(self)
+        self.composer = Composer(self.action_send, self)
+        self.composer_edit = self.composer.editor
+
+        left = QSplitter(Qt.Orientation.Vertical, self)
+        left.setObjectName("conversation_splitter")
+        left.setChildrenCollapsible(False)
+        left.setHandleWidth(8)
+        stream = QFrame(left)
+        stream.setObjectName("panel")
+        self._stream_stack = QStackedLayout(stream)
+        self._stream_stack.setContentsMargins(1, 1, 1, 1)
+        self.welcome = _welcome_page(stream)
+        self._stream_stack.addWidget(self.welcome)
+        self._stream_stack.addWidget(self.event_view)
+        left.addWidget(stream)
+        left.addWidget(self.composer)
+        left.setStretchFactor(0, 1)
+        left.setStretchFactor(1, 0)
+        left.setSizes([640, 130])
+
+        self.file_browser = FileBrowser(self)
+        files = QFrame(self)
+        files.setObjectName("panel")
+        files_layout = QVBoxLayout(files)
+        files_layout.setContentsMargins(6, 4, 6, 6)
+        files_layout.addWidget(self.file_browser)
+        self.file_tree = self.file_browser.file_tree
+        self.file_viewer = self.file_browser.file_viewer
+
+        centre = QSplitter(Qt.Orientation.Horizontal, self)
+        centre.setObjectName("main_splitter")
+        centre.setChildrenCollapsible(False)
+        centre.setHandleWidth(8)
+        centre.addWidget(left)
+        centre.addWidget(files)
+        centre.setStretchFactor(0, 3)
+        centre.setStretchFactor(1, 2)
+        centre.setSizes([780, 520])
+
+        holder = QWidget(self)
+        holder.setObjectName("centre")
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(centre)
+        self.setCentralWidget(holder)
+        self.main_splitter = centre
+        self.conversation_splitter = left
+
+    def _connect(self) -> None:
+        a = self.actions_
+        a.action_send.triggered.connect(self.send_from_composer)
+        a.action_pause.triggered.connect(self.session.pause)
+        a.action_resume.triggered.connect(self.session.resume)
+        a.action_stop.triggered.connect(self.session.stop)
+        a.action_new.triggered.connect(self.new_conversation)
+        a.action_settings.triggered.connect(self.show_settings)
+        self.composer_edit.textChanged.connect(self._update_controls)
+
+        s = self.session
+        s.starting.connect(self._on_starting)
+        s.ready.connect(self._on_ready)
+        s.start_failed.connect(self._on_start_failed)
+        s.event_recorded.connect(self._on_event)
+        s.output_received.connect(self._on_output)
+        s.status_changed.connect(self._on_status)
+        s.stats_changed.connect(self._on_stats)
+        s.container_changed.connect(self.status_bar.set_container)
+        s.queued_changed.connect(lambda _n: self._update_controls())
+        s.run_finished.connect(lambda _s: self._update_controls())
+        s.error.connect(self._show_error)
+        s.reset.connect(self._on_reset)
+
+    # --- user actions -----------------------------------------------------------------------
+
+    def send_from_composer(self) -> None:
+        text = self.composer.take_text()
+        if text:
+            self.session.send(text)
+        self._update_controls()
+
+    def new_conversation(self) -> None:
+        self.session.new_conversation()
+        self.composer_edit.setFocus()
+
+    def show_settings(self) -> None:
+        # The settings dialog is a later step; meanwhile say where settings come from,
+        # in a window that never blocks the agent.
+        s = self.settings
+        box = QMessageBox(self)
+        box.setObjectName("settings_info")
+        box.setWindowTitle("Settings")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText("Berth reads its settings from the environment.")
+        box.setInformativeText(
+            f"Model (LLM_MODEL): {s.llm_model or 'not set'}\n"
+            f"Endpoint (LLM_BASE_URL): {s.llm_base_url or 'the provider default'}\n"
+            f"API key (LLM_API_KEY): {'set' if s.llm_api_key else 'not set'}\n"
+            f"Sandbox image (BERTH_SANDBOX_IMAGE): {s.sandbox_image or 'Berth default'}"
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+
+    # --- session signals --------------------------------------------------------------------
+
+    def _on_starting(self, text: str) -> None:
+        self.status_bar.set_status(self.session.status, text, starting=True)
+        self._update_controls()
+
+    def _on_ready(self, conversation: Conversation) -> None:
+        self.file_browser.set_workspace(conversation.workspace)
+        self._update_controls()
+
+    def _on_start_failed(self, message: str) -> None:
+        text = f"Could not start the container: {message}"
+        self.event_view.model().append_event(AgentErrorEvent(message=text, source="sandbox"))
+        self._show_stream(True)
+        self._show_error(text)
+        self._update_controls()
+
+    def _on_event(self, event: Event) -> None:
+        self.event_view.model().append_event(event)
+        self._show_stream(True)
+        if isinstance(event, ObservationEvent):
+            self.file_browser.refresh()
+        elif isinstance(event, MessageEvent) and event.role == "user" and not self._title:
+            self._set_title(event.text)
+
+    def _on_output(self, chunks: list[tuple[str, str]]) -> None:
+        model = self.event_view.model()
+        for tool_call_id, chunk in chunks:
+            model.append_output(tool_call_id, chunk)
+
+    def _on_status(self, status: AgentStatus, detail: str) -> None:
+        self._update_controls()
+        if status in (AgentStatus.PAUSED, AgentStatus.FINISHED):
+            self.file_browser.refresh()
+
+    def _on_stats(self, stats: ConversationStats) -> None:
+        self.status_bar.set_stats(stats)
+
+    def _on_reset(self) -> None:
+        self.event_view.model().clear()
+        self._show_stream(False)
+        self.file_browser.set_workspace(None)
+        self.status_bar.set_stats(None)
+        self.status_bar.set_container(None, False)
+        self._set_title("")
+        self._update_controls()
+
+    def _show_error(self, message: str) -> None:
+        self.status_bar.detail_label.setText(message)
+        self.status_bar.detail_label.setToolTip(message)
+        self.status_bar.detail_label.setStyleSheet("color: #cf222e;")
+
+    # --- state of the controls --------------------------------------------------------------
+
+    def _update_controls(self) -> None:
+        s = self.session
+        starting = s.is_starting
+        status = s.status
+        configured = self.settings.is_configured
+        self.actions_.update_for(
+            status, starting=starting, has_text=self.composer.has_text(), configured=configured
+        )
+        detail = "Starting the container…" if starting else s.status_detail
+        self.status_bar.detail_label.setStyleSheet("")
+        self.status_bar.set_status(status, detail, starting=starting)
+        self.composer.set_hint(
+            status, starting=starting, queued=s.queued_count, configured=configured
+        )
+
+    def _show_stream(self, on: bool) -> None:
+        page = self.event_view if on else self.welcome
+        if self._stream_stack.currentWidget() is not page:
+            self._stream_stack.setCurrentWidget(page)
+
+    def _set_title(self, text: str) -> None:
+        first_line = text.strip().splitlines()[0] if text.strip() else ""
+        if len(first_line) > 60:
+            first_line = first_line[:59].rstrip() + "…"
+        self._title = first_line
+        self.title_label.setText(first_line)
+        self.setWindowTitle(f"{first_line} — {APP_NAME}" if first_line else APP_NAME)
+
+    # --- window events ----------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._preload and not self._preloaded:
+            self._preloaded = True
+            # After the first paint: litellm's import takes seconds and must not delay it.
+            QTimer.singleShot(0, self._start_preload)
+        if not self.composer_edit.hasFocus():
+            self.composer_edit.setFocus()
+
+    def _start_preload(self) -> None:
+        threading.Thread(target=preload_heavy_modules, name="berth-preload", daemon=True).start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # The window goes away at once; the conversation is paused and its container
+        # stopped (its files and history are kept) before the app exits.
+        self.hide()
+        self.session.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,138 @@
+"""The status bar: the agent's status in words and colour, steps, tokens, cost, container."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
+
+from agent.status import AgentStatus
+from gui.theme import STARTING_COLOR, STATUS_WORDS, status_color
+
+if TYPE_CHECKING:
+    from agent import ConversationStats
+
+
+def format_tokens(count: int) -> str:
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.2f}M"
+
+
+def format_cost(cost: float) -> str:
+    if cost <= 0:
+        return "$0.00"
+    if cost < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:.2f}"
+
+
+class _Separator(QFrame):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.VLine)
+        self.setFixedWidth(1)
+        self.setStyleSheet("background: #d1d9e0; border: none; margin: 5px 0;")
+
+
+class StatusBar(QStatusBar):
+    """``status_label`` on the left; steps, tokens, cost and container on the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("status_bar")
+        self.setSizeGripEnabled(False)
+
+        self.status_dot = QLabel("●", self)
+        self.status_dot.setObjectName("status_dot")
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("status_label")
+        self.status_label.setAccessibleName("Agent status")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail_label = QLabel(self)
+        self.detail_label.setObjectName("status_detail")
+        self.detail_label.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.steps_label = self._metric("status_steps", "LLM steps in this conversation")
+        self.tokens_label = self._metric(
+            "status_tokens", "Tokens sent to / received from the model"
+        )
+        self.cost_label = self._metric("status_cost", "Cost so far, from litellm's price list")
+        self.container_label = self._metric("status_container", "The agent's Docker container")
+        self.model_label = self._metric("status_model", "The model the agent talks to")
+
+        status_box = QWidget(self)
+        row = QHBoxLayout(status_box)
+        row.setContentsMargins(10, 0, 0, 0)
+        row.setSpacing(6)
+        row.addWidget(self.status_dot)
+        row.addWidget(self.status_label)
+        self.addWidget(status_box)
+        self.addWidget(self.detail_label, 1)
+        for index, label in enumerate(
+            (
+                self.steps_label,
+                self.tokens_label,
+                self.cost_label,
+                self.container_label,
+                self.model_label,
+            )
+        ):
+            if index:
+                self.addPermanentWidget(_Separator(self))
+            self.addPermanentWidget(label)
+
+        self.set_status(AgentStatus.IDLE)
+        self.set_stats(None)
+        self.set_container(None, False)
+
+    def _metric(self, name: str, tip: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        label.setToolTip(tip)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        return label
+
+    def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
+        word = "Starting" if starting else STATUS_WORDS.get(status, status.value)
+        color = STARTING_COLOR if starting else status_color(status)
+        self.status_label.setText(word)
+        self.status_label.setProperty("agent_status", "starting" if starting else status.value)
+        self.status_label.setStyleSheet(f"color: {color}; font-weight: 600; padding: 0;")
+        self.status_dot.setStyleSheet(f"color: {color}; padding: 0;")
+        self.status_label.setToolTip(detail or word)
+        self.detail_label.setText(detail)
+        self.detail_label.setToolTip(detail)
+
+    def set_stats(self, stats: ConversationStats | None) -> None:
+        steps = stats.steps if stats else 0
+        prompt = stats.prompt_tokens if stats else 0
+        completion = stats.completion_tokens if stats else 0
+        cost = stats.cost if stats else 0.0
+        self.steps_label.setText(f"{steps} step" + ("" if steps == 1 else "s"))
+        self.tokens_label.setText(f"↑ {format_tokens(prompt)}  ↓ {format_tokens(completion)}")
+        self.tokens_label.setToolTip(
+            f"Tokens sent to the model: {prompt:,}\nTokens received from it: {completion:,}"
+        )
+        self.cost_label.setText(format_cost(cost))
+
+    def set_container(self, short_id: str | None, frozen: bool) -> None:
+        if not short_id:
+            self.container_label.setText("no container yet")
+            self.container_label.setToolTip("A container starts with the first message")
+            self.container_label.setStyleSheet("")
+            return
+        state = "frozen" if frozen else "running"
+        self.container_label.setText(f"⬢ {short_id[:12]} · {state}")
+        self.container_label.setToolTip(
+            f"Container {short_id}: "
+            + ("frozen (docker pause); files can still be read" if frozen else "running")
+        )
+        color = "#9a6700" if frozen else "#1a7f37"
+        self.container_label.setStyleSheet(f"color: {color};")
+
+    def set_model(self, label: str) -> None:
+        self.model_label.setText(label)

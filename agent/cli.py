@@ -231,3 +231,7 @@ def _ask(input_fn: Callable[[str], str], prompt: str) -> str | None:
         return input_fn(prompt)
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

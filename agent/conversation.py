@@ -273,14 +273,18 @@ class Conversation:
     def pause(self) -> None:
         """Ask the run to pause. Non-blocking when a run is active; idempotent.
 
-        When no run is active it records the pause itself (PAUSED at once).
+        When no run is active, an IDLE conversation (or one waiting for confirmation)
+        records the pause itself and is PAUSED at once; otherwise it is a no-op.
         """
         with self._cond:
             if self._running:
                 self._pause_requested = True
                 self._cond.notify_all()
                 return
-            if self._status in (AgentStatus.PAUSED, AgentStatus.RUNNING) or self._closed:
+            # Only a conversation that is about to run can be paused ahead of it: a finished,
+            # failed or stuck one keeps its status (the GUI pauses everything on quit).
+            idle = (AgentStatus.IDLE, AgentStatus.WAITING_FOR_CONFIRMATION)
+            if self._status not in idle or self._closed:
                 return
         self._record(PauseEvent())
         self._set_status(AgentStatus.PAUSED, "Paused before the run started")
@@ -330,7 +334,10 @@ class Conversation:
         """Stop any run, end a command left paused, stop the container (data is kept)."""
         if self._closed:
             return
-        self.pause()
+        with self._cond:
+            if self._running:  # only a live run is paused; a finished one keeps its status
+                self._pause_requested = True
+                self._cond.notify_all()
         with self._engine_lock:
             with self._cond:
                 self._closed = True

@@ -1,0 +1,67 @@
+"""Fixtures for the main window's tests: a window wired to the scripted LLM server.
+
+The window talks to a real Docker engine (the `sandbox_image` fixture) and, through
+litellm over HTTP, to the scripted server of tests/support. Each window starts its own
+conversation (and container) on the first message; teardown closes the window (which
+pauses and stops the conversation) and deletes the conversation's container and volume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from tests.support.fixtures import (  # noqa: F401  (fixtures)
+    TEST_API_KEY,
+    _llm_server_session,
+    llm_server,
+)
+from tests.support.llm_server import ScriptedLLMServer
+
+
+@pytest.fixture(scope="session")
+def litellm_loaded() -> None:
+    """litellm imported up front, as the app does in the background after its window shows."""
+    from agent.llm import import_litellm
+
+    import_litellm()
+
+
+@pytest.fixture
+def make_window(
+    qtbot,
+    llm_server: ScriptedLLMServer,  # noqa: F811 (the fixture imported above)
+    sandbox_image: str,
+    tmp_path: Path,
+    litellm_loaded: None,
+) -> Iterator[Callable[[], object]]:
+    from gui.app_settings import AppSettings
+    from gui.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        settings = AppSettings(
+            llm_model=llm_server.model,
+            llm_base_url=llm_server.base_url,
+            llm_api_key=SecretStr(TEST_API_KEY),
+            sandbox_image=sandbox_image,
+        )
+        window = MainWindow(settings, persistence_dir=tmp_path / "conversations", preload=False)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        conversation = window.session.conversation
+        window.close()  # pauses, ends a frozen command, stops the container
+        if conversation is not None:
+            with contextlib.suppress(Exception):
+                conversation.delete(remove_container=True)

@@ -2,3 +2,34 @@
 
 Only the Docker SDK here: nothing of LLMs or Qt.
 """
+
+from sandbox.errors import (
+    ContainerGoneError,
+    EngineUnreachableError,
+    ImageBuildError,
+    ImageMissingError,
+    NoSuchPathError,
+    PathOutsideError,
+    SandboxError,
+    ShellBusyError,
+    ShellDiedError,
+)
+from sandbox.models import CommandResult, FileEntry
+from sandbox.orphans import reap_orphans
+from sandbox.workspace import DockerWorkspace
+
+__all__ = [
+    "CommandResult",
+    "ContainerGoneError",
+    "DockerWorkspace",
+    "EngineUnreachableError",
+    "FileEntry",
+    "ImageBuildError",
+    "ImageMissingError",
+    "NoSuchPathError",
+    "PathOutsideError",
+    "SandboxError",
+    "ShellBusyError",
+    "ShellDiedError",
+    "reap_orphans",
+]

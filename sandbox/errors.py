@@ -22,9 +22,12 @@ class EngineUnreachableError(SandboxError):
 class ImageMissingError(SandboxError):
     """The image is not on the engine and cannot be pulled."""
 
-    def __init__(self, image: str) -> None:
+    def __init__(self, image: str, hint: str = "") -> None:
         self.image = image
-        super().__init__(f"The image {image!r} is not available on the Docker engine.")
+        super().__init__(
+            f"The image {image!r} is not available on the Docker engine."
+            + (f" {hint}" if hint else "")
+        )
 
 
 class ImageBuildError(SandboxError):
@@ -33,3 +36,25 @@ class ImageBuildError(SandboxError):
 
 class ContainerGoneError(SandboxError):
     """The container was removed or stopped under us."""
+
+
+class ShellDiedError(SandboxError):
+    """The workspace's shell ended (``exit``, a crash, a kill); the next command gets a new one."""
+
+
+class ShellBusyError(SandboxError):
+    """A new command was sent while the previous one is still running in the shell."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A command is still running in the shell. Wait for it (execute('', is_input=True)),"
+            " send it input (is_input=True), or interrupt it (interrupt() or the key C-c)."
+        )
+
+
+class PathOutsideError(SandboxError):
+    """A tar entry would land outside its target folder (absolute path, '..', a link out)."""
+
+
+class NoSuchPathError(SandboxError, FileNotFoundError):
+    """Nothing at that path (in the container, or on the host for an upload)."""

@@ -1,0 +1,19 @@
+"""The labels that mark containers and volumes as Berth's, and the names derived from them."""
+
+from __future__ import annotations
+
+MANAGED = "berth.managed"
+CONVERSATION = "berth.conversation"
+WORKDIR = "/workspace"
+
+
+def labels_for(conversation_id: str) -> dict[str, str]:
+    return {MANAGED: "true", CONVERSATION: conversation_id}
+
+
+def volume_name(conversation_id: str) -> str:
+    return f"berth-ws-{conversation_id}"
+
+
+def container_name(conversation_id: str) -> str:
+    return f"berth-{conversation_id}"

@@ -1,0 +1,340 @@
+"""A container's files through the archive API only: it works on a frozen container and on a
+remote engine, and never depends on a shell inside the container.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import posixpath
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import docker
+import docker.errors
+
+from sandbox import tarsafe
+from sandbox.errors import NoSuchPathError, SandboxError
+from sandbox.models import FileEntry, FileKind
+
+Progress = Callable[[int, int], None]
+
+# Go's os.FileMode type bits, as the engine reports them in a path stat.
+_GO_DIR = 1 << 31
+_GO_SYMLINK = 1 << 27
+_GO_TYPE = _GO_DIR | _GO_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
+_GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
+
+# A listing read from a tar stream stops being worth it past this many bytes (the engine
+# tars the whole subtree); when the container runs, `find` answers instead.
+LIST_STREAM_LIMIT = 4 * 1024 * 1024
+_MAX_LINKS = 16
+
+
+def _unix_mode(go_mode: int) -> int:
+    mode = go_mode & 0o777
+    if go_mode & _GO_SETUID:
+        mode |= 0o4000
+    if go_mode & _GO_SETGID:
+        mode |= 0o2000
+    if go_mode & _GO_STICKY:
+        mode |= 0o1000
+    return mode
+
+
+def _go_kind(go_mode: int) -> FileKind:
+    if go_mode & _GO_DIR:
+        return "dir"
+    if go_mode & _GO_SYMLINK:
+        return "symlink"
+    if go_mode & _GO_TYPE:
+        return "other"
+    return "file"
+
+
+def _parse_time(text: str) -> datetime:
+    # RFC 3339 with nanoseconds: Python keeps microseconds.
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", text)
+    if not match:
+        return datetime.fromtimestamp(0, UTC)
+    base, fraction, zone = match.groups()
+    fraction = (fraction or ".0")[:7]
+    zone = "+00:00" if zone in (None, "Z") else zone
+    return datetime.fromisoformat(f"{base}{fraction}{zone}")
+
+
+def _norm(path: str) -> str:
+    if not path.startswith("/"):
+        raise SandboxError(f"Container paths must be absolute: {path!r}")
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/")
+
+
+class ContainerFiles:
+    """File operations on one container, by id, through ``api``."""
+
+    def __init__(
+        self, api: docker.APIClient, container_id: str, *, frozen: Callable[[], bool]
+    ) -> None:
+        self._api = api
+        self._id = container_id
+        self._frozen = frozen
+
+    # -- stat ------------------------------------------------------------------------------
+
+    def _stat_raw(self, path: str) -> dict[str, Any] | None:
+        url = self._api._url("/containers/{0}/archive", self._id)
+        response = self._api.head(url, params={"path": path})
+        if response.status_code == 404:  # no body on HEAD: a gone container looks the same
+            return None
+        self._api._raise_for_status(response)
+        header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        return json.loads(base64.b64decode(header)) if header else None
+
+    def stat(self, path: str) -> FileEntry | None:
+        """The entry at ``path`` itself (a symlink is not followed), or None."""
+        path = _norm(path)
+        raw = self._stat_raw(path)
+        if raw is None:
+            return None
+        go_mode = int(raw.get("mode", 0))
+        kind = _go_kind(go_mode)
+        return FileEntry(
+            name=posixpath.basename(path) or "/",
+            path=path,
+            kind=kind,
+            size=int(raw.get("size", 0)),
+            mtime=_parse_time(str(raw.get("mtime", ""))),
+            mode=_unix_mode(go_mode),
+        )
+
+    def exists(self, path: str) -> bool:
+        return self._stat_raw(_norm(path)) is not None
+
+    def _resolve(self, path: str) -> tuple[str, dict[str, Any] | None]:
+        """Follow symlinks at ``path`` to what they name; (path, stat) or (path, None)."""
+        for _ in range(_MAX_LINKS):
+            raw = self._stat_raw(path)
+            if raw is None or not int(raw.get("mode", 0)) & _GO_SYMLINK:
+                return path, raw
+            target = str(raw.get("linkTarget") or "")
+            if not target:
+                return path, raw
+            path = _norm(posixpath.join(posixpath.dirname(path), target))
+        raise SandboxError(f"Too many levels of symbolic links at {path}")
+
+    # -- read ------------------------------------------------------------------------------
+
+    def read_bytes(self, path: str) -> bytes:
+        path = _norm(path)
+        real, raw = self._resolve(path)
+        if raw is None:
+            raise NoSuchPathError(f"No such file in the container: {path}")
+        if _go_kind(int(raw.get("mode", 0))) == "dir":
+            raise SandboxError(f"{path} is a directory, not a file.")
+        stream, _ = self._api.get_archive(self._id, real, chunk_size=256 * 1024)
+        reader = tarsafe.ChunkReader(stream)
+        try:
+            with tarsafe.open_stream(reader) as tar:
+                for member in tar:
+                    if member.isfile():
+                        handle = tar.extractfile(member)
+                        assert handle is not None
+                        return handle.read()
+        finally:
+            reader.close()
+        raise SandboxError(f"{path} is not a regular file.")
+
+    def list_dir(self, path: str) -> list[FileEntry]:
+        path = _norm(path)
+        real, raw = self._resolve(path)
+        if raw is None:
+            raise NoSuchPathError(f"No such folder in the container: {path}")
+        if _go_kind(int(raw.get("mode", 0))) != "dir":
+            raise SandboxError(f"{path} is not a folder.")
+        entries = self._list_by_archive(path, real, give_up=not self._frozen())
+        if entries is None:
+            entries = self._list_by_find(path, real)
+        if entries is None:  # no find in the image: read the whole stream after all
+            entries = self._list_by_archive(path, real, give_up=False)
+        assert entries is not None
+        return sorted(entries, key=lambda entry: entry.name)
+
+    def _list_by_archive(self, shown: str, real: str, give_up: bool) -> list[FileEntry] | None:
+        # "<dir>/." names the folder's content as "./name", following a symlinked folder.
+        source = real.rstrip("/") + "/."
+        stream, _ = self._api.get_archive(self._id, source, chunk_size=256 * 1024)
+        reader = tarsafe.ChunkReader(stream)
+        entries: list[FileEntry] = []
+        try:
+            with tarsafe.open_stream(reader) as tar:
+                for member in tar:
+                    if give_up and reader.consumed > LIST_STREAM_LIMIT:
+                        return None
+                    parts = [p for p in member.name.split("/") if p not in ("", ".")]
+                    if len(parts) != 1:
+                        continue
+                    name = parts[0]
+                    kind: FileKind
+                    if member.isdir():
+                        kind = "dir"
+                    elif member.issym():
+                        kind = "symlink"
+                    elif member.isfile() or member.islnk():
+                        kind = "file"
+                    else:
+                        kind = "other"
+                    size = len(member.linkname) if member.issym() else member.size
+                    entries.append(
+                        FileEntry(
+                            name=name,
+                            path=posixpath.join(shown, name),
+                            kind=kind,
+                            size=size,
+                            mtime=datetime.fromtimestamp(member.mtime, UTC),
+                            mode=member.mode & 0o7777,
+                        )
+                    )
+        finally:
+            reader.close()
+        return entries
+
+    def _list_by_find(self, shown: str, real: str) -> list[FileEntry] | None:
+        argv = [
+            "find", real, "-mindepth", "1", "-maxdepth", "1",
+            "-printf", r"%y\0%s\0%T@\0%m\0%f\0",
+        ]  # fmt: skip
+        exec_id = self._api.exec_create(self._id, argv, stdout=True, stderr=False)["Id"]
+        output = self._api.exec_start(exec_id)
+        if self._api.exec_inspect(exec_id).get("ExitCode") == 127:
+            return None
+        fields = output.split(b"\0")
+        kinds: dict[str, FileKind] = {"f": "file", "d": "dir", "l": "symlink"}
+        entries = []
+        for i in range(0, len(fields) - 4, 5):
+            kind, size, mtime, mode, name = fields[i : i + 5]
+            text_name = name.decode("utf-8", "surrogateescape")
+            entries.append(
+                FileEntry(
+                    name=text_name,
+                    path=posixpath.join(shown, text_name),
+                    kind=kinds.get(kind.decode(), "other"),
+                    size=int(size),
+                    mtime=datetime.fromtimestamp(float(mtime), UTC),
+                    mode=int(mode, 8),
+                )
+            )
+        return entries
+
+    # -- write -----------------------------------------------------------------------------
+
+    def _missing_parents(self, folder: str) -> tuple[str, str]:
+        """(deepest existing ancestor, the relative chain of folders to create under it)."""
+        missing: list[str] = []
+        current = folder
+        while current != "/":
+            raw = self._stat_raw(current)
+            if raw is not None:
+                if _go_kind(int(raw.get("mode", 0))) not in ("dir", "symlink"):
+                    raise SandboxError(f"{current} exists and is not a folder.")
+                break
+            missing.append(posixpath.basename(current))
+            current = posixpath.dirname(current)
+        return current, "/".join(reversed(missing))
+
+    def _put(self, folder: str, data: bytes | IO[bytes]) -> None:
+        self._api.put_archive(self._id, folder, data)
+
+    def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        path = _norm(path)
+        if path == "/":
+            raise SandboxError("Cannot write a file at /")
+        # Write through a symlink, as an editor would, rather than replacing the link.
+        real, raw = self._resolve(path)
+        if raw is not None and _go_kind(int(raw.get("mode", 0))) == "dir":
+            raise SandboxError(f"{path} is a directory.")
+        folder, name = posixpath.split(real)
+        now = time.time()
+        try:
+            self._put(folder, tarsafe.single_file_tar(name, data, mode, now))
+            return
+        except docker.errors.NotFound as exc:
+            if "No such container" in str(exc):
+                raise
+        base, prefix = self._missing_parents(folder)
+        self._put(base, tarsafe.single_file_tar(name, data, mode, now, prefix=prefix))
+
+    def put_archive(self, folder: str, data: bytes | IO[bytes]) -> None:
+        """Unpack a tar into ``folder`` after checking every entry stays inside it."""
+        folder = _norm(folder)
+        tarsafe.check_tar(data)
+        base, prefix = self._missing_parents(folder)
+        if prefix:
+            self._put(base, tarsafe.single_dirs_tar(prefix))
+        self._put(folder, data)
+
+    # -- transfer --------------------------------------------------------------------------
+
+    def upload(self, host_path: Path, container_dir: str, progress: Progress | None) -> None:
+        host_path = Path(host_path)
+        if not host_path.exists() and not host_path.is_symlink():
+            raise NoSuchPathError(f"No such file or folder on this computer: {host_path}")
+        container_dir = _norm(container_dir)
+        base, prefix = self._missing_parents(container_dir)
+        with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+            tarsafe.host_tar(host_path, spool, prefix=prefix, mtime=time.time())
+            total = spool.tell()
+            spool.seek(0)
+            self._put(base, _ProgressFile(spool, total, progress))
+
+    def download(self, container_path: str, host_dir: Path, progress: Progress | None) -> Path:
+        container_path = _norm(container_path)
+        real, raw = self._resolve(container_path)
+        if raw is None:
+            raise NoSuchPathError(f"No such file or folder in the container: {container_path}")
+        total = int(raw.get("size", 0)) if _go_kind(int(raw.get("mode", 0))) == "file" else 0
+        stream, _ = self._api.get_archive(self._id, real, chunk_size=1024 * 1024)
+        reader = tarsafe.ChunkReader(stream, progress=progress, total=total)
+        host_dir = Path(host_dir)
+        try:
+            with tarsafe.open_stream(reader) as tar:
+                tarsafe.extract(tar, host_dir)
+        finally:
+            reader.close()
+        name = posixpath.basename(real) or "root"
+        final = host_dir / posixpath.basename(container_path)
+        if name != final.name and (host_dir / name).exists() and not final.exists():
+            os.replace(host_dir / name, final)  # a followed link keeps the name asked for
+        if progress is not None:
+            progress(reader.consumed, total or reader.consumed)
+        return final
+
+
+class _ProgressFile:
+    """A file the HTTP layer reads in chunks, reporting (sent, total) as it goes."""
+
+    def __init__(self, fileobj: IO[bytes], total: int, progress: Progress | None) -> None:
+        self._file = fileobj
+        self._total = total
+        self._sent = 0
+        self._progress = progress
+        self._last_report = 0.0
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(max(size, 256 * 1024) if size > 0 else size)
+        self._sent += len(data)
+        if self._progress is not None:
+            now = time.monotonic()
+            if data and (self._sent >= self._total or now - self._last_report > 0.05):
+                self._last_report = now
+                self._progress(self._sent, self._total)
+        return data

@@ -1,0 +1,173 @@
+"""Tar streams in and out of containers, refusing any entry that would land outside its target.
+
+The engine's archive API speaks tar both ways. A tar from a container is untrusted input (the
+agent controls the container), and a tar handed to ``put_archive`` may come from anywhere:
+absolute names, ``..`` components and links pointing out are refused with PathOutsideError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tarfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from sandbox.errors import PathOutsideError
+
+Progress = Callable[[int, int], None]
+
+
+def _inside(relative: str) -> bool:
+    """True when a normalised relative POSIX path stays within its root."""
+    return relative != ".." and not relative.startswith("../")
+
+
+def check_member(member: tarfile.TarInfo) -> None:
+    """Raise PathOutsideError when ``member`` would land, or point, outside the target."""
+    name = member.name
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise PathOutsideError(f"Refused tar entry {name!r}: absolute path.")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise PathOutsideError(f"Refused tar entry {name!r}: '..' in its path.")
+    if member.issym():
+        target = member.linkname
+        if target.startswith("/"):
+            raise PathOutsideError(
+                f"Refused tar entry {name!r}: symlink to the absolute path {target!r}."
+            )
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+        if not _inside(resolved):
+            raise PathOutsideError(
+                f"Refused tar entry {name!r}: symlink {target!r} points outside the target."
+            )
+    elif member.islnk():
+        target = posixpath.normpath(member.linkname)
+        if member.linkname.startswith("/") or not _inside(target):
+            raise PathOutsideError(
+                f"Refused tar entry {name!r}: hard link to {member.linkname!r} outside the target."
+            )
+
+
+def check_tar(data: bytes | IO[bytes]) -> None:
+    """Check every entry of a whole tar (bytes or a seekable file) before it is sent."""
+    fileobj = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    start = fileobj.tell()
+    with tarfile.open(fileobj=fileobj, mode="r:*") as tar:
+        for member in tar:
+            check_member(member)
+    fileobj.seek(start)
+
+
+class ChunkReader(io.RawIOBase):
+    """A file-like view of an iterator of byte chunks (the SDK's archive stream)."""
+
+    def __init__(
+        self, chunks: Iterable[bytes], progress: Progress | None = None, total: int = 0
+    ) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._pending = b""
+        self.consumed = 0
+        self._progress = progress
+        self._total = total
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self.consumed += size
+        if self._progress is not None:
+            self._progress(self.consumed, self._total)
+        return size
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        super().close()
+
+
+def open_stream(reader: IO[bytes]) -> tarfile.TarFile:
+    """A forward-only tar reader: headers are parsed as they arrive; nothing is buffered."""
+    return tarfile.open(fileobj=reader, mode="r|", bufsize=64 * 1024)
+
+
+def extract(tar: tarfile.TarFile, dest: Path) -> list[Path]:
+    """Extract a streaming tar into ``dest``, checking every entry first.
+
+    Device files and fifos are skipped: they mean nothing on the host.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    root = os.path.realpath(dest)
+    written: list[Path] = []
+    for member in tar:
+        check_member(member)
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            continue
+        try:
+            safe = tarfile.data_filter(member, root)
+        except tarfile.FilterError as exc:  # e.g. a link chain resolving outside
+            raise PathOutsideError(f"Refused tar entry {member.name!r}: {exc}") from exc
+        tar.extract(safe, root, set_attrs=True, filter="fully_trusted")
+        written.append(dest / member.name)
+    return written
+
+
+def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def _dir_entries(tar: tarfile.TarFile, prefix: str, mtime: float) -> None:
+    parts = [part for part in prefix.split("/") if part]
+    for depth in range(1, len(parts) + 1):
+        info = tarfile.TarInfo("/".join(parts[:depth]))
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        info.mtime = int(mtime)
+        tar.addfile(_as_root(info))
+
+
+def host_tar(source: Path, fileobj: IO[bytes], prefix: str = "", mtime: float = 0) -> None:
+    """Tar a host file or folder (links kept as links) as ``prefix/<name>``, owned by root.
+
+    ``prefix`` names folders that do not exist yet in the container; they are created.
+    """
+    with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _dir_entries(tar, prefix, mtime)
+        arcname = posixpath.join(prefix, source.name) if prefix else source.name
+        tar.add(str(source), arcname=arcname, recursive=True, filter=_as_root)
+
+
+def single_file_tar(name: str, data: bytes, mode: int, mtime: float, prefix: str = "") -> bytes:
+    """A tar holding the folders of ``prefix`` then one regular file, owned by root."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _dir_entries(tar, prefix, mtime)
+        info = tarfile.TarInfo(posixpath.join(prefix, name) if prefix else name)
+        info.size = len(data)
+        info.mode = mode & 0o7777
+        info.mtime = int(mtime)
+        tar.addfile(_as_root(info), io.BytesIO(data))
+    return out.getvalue()
+
+
+def single_dirs_tar(prefix: str) -> bytes:
+    """A tar holding only the folders of ``prefix``."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _dir_entries(tar, prefix, time.time())
+    return out.getvalue()

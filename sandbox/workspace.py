@@ -1,0 +1,444 @@
+"""DockerWorkspace: one hardened container, its persistent shell and its files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from sandbox import labels
+from sandbox.clock import ActiveClock
+from sandbox.engine import connect, engine_errors
+from sandbox.errors import (
+    ContainerGoneError,
+    ImageMissingError,
+    NoSuchPathError,
+    SandboxError,
+    ShellDiedError,
+)
+from sandbox.files import ContainerFiles, Progress
+from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
+from sandbox.models import CommandResult, FileEntry
+from sandbox.shell import OutputCallback, PersistentShell
+
+# What apt and pip need as root inside the container; every other capability is dropped.
+CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
+MAIN_PROCESS = ["sleep", "infinity"]
+
+
+class DockerWorkspace:
+    """A container for one conversation: created or found again by label on ``start()``."""
+
+    def __init__(
+        self,
+        image: str | None = None,
+        *,
+        host_dir: str | os.PathLike[str] | None = None,
+        volume: str | None = None,
+        conversation_id: str | None = None,
+        network: bool = True,
+        memory: str = "2g",
+        cpus: float = 2.0,
+        pids_limit: int = 512,
+        environment: Mapping[str, str] | None = None,
+        client: docker.DockerClient | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.image = resolve_image(image)
+        self.host_dir = Path(host_dir).resolve() if host_dir is not None else None
+        self._volume = volume
+        self.conversation_id = conversation_id
+        self.network = network
+        self.memory = memory
+        self.cpus = cpus
+        self.pids_limit = pids_limit
+        self.environment = dict(environment or {})
+        self.on_progress = on_progress
+        self._client = client
+        self._container: Container | None = None
+        self._files: ContainerFiles | None = None
+        self._shell: PersistentShell | None = None
+        self._shell_lock = threading.Lock()
+        self._clock = ActiveClock()
+        self._lifecycle = threading.Lock()
+        self.frozen = False
+
+    # -- identity --------------------------------------------------------------------------
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    @property
+    def container(self) -> Container:
+        if self._container is None:
+            raise SandboxError("The workspace has not been started: call start() first.")
+        return self._container
+
+    @property
+    def short_id(self) -> str:
+        return self.container.short_id
+
+    @property
+    def volume(self) -> str | None:
+        """The named volume at /workspace (None when a host folder is mounted there)."""
+        if self.host_dir is not None:
+            return None
+        if self._volume:
+            return self._volume
+        return labels.volume_name(self.conversation_id) if self.conversation_id else None
+
+    @property
+    def started(self) -> bool:
+        return self._container is not None
+
+    @property
+    def busy(self) -> bool:
+        """True while a command runs in the shell (also after a no-output timeout)."""
+        shell = self._shell
+        return shell is not None and shell.busy
+
+    def __repr__(self) -> str:
+        ident = self._container.short_id if self._container is not None else "not started"
+        return f"DockerWorkspace(image={self.image!r}, container={ident})"
+
+    def __enter__(self) -> DockerWorkspace:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Reattach to this conversation's container (starting it if it exited), else create
+        one. Idempotent."""
+        with self._lifecycle:
+            client = connect(self._client)
+            self._client = client
+            if self._container is not None:
+                with engine_errors(self._container.short_id):
+                    self._container.reload()
+                if self._container.status == "running":
+                    return
+            if self.conversation_id is None:
+                self.conversation_id = uuid.uuid4().hex[:12]
+            with engine_errors():
+                container = self._find() or self._create()
+                if container.status == "paused":
+                    self.frozen = True
+                    self._clock.pause()
+                elif container.status != "running":
+                    container.start()
+                    container.reload()
+            self._container = container
+            self._files = ContainerFiles(client.api, container.id, frozen=lambda: self.frozen)
+            self._drop_shell()
+
+    def _find(self) -> Container | None:
+        assert self.conversation_id is not None
+        found = self.client.containers.list(
+            all=True,
+            filters={
+                "label": [
+                    f"{labels.MANAGED}=true",
+                    f"{labels.CONVERSATION}={self.conversation_id}",
+                ]
+            },
+        )
+        if not found:
+            return None
+        found.sort(key=lambda c: c.attrs.get("Created", ""), reverse=True)
+        return found[0]
+
+    def _create(self) -> Container:
+        assert self.conversation_id is not None
+        client = self.client
+        ensure_image(client, self.image, self.on_progress)
+        tags = labels.labels_for(self.conversation_id)
+        if self.host_dir is not None:
+            self.host_dir.mkdir(parents=True, exist_ok=True)
+            volumes = {str(self.host_dir): {"bind": labels.WORKDIR, "mode": "rw"}}
+        else:
+            name = self.volume
+            assert name is not None
+            try:
+                client.volumes.get(name)
+            except docker.errors.NotFound:
+                client.volumes.create(name=name, labels=tags)
+            volumes = {name: {"bind": labels.WORKDIR, "mode": "rw"}}
+        options: dict[str, Any] = {
+            "detach": True,
+            "init": True,
+            "working_dir": labels.WORKDIR,
+            "labels": tags,
+            "volumes": volumes,
+            "environment": self.environment,
+            "privileged": False,
+            "security_opt": ["no-new-privileges:true"],
+            "cap_drop": ["ALL"],
+            "cap_add": CAPABILITIES,
+            "pids_limit": self.pids_limit,
+            "mem_limit": self.memory,
+            "memswap_limit": self.memory,
+            "nano_cpus": int(self.cpus * 1e9),
+            "name": labels.container_name(self.conversation_id),
+        }
+        if not self.network:
+            options["network_mode"] = "none"
+        try:
+            return client.containers.run(self.image, MAIN_PROCESS, **options)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageMissingError(self.image, offline_hint(self.image)) from exc
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # a container of that name exists without our label
+                return client.containers.run(self.image, MAIN_PROCESS, **{**options, "name": None})
+            raise
+
+    def close(self) -> None:
+        """Stop the container; it and its volume stay, so start() can reattach later."""
+        with self._lifecycle:
+            self._drop_shell()
+            if self._container is None:
+                return
+            with contextlib.suppress(docker.errors.NotFound), engine_errors():
+                if self.frozen:
+                    self._container.unpause()
+                self._container.stop(timeout=3)
+            self._set_frozen(False)
+
+    def remove(self, volume: bool = True) -> None:
+        """Remove the container, and with ``volume`` its named volume (never a host folder)."""
+        with self._lifecycle:
+            self._drop_shell()
+            client = self.client
+            container = self._container or (self._find() if self.conversation_id else None)
+            with engine_errors():
+                if container is not None:
+                    with contextlib.suppress(docker.errors.NotFound):
+                        container.remove(force=True)
+                name = self.volume
+                if volume and name is not None:
+                    with contextlib.suppress(docker.errors.NotFound):
+                        client.volumes.get(name).remove(force=True)
+            self._container = None
+            self._files = None
+            self._set_frozen(False)
+
+    # -- freeze ----------------------------------------------------------------------------
+
+    def _set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        if frozen:
+            self._clock.pause()
+        else:
+            self._clock.resume()
+
+    def freeze(self) -> None:
+        """Freeze every process in the container (the engine's pause API). Idempotent."""
+        container = self.container
+        if self.frozen:
+            return
+        with engine_errors(container.short_id):
+            try:
+                self._clock.pause()  # first: no timer may fire while the pause is under way
+                container.pause()
+            except docker.errors.APIError as exc:
+                if "already paused" not in str(exc):
+                    self._clock.resume()
+                    raise
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """Unfreeze the container. Idempotent."""
+        container = self.container
+        if not self.frozen:
+            return
+        with engine_errors(container.short_id):
+            try:
+                container.unpause()
+            except docker.errors.APIError as exc:
+                if "not paused" not in str(exc):
+                    raise
+        self._set_frozen(False)
+
+    # -- the shell -------------------------------------------------------------------------
+
+    def _drop_shell(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            shell.close()
+
+    def restart_shell(self) -> None:
+        """Replace the shell with a fresh one (cwd, variables and jobs start over)."""
+        with self._shell_lock:
+            self._drop_shell()
+            self._shell = self._open_shell()
+
+    def _open_shell(self) -> PersistentShell:
+        container = self.container
+        shell = PersistentShell(
+            self.client.api,
+            container.id,
+            clock=self._clock,
+            workdir=labels.WORKDIR,
+            environment=self.environment,
+        )
+        try:
+            with engine_errors(container.short_id):
+                shell.open()
+        except docker.errors.APIError as exc:
+            raise self._gone_or(ShellDiedError(f"The shell could not start: {exc}")) from exc
+        return shell
+
+    def _current_shell(self) -> PersistentShell:
+        with self._shell_lock:
+            shell = self._shell
+            if shell is not None and not shell.alive:
+                self._shell = None
+                if not shell.killed_by_us:
+                    # Say it once; the call after this one gets a fresh shell.
+                    raise self._gone_or(ShellDiedError(shell._died_message()))
+                shell = None
+            if shell is None:
+                shell = self._shell = self._open_shell()
+            return shell
+
+    def _gone_or(self, error: SandboxError) -> SandboxError:
+        """ContainerGoneError when the container is missing or stopped, else ``error``."""
+        container = self._container
+        if container is None:
+            return error
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            return ContainerGoneError(
+                f"The container {container.short_id} was removed. start() makes a new one on "
+                "the same files."
+            )
+        except Exception:
+            return error
+        if container.status not in ("running", "paused"):
+            return ContainerGoneError(
+                f"The container {container.short_id} is {container.status} (it stopped or "
+                "was killed, perhaps out of memory). start() starts it again."
+            )
+        return error
+
+    def execute(
+        self,
+        command: str,
+        timeout: float | None = None,
+        *,
+        no_output_timeout: float | None = None,
+        is_input: bool = False,
+        on_output: OutputCallback | None = None,
+    ) -> CommandResult:
+        """Run ``command`` in the persistent shell (or send it input with ``is_input``).
+
+        Blocks until the command ends, ``timeout`` kills it, ``no_output_timeout`` passes
+        with no new output (it then keeps running: ``still_running``), or interrupt().
+        Time spent frozen counts toward neither timeout.
+        """
+        shell = self._current_shell()
+        try:
+            return shell.run(
+                command,
+                timeout,
+                no_output_timeout=no_output_timeout,
+                is_input=is_input,
+                on_output=on_output,
+            )
+        except ShellDiedError as exc:
+            with self._shell_lock:
+                if self._shell is shell:
+                    self._shell = None
+            gone = self._gone_or(exc)
+            if gone is exc:
+                raise
+            raise gone from exc
+
+    def interrupt(self) -> None:
+        """End the running command: thaw if frozen, SIGINT its process group, SIGKILL if it
+        lingers. Safe from any thread; the shell stays usable."""
+        if self.frozen:
+            self.thaw()
+        shell = self._shell
+        if shell is not None:
+            shell.interrupt()
+
+    # -- files -----------------------------------------------------------------------------
+
+    @property
+    def files(self) -> ContainerFiles:
+        if self._files is None:
+            raise SandboxError("The workspace has not been started: call start() first.")
+        return self._files
+
+    def _file_call(self, action: Callable[[], Any]) -> Any:
+        container = self.container
+        try:
+            with engine_errors(container.short_id):
+                return action()
+        except NoSuchPathError as exc:
+            gone = self._gone_or(exc)
+            if gone is exc:
+                raise
+            raise gone from exc
+
+    def read_bytes(self, path: str) -> bytes:
+        return self._file_call(lambda: self.files.read_bytes(path))
+
+    def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        self._file_call(lambda: self.files.write_bytes(path, data, mode))
+
+    def read_text(self, path: str, encoding: str = "utf-8") -> str:
+        return self.read_bytes(path).decode(encoding, "replace")
+
+    def write_text(self, path: str, text: str, encoding: str = "utf-8") -> None:
+        self.write_bytes(path, text.encode(encoding))
+
+    def list_dir(self, path: str) -> list[FileEntry]:
+        return self._file_call(lambda: self.files.list_dir(path))
+
+    def stat(self, path: str) -> FileEntry | None:
+        """The entry at ``path`` (a symlink itself, not followed), or None."""
+        return self._file_call(lambda: self.files.stat(path))
+
+    def exists(self, path: str) -> bool:
+        return self._file_call(lambda: self.files.exists(path))
+
+    def put_archive(self, container_dir: str, data: bytes) -> None:
+        """Unpack a tar into ``container_dir``; entries landing outside it are refused."""
+        self._file_call(lambda: self.files.put_archive(container_dir, data))
+
+    def upload(
+        self,
+        host_path: str | os.PathLike[str],
+        container_dir: str,
+        progress: Progress | None = None,
+    ) -> None:
+        """Copy a host file or folder into ``container_dir`` (created if missing)."""
+        self._file_call(lambda: self.files.upload(Path(host_path), container_dir, progress))
+
+    def download(
+        self,
+        container_path: str,
+        host_dir: str | os.PathLike[str],
+        progress: Progress | None = None,
+    ) -> Path:
+        """Copy a container file or folder into ``host_dir``; returns the host path."""
+        return self._file_call(
+            lambda: self.files.download(container_path, Path(host_dir), progress)
+        )

@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
+from typing import NamedTuple
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -104,6 +105,16 @@ class Node:
         return (0 if self.is_dir else 1, self.name.casefold(), self.name)
 
 
+class Row(NamedTuple):
+    """One listed entry, sorted and typed on the pool thread so the GUI thread only merges."""
+
+    name: str
+    path: str
+    kind: NodeKind
+    size: int
+    mtime: datetime | None
+
+
 def _kind_of(entry: EntryLike) -> NodeKind:
     try:
         return NodeKind(entry.kind)
@@ -111,11 +122,11 @@ def _kind_of(entry: EntryLike) -> NodeKind:
         return NodeKind.OTHER
 
 
-def _sorted_entries(entries: Sequence[EntryLike]) -> list[EntryLike]:
-    return sorted(
-        entries,
-        key=lambda e: (0 if _kind_of(e) is NodeKind.DIR else 1, e.name.casefold(), e.name),
-    )
+def sorted_rows(entries: Sequence[EntryLike]) -> list[Row]:
+    """Folders first, then files; each by name, case-insensitively."""
+    rows = [Row(e.name, e.path, _kind_of(e), e.size, e.mtime) for e in entries]
+    rows.sort(key=lambda r: (0 if r.kind is NodeKind.DIR else 1, r.name.casefold(), r.name))
+    return rows
 
 
 class RemoteTreeModel(QAbstractItemModel):
@@ -204,8 +215,8 @@ class RemoteTreeModel(QAbstractItemModel):
             self._show_placeholder(node, "Loading…", None)
         path = node.path
         self._runner.submit(
-            lambda: workspace.list_dir(path),
-            lambda entries: self._on_listed(node, entries),
+            lambda: sorted_rows(workspace.list_dir(path)),
+            lambda rows: self._on_listed(node, rows),
             lambda message: self._on_list_failed(node, message),
         )
 
@@ -217,14 +228,14 @@ class RemoteTreeModel(QAbstractItemModel):
             node = node.parent
         return node is self._root
 
-    def _on_listed(self, node: Node, entries: list[EntryLike]) -> None:
+    def _on_listed(self, node: Node, rows: list[Row]) -> None:
         node.loading = False
         if not self._still_attached(node):
             return  # the folder vanished in a reload of its parent while it was listed
         node.error = None
         if node.children is not None and any(c.kind is NodeKind.PLACEHOLDER for c in node.children):
             self._set_children(node, [])
-        self._merge(node, _sorted_entries(entries))
+        self._merge(node, rows)
         self.folder_loaded.emit(node.path)
         if node.reload_again:
             node.reload_again = False
@@ -258,57 +269,63 @@ class RemoteTreeModel(QAbstractItemModel):
             node.children = children
             self.endInsertRows()
 
-    def _merge(self, node: Node, entries: list[EntryLike]) -> None:
-        """Bring node.children in line with `entries` (sorted), row by row."""
+    def _merge(self, node: Node, rows: list[Row]) -> None:
+        """Bring node.children in line with `rows` (sorted), keeping surviving nodes."""
         assert node.children is not None
         parent_index = self._index_of(node)
-        if not node.children:
+        children = node.children
+        if not children:
             # A first listing: one insertion for the lot, not one per row.
-            if entries:
-                self.beginInsertRows(parent_index, 0, len(entries) - 1)
-                node.children = [
-                    Node(e.name, e.path, _kind_of(e), node, e.size, e.mtime) for e in entries
-                ]
+            if rows:
+                self.beginInsertRows(parent_index, 0, len(rows) - 1)
+                node.children = [Node(r.name, r.path, r.kind, node, r.size, r.mtime) for r in rows]
                 self.endInsertRows()
             return
-        wanted = {(e.name, _kind_of(e)) for e in entries}
+        if len(children) == len(rows) and all(
+            c.name == r.name and c.kind is r.kind for c, r in zip(children, rows, strict=True)
+        ):
+            self._update_details(node, parent_index, rows)  # the common refresh: same names
+            return
+        wanted = {(r.name, r.kind) for r in rows}
         # Remove rows that are gone (bottom up, in contiguous runs).
-        row = len(node.children) - 1
+        row = len(children) - 1
         while row >= 0:
-            if (node.children[row].name, node.children[row].kind) in wanted:
+            if (children[row].name, children[row].kind) in wanted:
                 row -= 1
                 continue
             end = row
-            while (
-                row - 1 >= 0
-                and (
-                    node.children[row - 1].name,
-                    node.children[row - 1].kind,
-                )
-                not in wanted
-            ):
+            while row - 1 >= 0 and (children[row - 1].name, children[row - 1].kind) not in wanted:
                 row -= 1
             self.beginRemoveRows(parent_index, row, end)
-            del node.children[row : end + 1]
+            del children[row : end + 1]
             self.endRemoveRows()
             row -= 1
-        # Survivors are a subsequence of `entries` in the same order: walk and insert gaps.
-        for position, entry in enumerate(entries):
-            kind = _kind_of(entry)
-            existing = node.children[position] if position < len(node.children) else None
-            if existing is not None and existing.name == entry.name and existing.kind is kind:
-                if existing.size != entry.size or existing.mtime != entry.mtime:
-                    existing.size = entry.size
-                    existing.mtime = entry.mtime
-                    self.dataChanged.emit(
-                        self.index(position, Column.SIZE, parent_index),
-                        self.index(position, Column.MODIFIED, parent_index),
-                    )
+        # Survivors are a subsequence of `rows` in the same order: walk and insert the gaps.
+        for position, entry in enumerate(rows):
+            existing = children[position] if position < len(children) else None
+            if existing is not None and existing.name == entry.name and existing.kind is entry.kind:
                 continue
-            child = Node(entry.name, entry.path, kind, node, entry.size, entry.mtime)
+            child = Node(entry.name, entry.path, entry.kind, node, entry.size, entry.mtime)
             self.beginInsertRows(parent_index, position, position)
-            node.children.insert(position, child)
+            children.insert(position, child)
             self.endInsertRows()
+        self._update_details(node, parent_index, rows)
+
+    def _update_details(self, node: Node, parent_index: QModelIndex, rows: list[Row]) -> None:
+        """Copy sizes and times over; one dataChanged spans the rows that changed."""
+        assert node.children is not None
+        first = last = -1
+        for position, (child, entry) in enumerate(zip(node.children, rows, strict=True)):
+            if child.size != entry.size or child.mtime != entry.mtime:
+                child.size = entry.size
+                child.mtime = entry.mtime
+                first = position if first < 0 else first
+                last = position
+        if first >= 0:
+            self.dataChanged.emit(
+                self.index(first, Column.SIZE, parent_index),
+                self.index(last, Column.MODIFIED, parent_index),
+            )
 
     # ---- lookup ----------------------------------------------------------------------
     def node(self, index: AnyIndex) -> Node:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.file_browser.content import VIEW_LIMIT, FileContent, classify
+from gui.file_browser.formatting import human_size
 from gui.file_browser.jobs import JobRunner, ProgressFn
 from gui.file_browser.message_bar import MessageBar
 from gui.file_browser.tree_model import NodeKind, RemoteTreeModel
@@ -277,6 +279,10 @@ class FileBrowser(QWidget):
         what = f"{names} → {container_dir}"
 
         def work(report: ProgressFn) -> None:
+            if len(paths) == 1:
+                workspace.upload(paths[0], container_dir, progress=report)
+                return
+            # Several items: each reports its own bytes, so the bar shows items done.
             count = len(paths)
             for number, host_path in enumerate(paths):
                 workspace.upload(
@@ -292,6 +298,7 @@ class FileBrowser(QWidget):
             f"Uploading {what}",
             work,
             lambda _result: self._upload_done(container_dir, f"Uploaded {what}"),
+            in_bytes=len(paths) == 1,
         )
 
     def download_path(self, container_path: str, host_dir: str) -> None:
@@ -400,16 +407,30 @@ class FileBrowser(QWidget):
         self._show_error(f"Could not list {path}: {message}")
 
     # ---- transfers ---------------------------------------------------------------------
-    def _start_transfer(self, label: str, work, on_done) -> None:  # type: ignore[no-untyped-def]
+    def _start_transfer(
+        self,
+        label: str,
+        work: Callable[[ProgressFn], object],
+        on_done: Callable[[object], None],
+        in_bytes: bool = True,
+    ) -> None:
         self._transfers += 1
         self._progress_label.setText(label + "…")
         self._progress_bar.setRange(0, 0)  # busy until the first figure arrives
         self._progress_timer.start()
 
         def progress(done: int, total: int) -> None:
-            if total > 0:
-                self._progress_bar.setRange(0, total)
-                self._progress_bar.setValue(min(done, total))
+            if total <= 0:
+                return
+            # Thousandths: QProgressBar counts in 32-bit ints, transfers may pass 2 GB.
+            self._progress_bar.setRange(0, 1000)
+            self._progress_bar.setValue(min(1000, done * 1000 // total))
+            figures = (
+                f"{human_size(done)} of {human_size(total)}"
+                if in_bytes
+                else f"{min(100, done * 100 // total)} %"
+            )
+            self._progress_label.setText(f"{label} · {figures}")
 
         def failed(message: str) -> None:
             self._transfer_ended()

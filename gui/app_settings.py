@@ -41,6 +41,10 @@ class AppSettings(BaseSettings):
     sandbox_image: str | None = Field(
         default=None, validation_alias=AliasChoices("sandbox_image", "BERTH_SANDBOX_IMAGE")
     )
+    # LLM steps one run may take before it stops and asks the user to go on.
+    max_iterations: int = Field(
+        default=100, ge=1, validation_alias=AliasChoices("max_iterations", "BERTH_MAX_ITERATIONS")
+    )
 
     @classmethod
     def load(cls) -> AppSettings:

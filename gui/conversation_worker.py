@@ -208,6 +208,7 @@ class ConversationWorker(QObject):
             callbacks=[on_event],
             on_status_change=on_status,
             on_command_output=on_output,
+            max_iterations=self.settings.max_iterations,
         )
         holder["c"] = conversation
         return conversation

@@ -192,15 +192,18 @@ class RemoteTreeModel(QAbstractItemModel):
                 node.stale = True
 
     def reload_if_stale(self, index: AnyIndex) -> None:
+        """On expand: re-list a folder a refresh skipped, or one whose listing failed."""
         node = self.node(index)
-        if node.stale:
+        if node.stale or node.error is not None:
             self._load(node)
 
     def _iter_listed(self, node: Node) -> Iterator[Node]:
-        if node.is_dir and node.children is not None and not node.error:
+        """Folders listed (or tried: a failed one is retried) so far, depth first."""
+        if node.is_dir and node.children is not None:
             yield node
-            for child in node.children:
-                yield from self._iter_listed(child)
+            if not node.error:
+                for child in node.children:
+                    yield from self._iter_listed(child)
 
     def _load(self, node: Node) -> None:
         workspace = self._workspace

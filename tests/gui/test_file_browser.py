@@ -223,7 +223,7 @@ def test_replacing_the_workspace_drops_stale_results(qtbot, workspace, sandbox_i
         other.remove(volume=True)
 
 
-def test_listing_errors_show_inline_and_never_crash(qtbot, browser: FileBrowser, workspace):
+def test_listing_errors_show_inline_and_never_crash(qtbot, browser: FileBrowser, workspace) -> None:
     workspace.write_bytes("/workspace/doomed/x.txt", b"x\n")
     browser.refresh_now()
     _settle(qtbot, browser)
@@ -233,6 +233,15 @@ def test_listing_errors_show_inline_and_never_crash(qtbot, browser: FileBrowser,
         browser.file_tree.expand(browser.model.index_for_path("/workspace/doomed"))
     assert "/workspace/doomed" in browser.message_text()
     _settle(qtbot, browser)
+    assert _names(browser, "/workspace/doomed") == ["Could not list this folder"]
+
+    # Expanding it again retries.
+    workspace.write_bytes("/workspace/doomed/back.txt", b"back\n")
+    doomed = browser.model.index_for_path("/workspace/doomed")
+    browser.file_tree.collapse(doomed)
+    browser.file_tree.expand(doomed)
+    _settle(qtbot, browser)
+    assert _names(browser, "/workspace/doomed") == ["back.txt"]
 
 
 def test_upload_by_drop_and_download_round_trip(

@@ -11,6 +11,7 @@ Nothing is written where the user keeps conversations: the window gets a throwaw
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -213,6 +214,90 @@ def check_litellm() -> str:
     )
 
 
+def check_llm_round_trip() -> str:
+    """One request through Berth's LLM class and litellm's OpenAI provider to a throwaway
+    server on 127.0.0.1: providers are imported lazily, so a bundle can import litellm and
+    still lack what a real request needs."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from pydantic import SecretStr
+
+    from agent import LLM
+
+    reply = {
+        "id": "chatcmpl-self-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "berth-self-test",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_self_test",
+                            "type": "function",
+                            "function": {"name": "bash", "arguments": '{"command": "true"}'},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="berth-self-test-llm")
+    thread.daemon = True
+    thread.start()
+    try:
+        llm = LLM(
+            model="openai/berth-self-test",
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+            api_key=SecretStr("self-test"),
+            num_retries=0,
+            timeout=20,
+        )
+        response = llm.completion(
+            [{"role": "user", "content": "run true"}],
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "bash",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"command": {"type": "string"}},
+                        },
+                    },
+                }
+            ],
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    calls = [(c.name, json.loads(c.arguments)) for c in response.tool_calls]
+    if calls != [("bash", {"command": "true"})]:
+        raise CheckFailed(f"the model's tool call came back as {calls!r}")
+    return "a request to a local OpenAI-compatible server came back with its tool call"
+
+
 def check_image_recipe() -> str:
     from sandbox.images.berth_image import IMAGES_DIR
 
@@ -292,6 +377,7 @@ def run_self_test(argv: list[str] | None = None) -> int:
         ("icons", check_icons),
         ("display", lambda: check_display(chosen_platform)),
         ("litellm", check_litellm),
+        ("llm", check_llm_round_trip),
         ("image", check_image_recipe),
         ("docker", check_engine),
     ]

@@ -181,12 +181,16 @@ class ConversationWorker(QObject):
                 on_progress=lambda text: self.starting.emit(generation, text),
             )
         holder: dict[str, Conversation] = {}
+        last_stats: dict[str, ConversationStats] = {}
 
         def on_event(event: Event) -> None:
             self.event_recorded.emit(generation, event)
             conversation = holder.get("c")
             if conversation is not None:
-                self.stats_changed.emit(generation, conversation.state.stats)
+                stats = conversation.state.stats
+                if stats != last_stats.get("s"):  # they change once per LLM reply
+                    last_stats["s"] = stats
+                    self.stats_changed.emit(generation, stats)
                 self._emit_container(generation, conversation)
 
         def on_status(status: AgentStatus) -> None:

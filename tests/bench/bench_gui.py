@@ -222,11 +222,10 @@ def test_worst_gui_stall_during_a_long_scripted_run(
     sandbox_image: str,
     tmp_path,
 ) -> None:
-    from agent.llm import import_litellm
     from gui.app_settings import AppSettings
-    from gui.main_window import MainWindow
+    from gui.main_window import MainWindow, preload_heavy_modules
 
-    import_litellm()
+    preload_heavy_modules()  # what the app does once its window is up
 
     def script(request: RecordedRequest) -> Reply:
         done = len(request.tool_results())

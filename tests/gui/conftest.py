@@ -26,9 +26,9 @@ from tests.support.llm_server import ScriptedLLMServer
 @pytest.fixture(scope="session")
 def litellm_loaded() -> None:
     """litellm imported up front, as the app does in the background after its window shows."""
-    from agent.llm import import_litellm
+    from gui.main_window import preload_heavy_modules
 
-    import_litellm()
+    preload_heavy_modules()
 
 
 @pytest.fixture

@@ -80,14 +80,24 @@ class BashTool(ToolDefinition[BashArguments]):
         # An explicit timeout means the model expects a long, possibly quiet command: wait
         # for it rather than returning early on silence.
         no_output = None if args.timeout is not None else self.no_output_timeout
-        result = workspace.execute(
-            command,
-            timeout=args.timeout,
-            no_output_timeout=no_output,
-            is_input=args.is_input,
-            on_output=on_output,
-        )
-        return observation(result, args.timeout, no_output)
+        from sandbox import ShellBusyError
+
+        try:
+            result = workspace.execute(
+                command,
+                timeout=args.timeout,
+                no_output_timeout=no_output,
+                is_input=args.is_input,
+                on_output=on_output,
+            )
+        except ShellBusyError:
+            return ToolResult.error(
+                "The previous command is still running, so this one was not started. Call "
+                'bash with is_input=true and command "" to wait for it, with text to send '
+                'it input, or with command "C-c" to interrupt it; then run this command.'
+            )
+        sent_ctrl_c = args.is_input and command == "C-c"
+        return observation(result, args.timeout, no_output, sent_ctrl_c=sent_ctrl_c)
 
 
 BashTool.description = BashTool._template.format(no_output=f"{DEFAULT_NO_OUTPUT_TIMEOUT:g}")
@@ -104,7 +114,11 @@ def _key_alias(command: str) -> str:
 
 
 def observation(
-    result: CommandResult, timeout: float | None, no_output_timeout: float | None
+    result: CommandResult,
+    timeout: float | None,
+    no_output_timeout: float | None,
+    *,
+    sent_ctrl_c: bool = False,
 ) -> ToolResult:
     """The model's view of a command result: output, then a bracketed status line."""
     output = result.output.rstrip("\n")
@@ -130,9 +144,12 @@ def observation(
             f"The command was killed: it hit its timeout{limit}. Run long jobs in the "
             "background, or give a larger timeout."
         )
+    elif result.interrupted and sent_ctrl_c:
+        # The model's own C-c: the call did what it asked; nothing ended early.
+        notes.append("The command was interrupted with C-c.")
     elif result.interrupted:
         ended = "interrupted"
-        notes.append("The command was interrupted.")
+        notes.append("The command was interrupted by the user.")
     status = []
     if result.exit_code is not None:
         status.append(f"exit code {result.exit_code}")

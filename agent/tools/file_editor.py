@@ -25,6 +25,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_VIEW_CHARS = 40_000
 MAX_DIR_ENTRIES = 1_000
 DEFAULT_FILE_MODE = 0o644
+UNKNOWN_MODE = -1
 
 Command = Literal["view", "create", "str_replace", "insert", "undo_edit"]
 
@@ -326,20 +327,25 @@ class FileEditorTool(ToolDefinition[FileEditorArguments]):
 
 
 def _stat(ws: DockerWorkspace, path: str) -> FileEntry | None:
-    """The entry for ``path``, or None when nothing is there."""
-    if not ws.exists(path):
-        return None
-    parent, name = posixpath.split(path)
-    if not name:  # "/" itself
-        from sandbox import FileEntry
+    """The entry for ``path``, a symlink taken as what it points to; None when nothing is
+    there (a dangling link included)."""
+    entry = ws.stat(path)
+    if entry is None or entry.kind != "symlink":
+        return entry
+    from sandbox import NoSuchPathError, SandboxError
 
-        return FileEntry.model_validate(
-            {"name": "/", "path": "/", "kind": "dir", "size": 0, "mtime": 0, "mode": 0o755}
-        )
-    for entry in ws.list_dir(parent):
-        if entry.name == name:
-            return entry
-    return None
+    # The sandbox follows links in list_dir/read_bytes/write_bytes but its stat does not:
+    # probing with list_dir tells a linked folder from a linked file without reading it.
+    try:
+        ws.list_dir(path)
+        kind = "dir"
+    except NoSuchPathError:
+        return None
+    except SandboxError:
+        kind = "file"
+    # The target's size and mode are unknown here: the size is checked after reading, and
+    # writes use the default mode (UNKNOWN_MODE).
+    return entry.model_copy(update={"kind": kind, "size": 0, "mode": UNKNOWN_MODE})
 
 
 def _missing(path: str) -> ToolResult:
@@ -380,7 +386,7 @@ def _load_text(ws: DockerWorkspace, path: str, entry: FileEntry) -> te.TextFile 
 
 
 def _read_checked(ws: DockerWorkspace, path: str, entry: FileEntry) -> bytes | ToolResult:
-    if entry.kind not in ("file", "symlink"):
+    if entry.kind != "file":
         return ToolResult.error(f"{path} is not a regular file; use bash to inspect it.")
     if entry.size > MAX_FILE_BYTES:
         return _too_large(path, entry.size)
@@ -433,7 +439,7 @@ def _entry_line(entry: FileEntry) -> str:
 
 
 def _permission_bits(mode: int) -> int:
-    return mode & 0o7777
+    return DEFAULT_FILE_MODE if mode == UNKNOWN_MODE else mode & 0o7777
 
 
 def _lenient_text(data: bytes) -> str:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QUrl
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
 
 from gui.file_browser import FileBrowser
 from gui.file_browser.jobs import file_pool
@@ -265,8 +266,20 @@ def test_upload_by_drop_and_download_round_trip(
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(source))])
         assert browser.model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, -1, inbox)
+        # A drag as the window system delivers it: enter, move onto the "inbox" row, drop.
+        viewport = browser.file_tree.viewport()
+        where = browser.file_tree.visualRect(inbox).center()
+        copy, left, none = (
+            Qt.DropAction.CopyAction,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        enter = QDragEnterEvent(where, copy, mime, left, none)
+        QApplication.sendEvent(viewport, enter)
+        assert enter.isAccepted()
+        QApplication.sendEvent(viewport, QDragMoveEvent(where, copy, mime, left, none))
         with qtbot.waitSignal(browser.transfer_finished, timeout=60_000):
-            browser.model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, -1, inbox)
+            QApplication.sendEvent(viewport, QDropEvent(QPointF(where), copy, mime, left, none))
         _settle(qtbot, browser)
         assert "project" in _names(browser, "/workspace/inbox")
         assert browser.file_tree.isExpanded(browser.model.index_for_path("/workspace/inbox"))

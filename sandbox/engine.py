@@ -9,7 +9,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from sandbox.errors import ContainerGoneError, EngineUnreachableError
+from sandbox.errors import ContainerGoneError, EngineUnreachableError, SandboxError
 
 # Transport failures: the engine is down, the socket is missing, the TCP port is closed.
 _TRANSPORT_ERRORS = (
@@ -38,6 +38,8 @@ def engine_errors(container_ref: str | None = None) -> Iterator[None]:
     ContainerGoneError, so callers see one vocabulary whatever the SDK raised."""
     try:
         yield
+    except SandboxError:
+        raise  # already says what happened (NoSuchPathError is also a FileNotFoundError)
     except docker.errors.NotFound as exc:
         if container_ref is not None and "No such container" in str(exc):
             raise ContainerGoneError(

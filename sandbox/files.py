@@ -11,13 +11,12 @@ import posixpath
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import docker
-import docker.errors
 
 from sandbox import tarsafe
 from sandbox.errors import NoSuchPathError, SandboxError
@@ -129,6 +128,20 @@ class ContainerFiles:
             path = _norm(posixpath.join(posixpath.dirname(path), target))
         raise SandboxError(f"Too many levels of symbolic links at {path}")
 
+    def _archive(
+        self, path: str, chunk_size: int = 256 * 1024
+    ) -> tuple[Iterator[bytes], Callable[[], None]]:
+        """The tar stream of ``path`` and a way to drop it early.
+
+        The engine holds the container's lock while it streams an archive: a stream left
+        half-read would block every later call on that container, so a reader that stops
+        early must close the connection (not just the iterator).
+        """
+        url = self._api._url("/containers/{0}/archive", self._id)
+        response = self._api._get(url, params={"path": path}, stream=True)
+        self._api._raise_for_status(response)
+        return response.iter_content(chunk_size), response.close
+
     # -- read ------------------------------------------------------------------------------
 
     def read_bytes(self, path: str) -> bytes:
@@ -138,8 +151,7 @@ class ContainerFiles:
             raise NoSuchPathError(f"No such file in the container: {path}")
         if _go_kind(int(raw.get("mode", 0))) == "dir":
             raise SandboxError(f"{path} is a directory, not a file.")
-        stream, _ = self._api.get_archive(self._id, real, chunk_size=256 * 1024)
-        reader = tarsafe.ChunkReader(stream)
+        reader = tarsafe.ChunkReader(*self._archive(real))
         try:
             with tarsafe.open_stream(reader) as tar:
                 for member in tar:
@@ -169,8 +181,7 @@ class ContainerFiles:
     def _list_by_archive(self, shown: str, real: str, give_up: bool) -> list[FileEntry] | None:
         # "<dir>/." names the folder's content as "./name", following a symlinked folder.
         source = real.rstrip("/") + "/."
-        stream, _ = self._api.get_archive(self._id, source, chunk_size=256 * 1024)
-        reader = tarsafe.ChunkReader(stream)
+        reader = tarsafe.ChunkReader(*self._archive(source))
         entries: list[FileEntry] = []
         try:
             with tarsafe.open_stream(reader) as tar:
@@ -260,15 +271,10 @@ class ContainerFiles:
         if raw is not None and _go_kind(int(raw.get("mode", 0))) == "dir":
             raise SandboxError(f"{path} is a directory.")
         folder, name = posixpath.split(real)
-        now = time.time()
-        try:
-            self._put(folder, tarsafe.single_file_tar(name, data, mode, now))
-            return
-        except docker.errors.NotFound as exc:
-            if "No such container" in str(exc):
-                raise
-        base, prefix = self._missing_parents(folder)
-        self._put(base, tarsafe.single_file_tar(name, data, mode, now, prefix=prefix))
+        # An existing file proves its folder exists; for a new one, find the missing
+        # folders first rather than send the whole body to a 404.
+        base, prefix = (folder, "") if raw is not None else self._missing_parents(folder)
+        self._put(base, tarsafe.single_file_tar(name, data, mode, time.time(), prefix=prefix))
 
     def put_archive(self, folder: str, data: bytes | IO[bytes]) -> None:
         """Unpack a tar into ``folder`` after checking every entry stays inside it."""
@@ -299,8 +305,8 @@ class ContainerFiles:
         if raw is None:
             raise NoSuchPathError(f"No such file or folder in the container: {container_path}")
         total = int(raw.get("size", 0)) if _go_kind(int(raw.get("mode", 0))) == "file" else 0
-        stream, _ = self._api.get_archive(self._id, real, chunk_size=1024 * 1024)
-        reader = tarsafe.ChunkReader(stream, progress=progress, total=total)
+        chunks, close = self._archive(real, chunk_size=1024 * 1024)
+        reader = tarsafe.ChunkReader(chunks, close, progress=progress, total=total)
         host_dir = Path(host_dir)
         try:
             with tarsafe.open_stream(reader) as tar:

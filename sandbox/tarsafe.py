@@ -66,9 +66,14 @@ class ChunkReader(io.RawIOBase):
     """A file-like view of an iterator of byte chunks (the SDK's archive stream)."""
 
     def __init__(
-        self, chunks: Iterable[bytes], progress: Progress | None = None, total: int = 0
+        self,
+        chunks: Iterable[bytes],
+        on_close: Callable[[], None] | None = None,
+        progress: Progress | None = None,
+        total: int = 0,
     ) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
+        self._on_close = on_close
         self._pending = b""
         self.consumed = 0
         self._progress = progress
@@ -92,9 +97,9 @@ class ChunkReader(io.RawIOBase):
         return size
 
     def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
         super().close()
 
 

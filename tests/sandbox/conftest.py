@@ -57,7 +57,12 @@ class TcpForwarder:
             while data := src.recv(256 * 1024):
                 dst.sendall(data)
         except OSError:
-            pass
+            # One side broke (e.g. the engine answered early and hung up): drop both, as
+            # a real TCP connection would, instead of leaving the other end hanging.
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.close()
+            return
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
 

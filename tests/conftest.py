@@ -63,7 +63,10 @@ def sandbox_image(docker_client) -> Iterator[str]:
 
 
 def _remove_test_containers(client) -> None:
-    for container in client.containers.list(all=True, filters={"label": "berth.managed"}):
-        if container.attrs.get("Config", {}).get("Image") == TEST_IMAGE:
+    # sparse: the list call alone, no inspect per container (one wedged container elsewhere
+    # on the engine must not stall this cleanup).
+    managed = client.containers.list(all=True, sparse=True, filters={"label": "berth.managed"})
+    for container in managed:
+        if container.attrs.get("Image") == TEST_IMAGE:
             with contextlib.suppress(Exception):  # already gone is fine
                 container.remove(force=True, v=True)

@@ -214,7 +214,13 @@ class FileBrowser(QWidget):
         return self._workspace
 
     def set_workspace(self, workspace: FileWorkspace | None) -> None:
-        """Show another workspace's files (None: no container). Old results are dropped."""
+        """Show another workspace's files (None: no container). Old results are dropped.
+
+        Setting the workspace already shown only refreshes it, keeping what is expanded.
+        """
+        if workspace is not None and workspace is self._workspace:
+            self.refresh()
+            return
         self._jobs.forget_all()
         self._refresh_timer.stop()
         self._workspace = workspace

@@ -99,6 +99,7 @@ class _ImagePage(QScrollArea):
         self.setWidgetResizable(True)
         self.label = QLabel(self)
         self.label.setObjectName("file_viewer_image")
+        self.label.setAccessibleName("Image preview")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setWidget(self.label)
@@ -139,6 +140,7 @@ class FileViewer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("file_viewer")
+        self.setAccessibleName("File viewer")
         self._path = ""
         self._mode = ViewerMode.EMPTY
         self._highlighter: CodeHighlighter | None = None
@@ -165,6 +167,7 @@ class FileViewer(QWidget):
         self._message.button.clicked.connect(self._on_action)
         self.text_view = CodeView(self._stack)
         self.text_view.setObjectName("file_viewer_text")
+        self.text_view.setAccessibleName("File contents")
         self._image_page = _ImagePage(self._stack)
         for page in (self._message, self.text_view, self._image_page):
             self._stack.addWidget(page)

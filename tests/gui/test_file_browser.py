@@ -186,6 +186,8 @@ def test_refresh_picks_up_new_files_and_keeps_expansion_and_selection(
     _settle(qtbot, browser)
 
     assert _names(browser, "/workspace/fresh") == ["a-new.txt", "one.txt"]
+    browser.set_workspace(workspace)  # the same workspace again: a refresh, not a reset
+    _settle(qtbot, browser)
     assert browser.file_tree.isExpanded(browser.model.index_for_path("/workspace/fresh"))
     assert browser.selected_path() == "/workspace/fresh/one.txt"
     # The open file was changed under the viewer: it shows the new content.

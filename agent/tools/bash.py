@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from sandbox import CommandResult, DockerWorkspace
 
 DEFAULT_NO_OUTPUT_TIMEOUT = 30.0
+# How the sandbox answers input sent while no command runs.
+NOT_SENT = "[No command is running"
 
 
 class BashArguments(BaseModel):
@@ -95,6 +97,14 @@ class BashTool(ToolDefinition[BashArguments]):
                 "The previous command is still running, so this one was not started. Call "
                 'bash with is_input=true and command "" to wait for it, with text to send '
                 'it input, or with command "C-c" to interrupt it; then run this command.'
+            )
+        if args.is_input and not result.still_running and result.output.startswith(NOT_SENT):
+            return ToolResult(
+                content="No command is running, so nothing was sent. is_input=true only "
+                "talks to a command that is still running; run new commands with "
+                "is_input=false.",
+                is_error=True,
+                cwd=result.cwd or None,
             )
         sent_ctrl_c = args.is_input and command == "C-c"
         return observation(result, args.timeout, no_output, sent_ctrl_c=sent_ctrl_c)

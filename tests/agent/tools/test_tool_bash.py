@@ -96,3 +96,16 @@ def test_long_output_is_cut_with_a_note(workspace, bash) -> None:
     assert len(result.content) < 40_000
     assert result.content.startswith("1\n2\n") and "100000" in result.content
     assert "head, tail or grep" in result.content
+
+
+def test_input_with_nothing_running_is_an_error_that_says_why(workspace, bash) -> None:
+    result = bash.run({"command": "yes", "is_input": True}, workspace)
+    assert result.is_error
+    assert "No command is running" in result.content and "is_input=false" in result.content
+
+
+def test_a_new_command_while_one_runs_is_refused_with_guidance(workspace, bash) -> None:
+    assert bash.run({"command": "sleep 100"}, workspace).still_running
+    refused = bash.run({"command": "echo hi"}, workspace)
+    assert refused.is_error and "still running" in refused.content and "C-c" in refused.content
+    assert bash.run({"command": "C-c", "is_input": True}, workspace).exit_code == 130

@@ -44,7 +44,7 @@ def engine_errors(container_ref: str | None = None) -> Iterator[None]:
         if container_ref is not None and "No such container" in str(exc):
             raise ContainerGoneError(
                 f"The container {container_ref} is gone (removed outside Berth). "
-                "Start the workspace again to get a new one on the same files."
+                "start() makes a new one on the same files."
             ) from exc
         raise
     except _TRANSPORT_ERRORS as exc:

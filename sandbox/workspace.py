@@ -128,10 +128,14 @@ class DockerWorkspace:
             client = connect(self._client)
             self._client = client
             if self._container is not None:
-                with engine_errors(self._container.short_id):
-                    self._container.reload()
-                if self._container.status == "running":
-                    return
+                try:
+                    with engine_errors():
+                        self._container.reload()
+                except docker.errors.NotFound:
+                    self._container = None  # removed under us: find or make another below
+                else:
+                    if self._container.status in ("running", "paused"):
+                        return
             if self.conversation_id is None:
                 self.conversation_id = uuid.uuid4().hex[:12]
             with engine_errors():

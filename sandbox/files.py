@@ -32,7 +32,7 @@ _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 
 # A listing read from a tar stream stops being worth it past this many bytes (the engine
 # tars the whole subtree); when the container runs, `find` answers instead.
-LIST_STREAM_LIMIT = 4 * 1024 * 1024
+LIST_STREAM_LIMIT = 2 * 1024 * 1024
 _MAX_LINKS = 16
 
 

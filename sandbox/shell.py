@@ -186,8 +186,14 @@ class PersistentShell:
         )
         with self._cond:
             self._begin_command()
-        self._send(setup.encode())
-        result = self._wait(timeout=None, no_output_timeout=None, on_output=None, limit=timeout)
+        try:
+            self._send(setup.encode())
+            result = self._wait(timeout=None, no_output_timeout=None, on_output=None, limit=timeout)
+        except ShellDiedError as exc:
+            raise ShellDiedError(
+                f"bash did not start in the container ({exc}). Berth needs bash in the "
+                "image (and /workspace)."
+            ) from exc
         pid, _, tty_ok = result.output.strip().partition(":")
         if not pid.isdigit():
             raise ShellDiedError(f"The shell did not start as expected: {result.output[-300:]!r}")
@@ -419,6 +425,8 @@ class PersistentShell:
     def _escalate(self, seq: int) -> None:
         if self._wait_ended(seq, SIGINT_GRACE):
             return
+        while self._clock.paused and not self._ended(seq):  # no exec into a frozen container
+            threading.Event().wait(0.05)
         with contextlib.suppress(Exception):
             self._exec(["bash", "-c", _KILL_FOREGROUND, "berth-kill", str(self.pid), "KILL"])
         if self._wait_ended(seq, SIGKILL_GRACE):

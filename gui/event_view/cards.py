@@ -72,6 +72,9 @@ class Card:
             inner -= m.accent_width
         return m.margin_x, card_width, inner
 
+    def content_width(self, width: int, env: PaintEnv) -> int:
+        return self._frame(width, env)[2]
+
     def measure(self, width: int, env: PaintEnv, exact: bool) -> tuple[int, bool]:
         m = env.metrics
         if self.style is CardStyle.MARKER:
@@ -96,6 +99,7 @@ class Card:
         m, c = env.metrics, env.colors
         width = int(rect.width())
         left, card_width, inner = self._frame(width, env)
+        layout_inner = inner
         if self.style is CardStyle.USER:
             # The bubble hugs short messages; it is laid out (and measured) at full width.
             natural = max(
@@ -138,8 +142,10 @@ class Card:
         painter.setClipRect(card)
         y = card.y() + m.pad_y
         for part in self.parts:
-            part.paint(painter, x, y, inner, env)
-            y += part.measure(inner, env, True)[0] + m.part_gap
+            # Documents keep the width they were measured at; only the bubble is narrower.
+            part_width = layout_inner if isinstance(part, MarkdownPart) else inner
+            part.paint(painter, x, y, part_width, env)
+            y += part.measure(layout_inner, env, True)[0] + m.part_gap
         painter.restore()
 
     def _paint_marker(self, painter: QPainter, rect: QRectF, env: PaintEnv, selected: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Signal
-from PySide6.QtGui import QFont, QPainter, QPalette
+from PySide6.QtGui import QFont, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from gui.event_view.cards import Card, build_card
@@ -18,7 +18,7 @@ from gui.event_view.colors import EventColors
 from gui.event_view.markdown import DocumentCache
 from gui.event_view.metrics import Metrics
 from gui.event_view.model import EventListModel
-from gui.event_view.parts import PaintEnv
+from gui.event_view.parts import MarkdownPart, PaintEnv
 from gui.event_view.rows import Row
 
 
@@ -79,6 +79,17 @@ class EventDelegate(QStyledItemDelegate):
         if len(self._cards) > self.CARD_CACHE:
             self._cards.popitem(last=False)
         return card
+
+    def document(self, row: Row) -> QTextDocument | None:
+        """The laid-out markdown of a message row at the current width (None for others)."""
+        card = self.card(row)
+        for part in card.parts:
+            if isinstance(part, MarkdownPart):
+                width = card.content_width(self._width, self._env)
+                return self._env.docs.get(
+                    (part.uid, part.version, width), part.text, self._env.metrics, self._env.colors
+                )
+        return None
 
     def row_height(self, row: Row, exact: bool = False) -> int:
         cached = self._heights.get(row.uid)

@@ -168,7 +168,8 @@ class EventListModel(QAbstractListModel):
 
 def _tooltip(row: Row) -> str | None:
     if isinstance(row, ToolRow):
-        total = row.output.count("\n") + 1
+        output = row.output.removesuffix("\n")
+        total = output.count("\n") + 1 if output else 0
         if total > 20:
             return (
                 f"{total:,} lines of output; the row shows the first and last ones.\n"

@@ -27,5 +27,27 @@ test: lint
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -p no:randomly -o python_files='bench_*.py' tests/bench
 
+# --- packaging (packaging/README.md) ------------------------------------------------------
+VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+DEB            := dist/berth-desktop_$(VERSION)_amd64.deb
+PACKAGE_STAMP  := $(VENV)/.berth-package-installed
+
+$(PACKAGE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[package]'
+	touch $(PACKAGE_STAMP)
+
+# The one-folder PyInstaller bundle in dist/berth, then the .deb around it.
+package: $(PACKAGE_STAMP)
+	rm -rf dist/berth build/icons build/deb-root $(DEB)
+	QT_QPA_PLATFORM=offscreen $(PY) packaging/render_icons.py build/icons
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/berth.spec
+	$(PY) packaging/build_deb.py --bundle dist/berth --icons build/icons --out dist
+
+# Build the .deb, lint it, install it (extracted, and with apt in a clean Debian container)
+# and run the installed `berth --self-test`.
+package-test: package
+	PYTHON=$(PY) packaging/package_test.sh $(DEB)
+
 clean:
 	rm -rf $(VENV) build dist

@@ -197,7 +197,7 @@ class Card:
 
 
 def build_card(row: Row) -> Card:
-    time = row.timestamp.astimezone().strftime("%H:%M") if row.timestamp else ""
+    time = row.clock()
     if isinstance(row, MessageRow):
         return _message_card(row, time)
     if isinstance(row, ToolRow):

@@ -25,7 +25,7 @@ from gui.event_view.rows import Row
 class EventDelegate(QStyledItemDelegate):
     height_corrected = Signal()
 
-    CARD_CACHE = 4_000
+    CARD_CACHE = 20_000
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,7 +145,8 @@ class EventDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        rect = QRectF(option.rect)
+        # The width the row was measured at, whatever width the view gives the item.
+        rect = QRectF(option.rect.x(), option.rect.y(), self._width, reserved)
         painter.setClipRect(rect)
         self.card(row).paint(painter, rect, self._env, selected, reserved)
         painter.restore()

@@ -47,11 +47,22 @@ class Row:
     version: int = 0
     # Position in the model, set when the row is inserted (rows are only ever appended).
     position: int = -1
+    _clock: str | None = None
 
     kind = RowKind.MARKER
 
     def touch(self) -> None:
         self.version += 1
+
+    def clock(self) -> str:
+        """The local time of day the row started, "14:02" (strftime is slow: cached)."""
+        if self._clock is None:
+            if self.timestamp is None:
+                self._clock = ""
+            else:
+                local = self.timestamp.astimezone()
+                self._clock = f"{local.hour:02d}:{local.minute:02d}"
+        return self._clock
 
     def summary(self) -> str:
         """One line naming the row (for accessibility and keyboard search)."""

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QTimer,
 )
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QStyle, QWidget
 
 from gui.event_view.delegate import EventDelegate
 from gui.event_view.model import EventListModel, EventRole
@@ -29,8 +29,6 @@ class EventView(QListView):
     FOLLOW_SLACK = 8
     # Idle measuring works in slices this long (ms), so the GUI thread never stalls.
     MEASURE_SLICE_MS = 6.0
-    # While measuring, re-lay out at most this often (ms) to show corrected heights.
-    RELAYOUT_EVERY_MS = 300.0
     # Rows measured exactly as they are inserted (the newest ones are on screen).
     MEASURE_ON_INSERT = 40
 
@@ -46,7 +44,9 @@ class EventView(QListView):
 
         self.setUniformItemSizes(False)
         self.setLayoutMode(QListView.LayoutMode.SinglePass)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        # Only a width change moves rows (they wrap): resizeEvent handles it, and a height
+        # change costs nothing.
+        self.setResizeMode(QListView.ResizeMode.Fixed)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -71,7 +71,6 @@ class EventView(QListView):
         self._measure_timer.timeout.connect(self._measure_some)
         self._measure_next = -1
         self._measure_changed = False
-        self._last_relayout = 0.0
 
         self._model.modelReset.connect(self._on_reset)
 
@@ -123,7 +122,6 @@ class EventView(QListView):
     def relayout(self) -> None:
         """Lay every row out again, keeping what the user looks at where it is."""
         self._relayout_timer.stop()
-        self._last_relayout = time.monotonic()
         if self._following or self._model.rowCount() == 0:
             self.doItemsLayout()
             self.scroll_to_end()
@@ -194,8 +192,7 @@ class EventView(QListView):
         done = position < 0
         if done:
             self._measure_timer.stop()
-        overdue = (time.monotonic() - self._last_relayout) * 1000 > self.RELAYOUT_EVERY_MS
-        if self._measure_changed and (done or overdue):
+        if self._measure_changed and done:
             self._measure_changed = False
             self.relayout()
 
@@ -230,9 +227,20 @@ class EventView(QListView):
                     return
         super().dataChanged(top_left, bottom_right, roles)
 
+    def _row_width(self) -> int:
+        # Rows are laid out as if the scroll bar were showing, so its coming and going (on
+        # every reset of a long conversation) never re-wraps 10,000 rows.
+        width = self.viewport().width()
+        bar = self.verticalScrollBar()
+        transient = self.style().styleHint(QStyle.StyleHint.SH_ScrollBar_Transient, None, bar)
+        if not bar.isVisible() and not transient:
+            width -= self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
+        return width
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        if self._delegate.set_width(self.viewport().width()):
+        if self._delegate.set_width(self._row_width()):
             self._measure_tail()
+            self._relayout_timer.start()
             self._start_measuring()
         super().resizeEvent(event)
 

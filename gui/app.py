@@ -41,5 +41,8 @@ def run_app(argv: list[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
+    # Quitting by any road (the window's close button, a session logout) pauses the agent
+    # and stops its container first; shutdown() does nothing the second time.
+    app.aboutToQuit.connect(window.session.shutdown)
     window.show()
     return app.exec()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -66,47 +66,57 @@ def preload_heavy_modules() -> None:
     gc.freeze()
 
 
-def _welcome_page(parent: QWidget) -> QWidget:
+class WelcomePage(QWidget):
     """What the stream shows before the first message: what Berth does, and the keys."""
-    page = QWidget(parent)
-    page.setObjectName("welcome")
-    layout = QVBoxLayout(page)
-    layout.setContentsMargins(48, 32, 48, 32)
-    layout.addStretch(2)
-    icon = QLabel(page)
-    icon.setPixmap(load_icon("app").pixmap(64, 64))
-    icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-    layout.addWidget(icon)
-    title = QLabel("Give the agent a task", page)
-    title.setObjectName("welcome_title")
-    title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-    layout.addWidget(title)
-    body = QLabel(
-        "It works in a Docker container: every command it runs and every file it edits "
-        "stays there. Pause it at any moment to look through its files or send a "
-        "correction, then resume.",
-        page,
-    )
-    body.setObjectName("welcome_body")
-    body.setWordWrap(True)
-    body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-    font = body.font()
-    font.setPointSizeF(font.pointSizeF() + 0.5)
-    body.setFont(font)
-    # A fixed width and height: a wrapped label in a centred layout is otherwise clipped.
-    body.setFixedWidth(440)
-    body.setMinimumHeight(body.heightForWidth(440))
-    layout.addWidget(body, 0, Qt.AlignmentFlag.AlignHCenter)
-    keys = QLabel(
-        "Ctrl+Return  send      Ctrl+.  pause      Ctrl+R  resume      Ctrl+Shift+.  stop",
-        page,
-    )
-    keys.setObjectName("welcome_keys")
-    keys.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-    layout.addSpacing(8)
-    layout.addWidget(keys)
-    layout.addStretch(3)
-    return page
+
+    TEXT_WIDTH = 440
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcome")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.addStretch(2)
+        icon = QLabel(self)
+        icon.setPixmap(load_icon("app").pixmap(64, 64))
+        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(icon)
+        title = QLabel("Give the agent a task", self)
+        title.setObjectName("welcome_title")
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        self._body = QLabel(
+            "It works in a Docker container: every command it runs and every file it edits "
+            "stays there. Pause it at any moment to look through its files or send a "
+            "correction, then resume.",
+            self,
+        )
+        self._body.setObjectName("welcome_body")
+        font = self._body.font()
+        font.setPointSizeF(font.pointSizeF() + 0.5)
+        self._body.setFont(font)
+        self._keys = QLabel(
+            "Ctrl+Return send  ·  Ctrl+. pause  ·  Ctrl+R resume  ·  Ctrl+Shift+. stop", self
+        )
+        self._keys.setObjectName("welcome_keys")
+        for label in (self._body, self._keys):
+            label.setWordWrap(True)
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.insertSpacing(layout.count() - 1, 8)
+        layout.addStretch(3)
+        self._fit(self.TEXT_WIDTH)
+
+    def _fit(self, width: int) -> None:
+        # A wrapped label in a centred layout is clipped unless told its width and height.
+        for label in (self._body, self._keys):
+            label.setFixedWidth(width)
+            label.setFixedHeight(label.heightForWidth(width))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit(max(120, min(self.TEXT_WIDTH, event.size().width() - 48)))
+        super().resizeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -192,7 +202,7 @@ class MainWindow(QMainWindow):
         stream.setObjectName("panel")
         self._stream_stack = QStackedLayout(stream)
         self._stream_stack.setContentsMargins(1, 1, 1, 1)
-        self.welcome = _welcome_page(stream)
+        self.welcome = WelcomePage(stream)
         self._stream_stack.addWidget(self.welcome)
         self._stream_stack.addWidget(self.event_view)
         left.addWidget(stream)

@@ -38,18 +38,18 @@ def make_window(
     sandbox_image: str,
     tmp_path: Path,
     litellm_loaded: None,
-) -> Iterator[Callable[[], object]]:
+) -> Iterator[Callable[..., object]]:
     from gui.app_settings import AppSettings
     from gui.main_window import MainWindow
 
     windows: list[MainWindow] = []
 
-    def make() -> MainWindow:
+    def make(image: str | None = None) -> MainWindow:
         settings = AppSettings(
             llm_model=llm_server.model,
             llm_base_url=llm_server.base_url,
             llm_api_key=SecretStr(TEST_API_KEY),
-            sandbox_image=sandbox_image,
+            sandbox_image=image or sandbox_image,
         )
         window = MainWindow(settings, persistence_dir=tmp_path / "conversations", preload=False)
         qtbot.addWidget(window)

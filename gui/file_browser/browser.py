@@ -66,6 +66,7 @@ class FileBrowser(QWidget):
         self._open_token = 0
         self._opened: tuple[str, int, datetime | None] | None = None
         self._transfers = 0
+        self._listing_error_shown = False
         self._last_host_dir = str(Path.home())
 
         self.model = RemoteTreeModel(root_path, self)
@@ -383,8 +384,11 @@ class FileBrowser(QWidget):
             self.model.reload_loaded(self.file_tree.isExpanded)
 
     def _on_folder_loaded(self, path: str) -> None:
-        if path == self.model.root_path and self._message.kind == "error":
-            self._message.dismiss()
+        if path == self.model.root_path and self._listing_error_shown:
+            # The container answers again: a listing error is resolved; others stay.
+            self._listing_error_shown = False
+            if self._message.kind == "error":
+                self._message.dismiss()
         if self._opened is None:
             return
         opened_path, size, mtime = self._opened
@@ -411,6 +415,7 @@ class FileBrowser(QWidget):
 
     def _on_load_failed(self, path: str, message: str) -> None:
         self._show_error(f"Could not list {path}: {message}")
+        self._listing_error_shown = True
 
     # ---- transfers ---------------------------------------------------------------------
     def _start_transfer(
@@ -499,6 +504,7 @@ class FileBrowser(QWidget):
 
     # ---- messages ----------------------------------------------------------------------
     def _show_error(self, message: str) -> None:
+        self._listing_error_shown = False
         self._message.show_error(message)
         self.error.emit(message)
 

@@ -308,8 +308,8 @@ class MainWindow(QMainWindow):
         text = f"Could not start the container: {message}"
         self.event_view.model().append_event(AgentErrorEvent(message=text, source="sandbox"))
         self._show_stream(True)
-        self._show_error(text)
         self._update_controls()
+        self._show_error(text)
 
     def _on_event(self, event: Event) -> None:
         self.event_view.model().append_event(event)
@@ -342,9 +342,7 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     def _show_error(self, message: str) -> None:
-        self.status_bar.detail_label.setText(message)
-        self.status_bar.detail_label.setToolTip(message)
-        self.status_bar.detail_label.setStyleSheet("color: #cf222e;")
+        self.status_bar.show_error(message)
 
     # --- state of the controls --------------------------------------------------------------
 
@@ -357,7 +355,6 @@ class MainWindow(QMainWindow):
             status, starting=starting, has_text=self.composer.has_text(), configured=configured
         )
         detail = "Starting the container…" if starting else s.status_detail
-        self.status_bar.detail_label.setStyleSheet("")
         self.status_bar.set_status(status, detail, starting=starting)
         self.composer.set_hint(
             status, starting=starting, queued=s.queued_count, configured=configured

@@ -45,6 +45,8 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("status_bar")
         self.setSizeGripEnabled(False)
+        self._shown: tuple[str, str, str] | None = None
+        self._error_shown = False
 
         self.status_dot = QLabel("●", self)
         self.status_dot.setObjectName("status_dot")
@@ -99,6 +101,10 @@ class StatusBar(QStatusBar):
     def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
         word = "Starting" if starting else STATUS_WORDS.get(status, status.value)
         color = STARTING_COLOR if starting else status_color(status)
+        shown = (word, color, detail)
+        if shown == self._shown:
+            return  # style sheets are costly to re-apply, and this runs on every event
+        self._shown = shown
         self.status_label.setText(word)
         self.status_label.setProperty("agent_status", "starting" if starting else status.value)
         self.status_label.setStyleSheet(f"color: {color}; font-weight: 600; padding: 0;")
@@ -106,6 +112,17 @@ class StatusBar(QStatusBar):
         self.status_label.setToolTip(detail or word)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip(detail)
+        if self._error_shown:
+            self._error_shown = False
+            self.detail_label.setStyleSheet("")
+
+    def show_error(self, message: str) -> None:
+        """A failure in red beside the status, until the status changes."""
+        self._error_shown = True
+        self._shown = None
+        self.detail_label.setText(message)
+        self.detail_label.setToolTip(message)
+        self.detail_label.setStyleSheet("color: #cf222e;")
 
     def set_stats(self, stats: ConversationStats | None) -> None:
         steps = stats.steps if stats else 0

@@ -234,5 +234,6 @@ def test_a_container_that_cannot_start_is_reported_in_the_window(qtbot, make_win
     qtbot.waitUntil(lambda: view_has(window, "Could not start the container"), timeout=60_000)
     assert view_has(window, "berth-no-such-image:none")
     qtbot.waitUntil(lambda: status_text(window) == "Ready")
+    assert "Could not start the container" in window.status_bar.detail_label.text()
     qtbot.keyClicks(window.composer_edit, "Try again")
     assert window.action_send.isEnabled()

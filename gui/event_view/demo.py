@@ -217,6 +217,14 @@ def demo_events() -> list[Event]:
             timestamp=tick(),
         )
     )
+    # Sent while the command runs: the model has not seen it yet.
+    add(
+        MessageEvent(
+            role="user",
+            text="Use `pytest.mark.parametrize` for the refund cases.",
+            timestamp=tick(3),
+        )
+    )
     return events
 
 
@@ -251,3 +259,54 @@ def mixed_events(count: int) -> list[Event]:
                 break
         round_ += 1
     return events
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gui.event_view.demo [--dark] [--width N] [--shot PNG]``: show the demo."""
+    import argparse
+    import sys
+
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from gui.event_view.view import EventView
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--dark", action="store_true", help="a dark palette (Fusion style)")
+    parser.add_argument("--width", type=int, default=760)
+    parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--shot", help="save a PNG of the view here and exit")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication([])
+    if args.dark:
+        app.setStyle("Fusion")
+        palette = QPalette()
+        for role, colour in (
+            (QPalette.ColorRole.Window, "#1e1f22"),
+            (QPalette.ColorRole.WindowText, "#dcdfe4"),
+            (QPalette.ColorRole.Base, "#1b1c1f"),
+            (QPalette.ColorRole.Text, "#dcdfe4"),
+            (QPalette.ColorRole.Button, "#2b2d30"),
+            (QPalette.ColorRole.ButtonText, "#dcdfe4"),
+            (QPalette.ColorRole.Highlight, "#3d7bd9"),
+        ):
+            palette.setColor(role, QColor(colour))
+        app.setPalette(palette)
+    view = EventView()
+    view.resize(args.width, args.height)
+    view.model().set_events(demo_events())
+    view.model().append_output(*demo_live_output())
+    view.show()
+    if not args.shot:
+        return app.exec()
+    for _ in range(3):
+        app.processEvents()
+    view.model()._flush_output()
+    app.processEvents()
+    view.grab().save(args.shot)
+    print(args.shot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,9 +13,11 @@ from collections import OrderedDict
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
+    QColor,
     QFont,
     QPainter,
     QPalette,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -28,6 +30,7 @@ from gui.event_view.metrics import Metrics
 
 _CODE_FENCE = QTextFormat.Property.BlockCodeFence
 _HEADING_SIZE = QTextFormat.Property.FontSizeAdjustment
+_CODE_PAD = 6
 
 
 def build_document(text: str, metrics: Metrics, colors: EventColors, width: int) -> QTextDocument:
@@ -57,8 +60,16 @@ def _style(doc: QTextDocument, metrics: Metrics, colors: EventColors) -> None:
         if not block.next().isValid():
             change.setBottomMargin(0)
         if fmt.hasProperty(_CODE_FENCE):
-            change.setBackground(colors.code_background)
-            change.setLeftMargin(0)
+            # Margins become the padding of the rounded box paint_document draws behind.
+            change.setLeftMargin(_CODE_PAD)
+            change.setRightMargin(_CODE_PAD)
+            # Qt collapses neighbouring margins (the larger wins) and leaves margins out of
+            # block rects: 2 pads = one pad inside the box plus one of air outside it.
+            previous, following = block.previous(), block.next()
+            if not _is_code(previous):
+                change.setTopMargin(_CODE_PAD * (2 if previous.isValid() else 1))
+            if not _is_code(following):
+                change.setBottomMargin(_CODE_PAD * (2 if following.isValid() else 1))
             cursor.mergeBlockFormat(change)
             cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
             mono = QTextCharFormat()
@@ -79,6 +90,30 @@ def _style(doc: QTextDocument, metrics: Metrics, colors: EventColors) -> None:
             cursor.mergeBlockFormat(change)
             _tint_inline_code(block, code_char)
         block = block.next()
+
+
+def _is_code(block: QTextBlock) -> bool:
+    return block.isValid() and block.blockFormat().hasProperty(_CODE_FENCE)
+
+
+def code_boxes(doc: QTextDocument) -> list[QRectF]:
+    """The areas of fenced code blocks (runs of code lines), in document coordinates."""
+    boxes: list[QRectF] = []
+    layout = doc.documentLayout()
+    block = doc.begin()
+    current: QRectF | None = None
+    while block.isValid():
+        if _is_code(block):
+            rect = layout.blockBoundingRect(block)
+            rect = QRectF(0, rect.top(), doc.textWidth(), rect.height())
+            current = rect if current is None else current.united(rect)
+        elif current is not None:
+            boxes.append(current)
+            current = None
+        block = block.next()
+    if current is not None:
+        boxes.append(current)
+    return boxes
 
 
 def _tint_inline_code(block, code_char: QTextCharFormat) -> None:
@@ -134,7 +169,13 @@ def estimate_height(text: str, width: int, metrics: Metrics) -> int:
 
 
 def paint_document(
-    painter: QPainter, doc: QTextDocument, x: float, y: float, clip_height: float, text_color
+    painter: QPainter,
+    doc: QTextDocument,
+    x: float,
+    y: float,
+    clip_height: float,
+    text_color: QColor,
+    code_background: QColor,
 ) -> None:
     painter.save()
     painter.translate(x, y)
@@ -144,6 +185,10 @@ def paint_document(
     context.palette = palette
     context.clip = QRectF(0, 0, doc.textWidth(), clip_height)
     painter.setClipRect(context.clip, Qt.ClipOperation.IntersectClip)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(code_background)
+    for box in code_boxes(doc):
+        painter.drawRoundedRect(box.adjusted(0, -_CODE_PAD, 0, _CODE_PAD), 5, 5)
     doc.documentLayout().draw(painter, context)
     painter.restore()
 

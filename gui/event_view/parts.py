@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from gui.event_view.colors import EventColors
 from gui.event_view.markdown import (
     DocumentCache,
+    code_boxes,
     document_height,
     estimate_height,
     hidden_lines_below,
@@ -76,7 +77,7 @@ class HeaderPart:
         if self.meta:
             width += QFontMetricsF(m.caption).horizontalAdvance(f"  {self.meta}")
         width += sum(chip_width(chip, m) + 6 for chip in self.chips)
-        return width
+        return width + 8  # the gap paint() keeps between the title and the chips
 
     def paint(self, painter: QPainter, x: float, y: float, width: int, env: PaintEnv) -> None:
         m, c = env.metrics, env.colors
@@ -225,6 +226,8 @@ class MarkdownPart:
 
     def natural_width(self, width: int, env: PaintEnv) -> float:
         doc = env.docs.get(self._key(width), self.text, env.metrics, env.colors)
+        if code_boxes(doc):
+            return width  # code boxes span the whole text width
         return doc.idealWidth()
 
     def paint(self, painter: QPainter, x: float, y: float, width: int, env: PaintEnv) -> None:
@@ -232,7 +235,7 @@ class MarkdownPart:
         doc = env.docs.get(self._key(width), self.text, m, c)
         height = document_height(doc)
         limit = self._max_height(m)
-        paint_document(painter, doc, x, y, min(height, limit), c.text)
+        paint_document(painter, doc, x, y, min(height, limit), c.text, c.code_background)
         if height > limit:
             hidden = hidden_lines_below(doc, limit)
             painter.setFont(m.mono)

@@ -96,6 +96,7 @@ def test_every_event_kind_gets_a_row(qtbot, view: EventView) -> None:
         "user",
         "marker",  # Running
         "command",
+        "user",  # queued
     ]
     assert model.index(3).data() == "$ cd /workspace && python -m pytest -q tests/test_totals.py"
     assert "14 passed" in full_text(model, 9)

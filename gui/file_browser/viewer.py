@@ -6,7 +6,7 @@ import posixpath
 from enum import StrEnum
 
 from PySide6.QtCore import QMargins, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QFont, QImage, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -132,7 +132,7 @@ def _margins(pixels: int) -> QMargins:
     return QMargins(pixels, pixels, pixels, pixels)
 
 
-class FileViewer(QWidget):
+class FileViewer(QFrame):
     """Read-only view of one container file. objectName "file_viewer"."""
 
     download_requested = Signal(str)
@@ -141,6 +141,7 @@ class FileViewer(QWidget):
         super().__init__(parent)
         self.setObjectName("file_viewer")
         self.setAccessibleName("File viewer")
+        self.setFrameShape(QFrame.Shape.StyledPanel)  # framed like the tree above it
         self._path = ""
         self._mode = ViewerMode.EMPTY
         self._highlighter: CodeHighlighter | None = None
@@ -172,12 +173,15 @@ class FileViewer(QWidget):
         for page in (self._message, self.text_view, self._image_page):
             self._stack.addWidget(page)
 
-        separator = QFrame(self)
-        separator.setFrameShape(QFrame.Shape.HLine)
-        separator.setFrameShadow(QFrame.Shadow.Plain)
+        # A hairline in the palette's mid tone, as the tree's own frame is drawn.
+        separator = QWidget(self)
         separator.setObjectName("file_viewer_separator")
+        separator.setFixedHeight(1)
+        separator.setAutoFillBackground(True)
+        separator.setBackgroundRole(QPalette.ColorRole.Mid)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        width = self.frameWidth()
+        layout.setContentsMargins(width, width, width, width)
         layout.setSpacing(0)
         layout.addWidget(self._header)
         layout.addWidget(separator)
@@ -304,7 +308,6 @@ class FileViewer(QWidget):
             self.download_requested.emit(self._path)
 
     def _apply_muted_colours(self) -> None:
-        from PySide6.QtGui import QPalette
 
         for label in (self._meta_label, self._message.detail):
             palette = label.palette()

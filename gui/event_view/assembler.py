@@ -25,14 +25,15 @@ from gui.event_view.rows import ErrorRow, MarkerRow, MessageRow, Row, Tone, Tool
 
 _STATUS_MARKERS: dict[AgentStatus, tuple[str, Tone]] = {
     AgentStatus.IDLE: ("Idle", Tone.NEUTRAL),
-    AgentStatus.RUNNING: ("Running", Tone.INFO),
+    AgentStatus.RUNNING: ("Running", Tone.SUCCESS),
     AgentStatus.PAUSED: ("Paused", Tone.WARNING),
     AgentStatus.WAITING_FOR_CONFIRMATION: ("Waiting for your approval", Tone.WARNING),
-    AgentStatus.FINISHED: ("Finished", Tone.SUCCESS),
+    AgentStatus.FINISHED: ("Finished", Tone.INFO),
     AgentStatus.ERROR: ("Stopped by an error", Tone.DANGER),
     AgentStatus.STUCK: ("Stuck", Tone.DANGER),
 }
 
+# Marker colours match the status bar's (gui.theme): running green, finished blue.
 # A status event that only confirms the marker just shown adds nothing to read.
 _IMPLIED_STATUS = {
     "pause": AgentStatus.PAUSED,
@@ -82,7 +83,7 @@ class RowAssembler:
         elif isinstance(event, PauseEvent):
             self._marker("Paused", Tone.WARNING, "pause", event, update)
         elif isinstance(event, ResumeEvent):
-            self._marker("Resumed", Tone.INFO, "resume", event, update)
+            self._marker("Resumed", Tone.SUCCESS, "resume", event, update)
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
         elif isinstance(event, StatusEvent):

@@ -63,6 +63,9 @@ class EventColors:
         dark = base.lightnessF() < 0.5
         accents = {tone: QColor(value) for tone, value in (_DARK if dark else _LIGHT).items()}
         accents[Tone.NEUTRAL] = blend(base, text, 0.55)
+        # A pale selection colour would make user bubbles vanish: then the blue accent leads.
+        if abs(highlight.lightnessF() - base.lightnessF()) < 0.25:
+            highlight = accents[Tone.INFO]
         return cls(
             dark=dark,
             base=base,

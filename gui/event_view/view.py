@@ -216,14 +216,20 @@ class EventView(QListView):
         roles: list[int] | None = None,
     ) -> None:
         roles = list(roles or [])
-        if roles and top_left.row() == bottom_right.row() and set(roles) == {EventRole.OUTPUT}:
-            # Streamed output usually leaves the height alone (the row shows a fixed tail):
-            # then repainting the row is enough, and 10,000 rows need no re-layout.
+        if top_left.row() == bottom_right.row():
             row = self._model.row_at(top_left.row())
             if row is not None:
                 reserved = self._delegate.reserved_height(row)
                 if self._delegate.row_height(row, exact=True) == reserved:
+                    # Streamed output usually leaves the height alone (the row shows a
+                    # fixed tail): repainting the row is enough, 10,000 rows need no layout.
                     self.viewport().update(self.visualRect(top_left))
+                    if set(roles) == {EventRole.OUTPUT}:
+                        return
+                elif not self._following:
+                    # A row above the viewport grew: lay out keeping what the user reads
+                    # where it is (the base class would let the content jump).
+                    self._relayout_timer.start()
                     return
         super().dataChanged(top_left, bottom_right, roles)
 

@@ -348,6 +348,26 @@ def test_follows_new_rows_unless_scrolled_up(qtbot, view: EventView) -> None:
     assert bar.value() < bar.maximum()
     assert view.indexAt(QPoint(10, 10)).row() == top_row
 
+    # A command above the viewport finishing with output grows; what the user reads stays.
+    anchor = view.indexAt(QPoint(10, 10))
+    anchor_top = view.visualRect(anchor).top()
+    first_command = next(
+        i for i in range(model.rowCount()) if model.index(i).data(EventRole.KIND) == "command"
+    )
+    assert first_command < anchor.row()
+    row = model.row_at(first_command)
+    model.append_event(
+        ObservationEvent(
+            tool_call_id=row.tool_call_id,
+            tool_name="bash",
+            content="".join(f"more {i}\n" for i in range(30)),
+            exit_code=0,
+        )
+    )
+    settle(qtbot, view)
+    assert view.indexAt(QPoint(10, 10)) == anchor
+    assert view.visualRect(anchor).top() == anchor_top
+
     # Back at the bottom: following resumes.
     bar.triggerAction(QAbstractSlider.SliderAction.SliderToMaximum)
     assert view.following

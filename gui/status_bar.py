@@ -119,7 +119,6 @@ class StatusBar(QStatusBar):
     def show_error(self, message: str) -> None:
         """A failure in red beside the status, until the status changes."""
         self._error_shown = True
-        self._shown = None
         self.detail_label.setText(message)
         self.detail_label.setToolTip(message)
         self.detail_label.setStyleSheet("color: #cf222e;")

@@ -148,7 +148,8 @@ def test_stop_ends_the_command_in_flight(qtbot, make_window, llm_server, docker_
 def test_gui_thread_never_stalls_during_a_streaming_run(qtbot, make_window, llm_server):
     """A heartbeat timer on the GUI thread ticks every 10 ms through a run that streams
     thousands of lines; the longest gap between ticks is what a user would feel as a hitch.
-    The bound has a margin for a loaded CI machine; bench_gui.py measures it tightly."""
+    The goal is no gap over 100 ms (quiet machine: ~20-35 ms); the bound asserted is 300 ms
+    because CI runs on 2 loaded cores. bench_gui.py measures it against a baseline."""
     steps = 5
 
     def script(request: RecordedRequest) -> Reply:
@@ -192,7 +193,7 @@ def test_gui_thread_never_stalls_during_a_streaming_run(qtbot, make_window, llm_
     worst = max(gaps)
     print(f"\nheartbeat: {len(gaps)} ticks over {elapsed:.1f} s, worst gap {worst:.1f} ms")
     assert len(gaps) > elapsed * 20, "the heartbeat barely ran: the GUI thread was busy"
-    assert worst < 250, f"the GUI thread stalled for {worst:.0f} ms during the run"
+    assert worst < 300, f"the GUI thread stalled for {worst:.0f} ms during the run"
 
 
 def test_new_conversation_mid_run_leaves_the_old_one_behind(

@@ -64,7 +64,7 @@ _SPECS = (
         "Stop",
         "stop",
         QStyle.StandardPixmap.SP_MediaStop,
-        ("Ctrl+Shift+.",),
+        ("Ctrl+Shift+.", "Shift+F6"),
         "Stop the running command and pause the agent",
     ),
     _Spec(

@@ -94,6 +94,7 @@ def test_tooltips_name_the_shortcuts(window) -> None:
         assert native in action.toolTip(), (name, action.toolTip())
     assert QKeySequence("F6") in window.action_pause.shortcuts()
     assert "F6" in window.action_pause.toolTip()
+    assert QKeySequence("Shift+F6") in window.action_stop.shortcuts()
 
 
 def test_actions_follow_the_status(qtbot, window) -> None:

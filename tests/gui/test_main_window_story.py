@@ -238,3 +238,32 @@ def test_a_container_that_cannot_start_is_reported_in_the_window(qtbot, make_win
     assert "Could not start the container" in window.status_bar.detail_label.text()
     qtbot.keyClicks(window.composer_edit, "Try again")
     assert window.action_send.isEnabled()
+
+
+def test_a_message_sent_while_running_is_queued_until_the_model_sees_it(
+    qtbot, make_window, llm_server
+):
+    def script(request: RecordedRequest) -> Reply:
+        if not request.tool_results():
+            return Reply.call(
+                "bash", command="for i in $(seq 1 15); do echo wait $i; sleep 0.1; done"
+            )
+        return Reply.say("Noted: " + request.last_user_text())
+
+    llm_server.script = script
+    window = make_window()
+    qtbot.keyClicks(window.composer_edit, "Wait a little")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "wait 2"), timeout=STARTUP_S)
+
+    qtbot.keyClicks(window.composer_edit, "And then say hello")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: queued_rows(window) == ["And then say hello"], timeout=5_000)
+    assert status_text(window) == "Running"
+    assert window.composer.hint.text().startswith("1 message queued")
+
+    qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=30_000)
+    assert not queued_rows(window)
+    assert not window.composer.hint.text().startswith("1 message queued")
+    assert view_has(window, "Noted: And then say hello")
+    assert "And then say hello" in llm_server.requests[1].all_text()

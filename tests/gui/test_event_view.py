@@ -445,3 +445,18 @@ def test_ten_thousand_events_load_and_scroll_end_to_end(qtbot, view: EventView) 
     assert view.indexAt(QPoint(10, view.viewport().height() - 10)).row() == model.rowCount() - 1
     model.clear()
     assert model.rowCount() == 0
+
+
+def test_output_reads_as_a_terminal_shows_it(qtbot, view: EventView) -> None:
+    model = view.model()
+    model.append_event(bash("p", "pip install -q thing"))
+    model.append_output("p", "\x1b[32mCollecting\x1b[0m thing\n")
+    model.append_output("p", "  10%\r  55%\r 100%\n")
+    model.append_output("p", "col1\tcol2\n")
+    settle(qtbot, view)
+    card = view.event_delegate().card(model.row_at(0))
+    assert [line.text for line in card.parts[-1].lines] == [
+        "Collecting thing",
+        " 100%",
+        "col1    col2",
+    ]

@@ -36,6 +36,8 @@ class EventDelegate(QStyledItemDelegate):
         self._cards: OrderedDict[int, tuple[int, Card]] = OrderedDict()
         # uid -> (version, width, height, exact)
         self._heights: dict[int, tuple[int, int, int, bool]] = {}
+        # uid -> (version, width, size): what sizeHint last answered
+        self._sizes: dict[int, tuple[int, int, QSize]] = {}
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -49,6 +51,7 @@ class EventDelegate(QStyledItemDelegate):
     def forget_all(self) -> None:
         self._cards.clear()
         self._heights.clear()
+        self._sizes.clear()
         self._env.docs.clear()
 
     @property
@@ -102,14 +105,17 @@ class EventDelegate(QStyledItemDelegate):
             return cached[2]
         height, is_exact = self.card(row).measure(self._width, self._env, exact)
         self._heights[row.uid] = (row.version, self._width, height, is_exact)
+        size = self._sizes.get(row.uid)
+        if size is not None and size[2].height() != height:
+            del self._sizes[row.uid]
         return height
 
     def reserved_height(self, row: Row) -> int | None:
         """The height last handed to the view for ``row`` (whatever version it was for)."""
-        cached = self._heights.get(row.uid)
+        cached = self._sizes.get(row.uid)
         if cached is None or cached[1] != self._width:
             return None
-        return cached[2]
+        return cached[2].height()
 
     def needs_measuring(self, row: Row) -> bool:
         cached = self._heights.get(row.uid)
@@ -123,10 +129,17 @@ class EventDelegate(QStyledItemDelegate):
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
+        # Called for every row on every layout (10,000 times per appended row at 10,000
+        # rows): the cached path is kept to a dict lookup and a comparison.
         row = _row(index)
         if row is None:
             return QSize(self._width, 0)
-        return QSize(self._width, self.row_height(row))
+        cached = self._sizes.get(row.uid)
+        if cached is not None and cached[0] == row.version and cached[1] == self._width:
+            return cached[2]
+        size = QSize(self._width, self.row_height(row))
+        self._sizes[row.uid] = (row.version, self._width, size)
+        return size
 
     # -- painting -----------------------------------------------------------------------------
 

@@ -232,7 +232,14 @@ def _message_card(row: MessageRow, time: str) -> Card:
 def _tool_card(row: ToolRow, time: str) -> Card:
     obs = row.observation
     chips = _status_chips(row)
-    tone = Tone.INFO if row.running else (Tone.DANGER if row.failed else Tone.SUCCESS)
+    if row.running:
+        tone = Tone.INFO
+    elif row.failed:
+        tone = Tone.DANGER
+    elif obs is not None and obs.ended:
+        tone = Tone.WARNING  # stopped, rejected or cut short: neither success nor failure
+    else:
+        tone = Tone.SUCCESS
     meta = " · ".join(part for part in (obs.cwd if obs else None, time) if part)
     parts: list[Part] = []
     kind = row.kind
@@ -242,11 +249,12 @@ def _tool_card(row: ToolRow, time: str) -> Card:
         command = clip_lines(sanitize(row.command), **_split(COMMAND_CLIP))
         lines = [
             MonoLine((prompt if i == 0 else "  ") + text, LineStyle.COMMAND)
-            for i, text in enumerate(command.lines or ("",))
+            for i, text in enumerate(command.lines)
         ]
         if command.hidden:
             lines.append(MonoLine(more_lines_note(command.hidden), LineStyle.NOTE))
-        parts.append(MonoPart(tuple(lines), prompt=prompt))
+        if lines:  # a result whose call was never recorded has no command to show
+            parts.append(MonoPart(tuple(lines), prompt=prompt))
     else:
         if kind is RowKind.EDIT and obs is not None and obs.diff:
             chips = _diff_chips(obs.diff) + chips

@@ -460,3 +460,31 @@ def test_output_reads_as_a_terminal_shows_it(qtbot, view: EventView) -> None:
         " 100%",
         "col1    col2",
     ]
+
+
+def test_rejected_and_orphaned_calls_are_neither_success_nor_failure(qtbot, view) -> None:
+    from agent.events import RejectionEvent
+
+    model = view.model()
+    model.set_events(
+        [
+            bash("r", "rm -rf /workspace/build", count=0),
+            StatusEvent(status=AgentStatus.WAITING_FOR_CONFIRMATION),
+            RejectionEvent(tool_call_id="r", reason="keep the build"),
+            ObservationEvent(
+                tool_call_id="r", tool_name="bash", content="Rejected", ended="rejected"
+            ),
+            # A result whose call is not in the log (an old or damaged log).
+            ObservationEvent(
+                tool_call_id="gone", tool_name="bash", content="", ended="app_stopped"
+            ),
+        ]
+    )
+    settle(qtbot, view)
+    labels = [model.index(i).data() for i in range(model.rowCount())]
+    assert labels[1:3] == ["Waiting for your approval", "Rejected: keep the build"]
+    delegate = view.event_delegate()
+    assert chip_texts(view, 0) == {"rejected": Tone.WARNING}
+    assert delegate.card(model.row_at(0)).tone is Tone.WARNING
+    assert chip_texts(view, 3) == {"app stopped": Tone.WARNING}
+    assert len(delegate.card(model.row_at(3)).parts) == 1  # no empty "$" line

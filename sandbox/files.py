@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import docker
+import docker.errors
 
 from sandbox import tarsafe
 from sandbox.errors import NoSuchPathError, SandboxError
@@ -221,8 +222,13 @@ class ContainerFiles:
             "find", real, "-mindepth", "1", "-maxdepth", "1",
             "-printf", r"%y\0%s\0%T@\0%m\0%f\0",
         ]  # fmt: skip
-        exec_id = self._api.exec_create(self._id, argv, stdout=True, stderr=False)["Id"]
-        output = self._api.exec_start(exec_id)
+        try:
+            exec_id = self._api.exec_create(self._id, argv, stdout=True, stderr=False)["Id"]
+            output = self._api.exec_start(exec_id)
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # frozen meanwhile: only the archive can answer
+                return None
+            raise
         if self._api.exec_inspect(exec_id).get("ExitCode") == 127:
             return None
         fields = output.split(b"\0")

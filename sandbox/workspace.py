@@ -149,6 +149,9 @@ class DockerWorkspace:
             self._container = container
             self._files = ContainerFiles(client.api, container.id, frozen=lambda: self.frozen)
             self._drop_shell()
+            if not self.frozen:  # ready before the first command, which then starts at once
+                with self._shell_lock:
+                    self._shell = self._open_shell()
 
     def _find(self) -> Container | None:
         assert self.conversation_id is not None
@@ -292,19 +295,36 @@ class DockerWorkspace:
 
     def _open_shell(self) -> PersistentShell:
         container = self.container
-        shell = PersistentShell(
-            self.client.api,
-            container.id,
-            clock=self._clock,
-            workdir=labels.WORKDIR,
-            environment=self.environment,
-        )
-        try:
-            with engine_errors(container.short_id):
-                shell.open()
-        except docker.errors.APIError as exc:
-            raise self._gone_or(ShellDiedError(f"The shell could not start: {exc}")) from exc
-        return shell
+        while True:
+            shell = PersistentShell(
+                self.client.api,
+                container.id,
+                clock=self._clock,
+                workdir=labels.WORKDIR,
+                environment=self.environment,
+            )
+            try:
+                with engine_errors(container.short_id):
+                    shell.open()
+                return shell
+            except docker.errors.APIError as exc:
+                if not _is_paused_error(exc):
+                    error = ShellDiedError(f"The shell could not start: {exc}")
+                    raise self._gone_or(error) from exc
+            # Frozen while the shell was being opened (a pause raced the first command):
+            # exec cannot start in a frozen container, so wait for the thaw, as a running
+            # command would.
+            self._wait_while_paused()
+
+    def _wait_while_paused(self) -> None:
+        container = self.container
+        while True:
+            if not self.frozen:
+                with engine_errors(container.short_id):
+                    container.reload()
+                if container.status != "paused":
+                    return
+            threading.Event().wait(0.05)
 
     def _current_shell(self) -> PersistentShell:
         with self._shell_lock:
@@ -446,3 +466,7 @@ class DockerWorkspace:
         return self._file_call(
             lambda: self.files.download(container_path, Path(host_dir), progress)
         )
+
+
+def _is_paused_error(exc: docker.errors.APIError) -> bool:
+    return exc.status_code == 409 and "paused" in str(exc)

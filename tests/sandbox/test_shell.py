@@ -173,3 +173,16 @@ def test_a_dead_shell_is_reported_then_replaced(ws: DockerWorkspace):
     run(ws, "cd /etc")
     ws.restart_shell()
     assert run(ws, "pwd").output == "/workspace\n"
+
+
+def test_a_shell_started_while_frozen_waits_for_the_thaw(ws: DockerWorkspace):
+    ws.freeze()
+    worker = threading.Thread(target=ws.restart_shell)
+    try:
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # exec cannot start in a frozen container: it waits
+    finally:
+        ws.thaw()
+    worker.join(30)
+    assert run(ws, "echo thawed").output == "thawed\n"

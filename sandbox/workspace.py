@@ -19,6 +19,7 @@ from sandbox.clock import ActiveClock
 from sandbox.engine import connect, engine_errors
 from sandbox.errors import (
     ContainerGoneError,
+    EngineUnreachableError,
     ImageMissingError,
     NoSuchPathError,
     SandboxError,
@@ -345,7 +346,10 @@ class DockerWorkspace:
         if container is None:
             return error
         try:
-            container.reload()
+            with engine_errors():
+                container.reload()
+        except EngineUnreachableError as exc:
+            return exc  # the engine itself went away, not just the shell
         except docker.errors.NotFound:
             return ContainerGoneError(
                 f"The container {container.short_id} was removed. start() makes a new one on "

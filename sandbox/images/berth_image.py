@@ -37,9 +37,13 @@ def resolve_image(image: str | None) -> str:
 
 
 def offline_hint(tag: str) -> str:
+    # For Berth's own tag, the stand-in gets what the Dockerfile would have installed.
+    extra = (
+        " --include python3,python3-pip,git,curl,ca-certificates" if tag == default_tag() else ""
+    )
     return (
         "If this machine reaches no registry, build a stand-in from Debian's packages "
-        f"under that tag:  python -m sandbox.images build-offline {tag}"
+        f"under that tag:  python -m sandbox.images build-offline {tag}{extra}"
     )
 
 

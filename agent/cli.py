@@ -185,12 +185,21 @@ def run_task(
 
 def _run_until_stopped(conversation, out: TextIO) -> AgentStatus:  # type: ignore[no-untyped-def]
     result: list[AgentStatus] = []
-    thread = threading.Thread(target=lambda: result.append(conversation.run()), daemon=True)
-    thread.start()
-    pauses = 0
-    while thread.is_alive():
+    done = threading.Event()
+
+    def target() -> None:
         try:
-            thread.join(0.2)
+            result.append(conversation.run())
+        finally:
+            done.set()
+
+    threading.Thread(target=target, daemon=True).start()
+    pauses = 0
+    # Event.wait, not Thread.join: a Ctrl+C that lands inside join() can leave the thread
+    # looking finished while it still runs (CPython gh-90882).
+    while not done.is_set():
+        try:
+            done.wait(0.2)
         except KeyboardInterrupt:
             pauses += 1
             if pauses == 1:

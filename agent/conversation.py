@@ -224,6 +224,7 @@ class Conversation:
         self._save_state()
         if reopened:
             self._recover()
+        self._open_shell()
 
     # --- the public API --------------------------------------------------------------------
 
@@ -804,14 +805,27 @@ class Conversation:
             pids_limit=attr("pids_limit"),
         )
 
+    def _open_shell(self) -> None:
+        """Open the workspace's shell now rather than in the first tool call.
+
+        Freezing a container while the engine starts an exec in it can wedge the engine
+        (the exec and the unpause wait on each other), and the first command is when the
+        shell's exec starts: so that start happens here, before any pause can land.
+        """
+        if getattr(self.workspace, "busy", False):
+            return
+        try:
+            self.workspace.execute("true", timeout=30)
+        except Exception as exc:  # the first tool call reports it to the model
+            log.warning("could not open the shell: %s", exc)
+
     def _recover(self) -> None:
         """After a crash or a quit: a container left frozen is thawed, a run left RUNNING
         becomes PAUSED, and each tool call left without a result gets one."""
         try:
-            container = self.workspace.container
-            container.reload()
-            if container.status == "paused":
-                container.unpause()
+            # start() notices a container left paused (frozen); thaw() unpauses it.
+            if self.workspace.frozen:
+                self.workspace.thaw()
         except Exception as exc:
             log.warning("could not check whether the container was left frozen: %s", exc)
         waiting = self._status == AgentStatus.WAITING_FOR_CONFIRMATION

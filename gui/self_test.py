@@ -11,6 +11,7 @@ Nothing is written where the user keeps conversations: the window gets a throwaw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,8 +80,9 @@ class CheckWarning(Exception):
 
 
 def _seconds_since_process_start() -> float | None:
-    """Seconds since this process was exec'd (Linux), so "launch" includes the bundle's
-    bootloader and every import, not only the work done after main() began."""
+    """Seconds since this process was created (Linux), so "launch" includes the bundle's
+    bootloader and every import, not only the work done after main() began. The kernel
+    counts from the fork: a shell that execs berth as its last command adds its own time."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
         uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -214,12 +216,40 @@ def check_litellm() -> str:
     )
 
 
+@contextlib.contextmanager
+def _local_json_server(reply: dict[str, object]) -> Iterator[str]:
+    """A throwaway HTTP server on 127.0.0.1 answering every POST with ``reply``."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps(reply).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="berth-self-test-http")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def check_llm_round_trip() -> str:
     """One request through Berth's LLM class and litellm's OpenAI provider to a throwaway
     server on 127.0.0.1: providers are imported lazily, so a bundle can import litellm and
     still lack what a real request needs."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from pydantic import SecretStr
 
     from agent import LLM
@@ -248,28 +278,10 @@ def check_llm_round_trip() -> str:
         ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
     }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="berth-self-test-llm")
-    thread.daemon = True
-    thread.start()
-    try:
+    with _local_json_server(reply) as url:
         llm = LLM(
             model="openai/berth-self-test",
-            base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+            base_url=f"{url}/v1",
             api_key=SecretStr("self-test"),
             num_retries=0,
             timeout=20,
@@ -289,13 +301,37 @@ def check_llm_round_trip() -> str:
                 }
             ],
         )
-    finally:
-        server.shutdown()
-        server.server_close()
     calls = [(c.name, json.loads(c.arguments)) for c in response.tool_calls]
     if calls != [("bash", {"command": "true"})]:
         raise CheckFailed(f"the model's tool call came back as {calls!r}")
     return "a request to a local OpenAI-compatible server came back with its tool call"
+
+
+def check_bedrock_signing() -> str:
+    """litellm's Bedrock provider signs its request with botocore (which the bundle keeps
+    only part of) before sending it, here to the local server."""
+    from agent.llm import import_litellm
+
+    litellm = import_litellm()
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "ready"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
+    }
+    with _local_json_server(reply) as url:
+        response = litellm.completion(
+            model="bedrock/converse/berth-self-test",
+            messages=[{"role": "user", "content": "ready?"}],
+            aws_bedrock_runtime_endpoint=url,
+            aws_access_key_id="AKIASELFTEST",
+            aws_secret_access_key="self-test-secret",
+            aws_region_name="us-east-1",
+            max_retries=0,
+            timeout=20,
+        )
+    if response.choices[0].message.content != "ready":
+        raise CheckFailed(f"Bedrock's answer came back as {response.choices[0].message!r}")
+    return "a signed Bedrock request to a local server came back"
 
 
 def check_image_recipe() -> str:
@@ -378,6 +414,7 @@ def run_self_test(argv: list[str] | None = None) -> int:
         ("display", lambda: check_display(chosen_platform)),
         ("litellm", check_litellm),
         ("llm", check_llm_round_trip),
+        ("bedrock", check_bedrock_signing),
         ("image", check_image_recipe),
         ("docker", check_engine),
     ]

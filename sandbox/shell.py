@@ -472,37 +472,53 @@ class PersistentShell:
     def _parse(self) -> None:
         buf = self._buf
         while buf:
-            if self._phase == "idle":
-                self._stray.add(bytes(buf).decode("utf-8", "replace").replace("\r\n", "\n"))
-                buf.clear()
-            elif self._phase == "wait_start":
-                index = buf.find(self._start)
-                if index < 0:
-                    keep = _partial_suffix(buf, self._start)
-                    del buf[: len(buf) - keep]  # echo of the input, or noise before it
-                    return
-                del buf[: index + len(self._start)]
-                self._phase = "running"
-            else:
-                index = buf.find(self._end)
-                if index < 0:
+            end = buf.find(self._end)
+            close = buf.find(b"\x1f", end + len(self._end)) if end >= 0 else -1
+            if self._phase == "running":
+                if end < 0:
                     cut = len(buf) - _partial_suffix(buf, self._end)
                     self._emit(bytes(buf[:cut]))
                     del buf[:cut]
                     return
-                close = buf.find(b"\x1f", index + len(self._end))
-                self._emit(bytes(buf[:index]))
-                del buf[:index]
+                self._emit(bytes(buf[:end]))
                 if close < 0:
+                    del buf[:end]
                     return
-                close -= index
-                code, _, cwd = (
-                    bytes(buf[len(self._end) : close]).decode("utf-8", "replace").partition(":")
-                )
+                self._complete(bytes(buf[end + len(self._end) : close]))
                 del buf[: close + 1]
-                self._emit(b"", final=True)
-                self._done = (int(code) if code.isdigit() else -1, cwd)
-                self._phase = "idle"
+                continue
+            start = buf.find(self._start) if self._phase == "wait_start" else -1
+            if start >= 0 and (end < 0 or start < end):
+                del buf[: start + len(self._start)]  # before it: the echo of the input
+                self._phase = "running"
+                continue
+            if end >= 0:
+                if close < 0:
+                    del buf[:end]
+                    return
+                if self._phase == "wait_start":
+                    # A prompt with no start: C-c reached the shell before it read the
+                    # line, and the tty flushed it. The command ends without running.
+                    self._complete(bytes(buf[end + len(self._end) : close]))
+                else:  # a stray prompt (e.g. C-c at an idle shell): not output
+                    self._add_stray(bytes(buf[:end]))
+                del buf[: close + 1]
+                continue
+            keep = max(_partial_suffix(buf, self._end), _partial_suffix(buf, self._start))
+            if self._phase == "idle":
+                self._add_stray(bytes(buf[: len(buf) - keep]))
+            del buf[: len(buf) - keep]
+            return
+
+    def _complete(self, body: bytes) -> None:
+        code, _, cwd = body.decode("utf-8", "replace").partition(":")
+        self._emit(b"", final=True)
+        self._done = (int(code) if code.isdigit() else -1, cwd)
+        self._phase = "idle"
+
+    def _add_stray(self, data: bytes) -> None:
+        if data:
+            self._stray.add(data.decode("utf-8", "replace").replace("\r\n", "\n"))
 
     def _emit(self, data: bytes, final: bool = False) -> None:
         text = self._decoder.decode(data, final)

@@ -24,6 +24,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # output is cut at 30,000 characters; a file view gets a little more room.
 MAX_VIEW_CHARS = 40_000
 MAX_DIR_ENTRIES = 1_000
+MAX_SUBDIR_LISTINGS = 200
 DEFAULT_FILE_MODE = 0o644
 UNKNOWN_MODE = -1
 
@@ -151,22 +152,20 @@ class FileEditorTool(ToolDefinition[FileEditorArguments]):
         )
 
     def _view_dir(self, path: str, ws: DockerWorkspace) -> ToolResult:
+        listing = _sorted_entries(ws.list_dir(path))
+        top = [e for e in listing if not e.name.startswith(".")]
+        hidden = len(listing) - len(top)
+        subdirs = [e.path for e in top if e.kind == "dir"][:MAX_SUBDIR_LISTINGS]
+        # One archive round trip per subfolder. (Issuing them in parallel gains nothing:
+        # the engine serialises archive requests on a container.)
+        children = {d: _list_or_none(ws, d) for d in subdirs}
         shown: list[str] = []
-        hidden = 0
         truncated = False
-        for entry in _sorted_entries(ws.list_dir(path)):
-            if entry.name.startswith("."):
-                hidden += 1
-                continue
+        for entry in top:
             shown.append(_entry_line(entry))
-            if entry.kind == "dir":
-                try:
-                    children = ws.list_dir(entry.path)
-                except (PermissionError, FileNotFoundError, NotADirectoryError):
-                    continue
-                for child in _sorted_entries(children):
-                    if not child.name.startswith("."):
-                        shown.append(_entry_line(child))
+            for child in _sorted_entries(children.get(entry.path) or []):
+                if not child.name.startswith("."):
+                    shown.append(_entry_line(child))
             if len(shown) >= MAX_DIR_ENTRIES:
                 truncated = True
                 break
@@ -428,6 +427,18 @@ def _check_range(view_range: list[int], count: int) -> tuple[int, int, str] | To
     if end > count:
         return start, count, f"\n[The file ends at line {count}.]"
     return start, end, ""
+
+
+def _list_or_none(ws: DockerWorkspace, path: str) -> list[FileEntry] | None:
+    """A subfolder's entries, or None when it vanished or cannot be listed."""
+    from sandbox import ContainerGoneError, SandboxError
+
+    try:
+        return ws.list_dir(path)
+    except ContainerGoneError:
+        raise
+    except SandboxError:
+        return None
 
 
 def _sorted_entries(entries: list[Any]) -> list[Any]:

@@ -122,7 +122,8 @@ def insert_after_line(text: str, line: int, new: str) -> str:
     """Insert ``new`` as whole lines after line ``line`` (0 = at the top).
 
     ``new`` gets a line end if it lacks one. Appending to a file whose last line has no
-    newline keeps it that way: the old last line gets one, the inserted text does not.
+    newline keeps it that way: the old last line gets one, the inserted text does not
+    (unless its last line is empty, which only a newline can express).
     """
     lines = split_lines(text)
     if not 0 <= line <= len(lines):
@@ -130,7 +131,10 @@ def insert_after_line(text: str, line: int, new: str) -> str:
     block = new if new.endswith("\n") else new + "\n"
     if line == len(lines):
         if text and not text.endswith("\n"):
-            return text + "\n" + block[:-1]
+            # An empty last line cannot exist without its newline: then the file gains one.
+            empty_last = block == "\n" or block.endswith("\n\n")
+            tail = block if empty_last else block[:-1]
+            return text + "\n" + tail
         return text + block
     head = "".join(f"{ln}\n" for ln in lines[:line])
     return head + block + text[len(head) :]

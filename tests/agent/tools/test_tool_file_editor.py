@@ -20,11 +20,18 @@ from agent.tools.file_editor import MAX_FILE_BYTES
 pytestmark = pytest.mark.timeout(600)
 
 
+# Test sessions running side by side (several developers, one engine) remove each other's
+# containers by image when they end; a tag of our own keeps this module's container ours.
+TOOLS_IMAGE = "berth-test:tools-minbase"
+
+
 @pytest.fixture(scope="module")
-def workspace(sandbox_image: str) -> Iterator:
+def workspace(sandbox_image: str, docker_client) -> Iterator:
     from sandbox import DockerWorkspace
 
-    ws = DockerWorkspace(image=sandbox_image, conversation_id=f"test-fe-{uuid.uuid4().hex[:8]}")
+    repo, tag = TOOLS_IMAGE.split(":")
+    docker_client.images.get(sandbox_image).tag(repo, tag)
+    ws = DockerWorkspace(image=TOOLS_IMAGE, conversation_id=f"test-fe-{uuid.uuid4().hex[:8]}")
     ws.start()
     yield ws
     ws.remove()
@@ -281,7 +288,8 @@ def test_edits_then_undo_restore_the_exact_bytes(workspace, home, text, old, new
     assert replaced.is_error == (count != 1 or old == new)
     if not replaced.is_error:
         assert workspace.read_bytes(path) == text.replace(old, new).encode()
-    lines = len(text.split("\n")) - (1 if text.endswith("\n") else 0) if text else 0
+    current = workspace.read_bytes(path).decode()
+    lines = current.count("\n") + (1 if current and not current.endswith("\n") else 0)
     inserted = call(editor, workspace, command="insert", path=path, insert_line=min(at, lines),
                     new_str=new or "n")  # fmt: skip
     assert not inserted.is_error, inserted.content

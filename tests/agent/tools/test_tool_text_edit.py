@@ -94,10 +94,20 @@ def test_insert_puts_whole_lines_after_the_given_line(text: str, new: str, data)
     at = data.draw(st.integers(0, len(original)))
     result = te.insert_after_line(text, at, new)
     assert te.split_lines(result) == original[:at] + te.split_lines(new) + original[at:]
-    # A non-empty file keeps its choice about a final newline.
-    if text:
+    # A non-empty file keeps its choice about a final newline (an empty last line needs one).
+    block = new if new.endswith("\n") else new + "\n"
+    empty_last = block == "\n" or block.endswith("\n\n")
+    if text and not (at == len(original) and empty_last):
         assert result.endswith("\n") == text.endswith("\n")
     assert _patched(text, te.unified_diff(text, result, "/w/f")) == result
+
+
+def test_appending_after_a_last_line_without_newline() -> None:
+    assert te.insert_after_line("a\nb", 2, "c") == "a\nb\nc"
+    assert te.insert_after_line("a\nb", 2, "c\n") == "a\nb\nc"
+    # An empty last line only exists with a newline after it.
+    assert te.insert_after_line("\n\na", 3, "\n") == "\n\na\n\n"
+    assert te.split_lines("\n\na\n\n") == ["", "", "a", ""]
 
 
 def test_insert_outside_the_file_is_refused() -> None:

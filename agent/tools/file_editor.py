@@ -108,8 +108,16 @@ class FileEditorTool(ToolDefinition[FileEditorArguments]):
         workspace: DockerWorkspace,
         on_output: OutputCallback | None = None,
     ) -> ToolResult:
+        from sandbox import ContainerGoneError, SandboxError
+
         handler = getattr(self, f"_{args.command}")
-        return handler(args, workspace)
+        try:
+            return handler(args, workspace)
+        except ContainerGoneError:
+            raise  # the engine's business: the run cannot go on
+        except SandboxError as exc:
+            # A parent that is a file, a path that vanished mid-call...: the model can act.
+            return ToolResult.error(f"{args.command} failed on {args.path}: {exc}")
 
     # -- view ------------------------------------------------------------------------------
 
@@ -192,6 +200,12 @@ class FileEditorTool(ToolDefinition[FileEditorArguments]):
         if args.file_text is None:
             return ToolResult.error(
                 "create needs file_text: the whole content of the new file (it may be empty)."
+            )
+        blocker = _file_in_the_way(ws, args.path)
+        if blocker is not None:
+            return ToolResult.error(
+                f"Cannot create {args.path}: {blocker} is a file, not a directory. Choose "
+                "another path, or remove that file with bash first."
             )
         entry = _stat(ws, args.path)
         if entry is not None:
@@ -345,6 +359,19 @@ def _stat(ws: DockerWorkspace, path: str) -> FileEntry | None:
     # The target's size and mode are unknown here: the size is checked after reading, and
     # writes use the default mode (UNKNOWN_MODE).
     return entry.model_copy(update={"kind": kind, "size": 0, "mode": UNKNOWN_MODE})
+
+
+def _file_in_the_way(ws: DockerWorkspace, path: str) -> str | None:
+    """The first ancestor of ``path`` that exists and is not a folder, if any."""
+    parts = path.strip("/").split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        ancestor = "/" + "/".join(parts[:depth])
+        entry = ws.stat(ancestor)
+        if entry is None:
+            return None  # the rest will be created
+        if entry.kind not in ("dir", "symlink"):
+            return ancestor
+    return None
 
 
 def _missing(path: str) -> ToolResult:

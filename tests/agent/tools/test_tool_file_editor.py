@@ -248,6 +248,30 @@ def test_missing_paths_and_directories_where_files_belong(workspace, editor, hom
     assert "is empty" in call(editor, workspace, command="view", path=empty).content
 
 
+def test_a_path_through_a_file_is_an_error_not_a_crash(workspace, editor, home) -> None:
+    workspace.write_bytes(f"{home}/plain", b"x\n")
+    result = call(editor, workspace, command="create", path=f"{home}/plain/inner.txt",
+                  file_text="y")  # fmt: skip
+    assert result.is_error
+    assert f"{home}/plain is a file, not a directory" in result.content
+
+
+def test_symlinks_are_followed(workspace, editor, home) -> None:
+    workspace.write_bytes(f"{home}/real/target.txt", b"one\n")
+    workspace.execute(f"ln -s {home}/real/target.txt {home}/link.txt && ln -s {home}/real "
+                      f"{home}/dirlink && ln -s {home}/nowhere {home}/dangling")  # fmt: skip
+    viewed = call(editor, workspace, command="view", path=f"{home}/link.txt")
+    assert viewed.content.endswith("     1\tone")
+    call(editor, workspace, command="str_replace", path=f"{home}/link.txt", old_str="one",
+         new_str="two")  # fmt: skip
+    assert workspace.read_bytes(f"{home}/real/target.txt") == b"two\n"
+    assert workspace.stat(f"{home}/link.txt").kind == "symlink"  # still a link
+    listing = call(editor, workspace, command="view", path=f"{home}/dirlink")
+    assert f"{home}/dirlink/target.txt" in listing.content.splitlines()
+    dangling = call(editor, workspace, command="view", path=f"{home}/dangling")
+    assert dangling.is_error and "does not exist" in dangling.content
+
+
 def test_view_and_create_work_while_the_container_is_frozen(workspace, editor, home) -> None:
     path = f"{home}/while-paused.txt"
     workspace.freeze()

@@ -129,7 +129,7 @@ class LLM(BaseModel):
                 if not retryable or attempt >= self.num_retries:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
                     raise LLMError(
-                        f"The model request failed{tries}: {_describe(exc)}",
+                        f"The model request failed{tries}: {self._redact(_describe(exc))}",
                         retryable=retryable,
                         status_code=status,
                     ) from exc
@@ -143,6 +143,12 @@ class LLM(BaseModel):
             return self._parse(litellm, response, latency, attempt + 1)
 
     # --- internals -------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        """Error texts end up in events and on screen: never with the key in them."""
+        if self.api_key is not None and self.api_key.get_secret_value():
+            text = text.replace(self.api_key.get_secret_value(), "***")
+        return text
 
     def _call_once(
         self,

@@ -109,3 +109,10 @@ def test_defaults_from_the_environment(monkeypatch):
     assert llm.model == "openai/from-env"
     assert llm.base_url == "http://127.0.0.1:9/v1"
     assert llm.api_key is not None and llm.api_key.get_secret_value() == "sk-env"
+
+
+def test_cost_of_a_model_litellm_knows(llm_server):
+    llm = make_llm(llm_server, model="openai/gpt-4o")
+    response = llm.completion(HELLO)
+    assert response.usage.cost > 0
+    assert make_llm(llm_server).completion(HELLO).usage.cost == 0  # unknown: no price

@@ -294,7 +294,7 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 if request.stream:
                     self._stream(reply, body)
                 else:
-                    self._json(200, _completion(server._next_id(), reply))
+                    self._json(200, _completion(server._next_id(), reply, _model_of(body)))
                 request.answered = True
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client abandoned the request: that is what some tests do
@@ -333,7 +333,7 @@ def _usage(reply: Reply) -> dict[str, int]:
     }
 
 
-def _completion(completion_id: str, reply: Reply) -> dict[str, Any]:
+def _completion(completion_id: str, reply: Reply, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.tool_calls:
         message["tool_calls"] = [
@@ -348,7 +348,7 @@ def _completion(completion_id: str, reply: Reply) -> dict[str, Any]:
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": MODEL_NAME,
+        "model": model,
         "choices": [
             {
                 "index": 0,
@@ -360,13 +360,20 @@ def _completion(completion_id: str, reply: Reply) -> dict[str, Any]:
     }
 
 
+def _model_of(body: dict[str, Any]) -> str:
+    """Answer as the model that was asked for (so litellm can price known models)."""
+    return str(body.get("model") or MODEL_NAME)
+
+
 def _chunks(completion_id: str, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
+    model = _model_of(body)
+
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": int(time.time()),
-            "model": MODEL_NAME,
+            "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }
 
@@ -402,7 +409,7 @@ def _chunks(completion_id: str, reply: Reply, body: dict[str, Any]) -> list[dict
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": int(time.time()),
-                "model": MODEL_NAME,
+                "model": model,
                 "choices": [],
                 "usage": _usage(reply),
             }

@@ -61,6 +61,8 @@ class BashTool(ToolDefinition[BashArguments]):
 
     def __init__(self, no_output_timeout: float = DEFAULT_NO_OUTPUT_TIMEOUT) -> None:
         self.no_output_timeout = no_output_timeout
+        # The last call returned with its command still running.
+        self._left_running = False
 
     def model_description(self) -> str:
         return self._template.format(no_output=f"{self.no_output_timeout:g}")
@@ -98,7 +100,17 @@ class BashTool(ToolDefinition[BashArguments]):
                 'bash with is_input=true and command "" to wait for it, with text to send '
                 'it input, or with command "C-c" to interrupt it; then run this command.'
             )
+        left_running, self._left_running = self._left_running, result.still_running
         if args.is_input and not result.still_running and result.output.startswith(NOT_SENT):
+            if left_running:
+                # The command ended between two calls and the shell kept no result for it.
+                return ToolResult(
+                    content="The previous command has finished since its last output, so "
+                    "nothing was sent; its exit code is unknown. Check its effects with a "
+                    "new command (is_input=false).",
+                    is_error=True,
+                    cwd=result.cwd or None,
+                )
             return ToolResult(
                 content="No command is running, so nothing was sent. is_input=true only "
                 "talks to a command that is still running; run new commands with "

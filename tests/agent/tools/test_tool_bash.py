@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -116,3 +117,15 @@ def test_a_new_command_while_one_runs_is_refused_with_guidance(workspace, bash) 
     refused = bash.run({"command": "echo hi"}, workspace)
     assert refused.is_error and "still running" in refused.content and "C-c" in refused.content
     assert bash.run({"command": "C-c", "is_input": True}, workspace).exit_code == 130
+
+
+def test_waiting_on_a_command_that_already_ended_says_so(workspace, bash) -> None:
+    assert bash.run({"command": "sleep 3; echo done", "timeout": None}, workspace).still_running
+    time.sleep(4)  # the command ends while nobody waits on it
+    waited = bash.run({"command": "", "is_input": True}, workspace)
+    assert not waited.still_running
+    # Either the shell kept the finished command's result, or the model is told it ended.
+    if waited.is_error:
+        assert "has finished" in waited.content and "No command is running" not in waited.content
+    else:
+        assert "done" in waited.content and waited.exit_code == 0

@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QRe
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QStyle, QWidget
 
 from gui.event_view.delegate import EventDelegate
+from gui.event_view.jump_button import JumpToLatestButton
 from gui.event_view.model import EventListModel, EventRole
 
 
@@ -74,6 +75,9 @@ class EventView(QListView):
 
         self._model.modelReset.connect(self._on_reset)
 
+        self._jump = JumpToLatestButton(self)
+        self._jump.clicked.connect(self.scroll_to_end)
+
         copy = QAction("Copy", self)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -104,6 +108,7 @@ class EventView(QListView):
         self._following = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+        self._update_jump()
 
     def selected_text(self) -> str:
         positions = sorted({index.row() for index in self.selectionModel().selectedIndexes()})
@@ -142,13 +147,26 @@ class EventView(QListView):
     # -- following -----------------------------------------------------------------------------
 
     def _on_scrolled(self, value: int) -> None:
-        if self._adjusting:
-            return
-        self._following = value >= self.verticalScrollBar().maximum() - self.FOLLOW_SLACK
+        if not self._adjusting:
+            self._following = value >= self.verticalScrollBar().maximum() - self.FOLLOW_SLACK
+        self._update_jump()
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._following:
             self.verticalScrollBar().setValue(maximum)
+        self._update_jump()
+
+    def _update_jump(self) -> None:
+        show = not self._following
+        if show != self._jump.isVisible():
+            if show:
+                self._jump.place()
+            self._jump.setVisible(show)
+
+    @property
+    def jump_button(self) -> JumpToLatestButton:
+        """The floating "Latest" button (visible while the user has scrolled up)."""
+        return self._jump
 
     # -- keeping heights right ------------------------------------------------------------------
 
@@ -244,6 +262,7 @@ class EventView(QListView):
         return width
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._jump.place()
         if self._delegate.set_width(self._row_width()):
             self._measure_tail()
             self._relayout_timer.start()
@@ -251,18 +270,23 @@ class EventView(QListView):
         super().resizeEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (
+        if hasattr(self, "_jump") and event.type() in (
             QEvent.Type.PaletteChange,
             QEvent.Type.FontChange,
             QEvent.Type.StyleChange,
         ):
             self._delegate.configure(self.font(), self.palette())
+            self._jump.restyle()
             self._measure_tail()
             self.scheduleDelayedItemsLayout()
             self._start_measuring()
         super().changeEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_End and not event.modifiers():
+            self.scroll_to_end()
+            event.accept()
+            return
         if event.matches(QKeySequence.StandardKey.Copy):
             # The base class would copy only the current row's one-line summary.
             self.copy_selection()

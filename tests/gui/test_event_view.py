@@ -347,6 +347,7 @@ def test_follows_new_rows_unless_scrolled_up(qtbot, view: EventView) -> None:
     settle(qtbot, view)
     assert bar.value() < bar.maximum()
     assert view.indexAt(QPoint(10, 10)).row() == top_row
+    assert view.jump_button.isVisible()
 
     # A command above the viewport finishing with output grows; what the user reads stays.
     anchor = view.indexAt(QPoint(10, 10))
@@ -371,6 +372,7 @@ def test_follows_new_rows_unless_scrolled_up(qtbot, view: EventView) -> None:
     # Back at the bottom: following resumes.
     bar.triggerAction(QAbstractSlider.SliderAction.SliderToMaximum)
     assert view.following
+    assert not view.jump_button.isVisible()
     model.append_event(MessageEvent(role="assistant", text="last"))
     settle(qtbot, view)
     assert bar.value() == bar.maximum()
@@ -488,3 +490,23 @@ def test_rejected_and_orphaned_calls_are_neither_success_nor_failure(qtbot, view
     assert delegate.card(model.row_at(0)).tone is Tone.WARNING
     assert chip_texts(view, 3) == {"app stopped": Tone.WARNING}
     assert len(delegate.card(model.row_at(3)).parts) == 1  # no empty "$" line
+
+
+def test_latest_button_jumps_back_and_follows_again(qtbot, view: EventView) -> None:
+    model = view.model()
+    model.set_events(mixed_events(200))
+    settle(qtbot, view)
+    bar = view.verticalScrollBar()
+    assert not view.jump_button.isVisible()
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderToMinimum)
+    assert view.jump_button.isVisible()
+    assert view.viewport().rect().contains(view.jump_button.geometry())
+    qtbot.mouseClick(view.jump_button, Qt.MouseButton.LeftButton)
+    assert bar.value() == bar.maximum()
+    assert view.following
+    assert not view.jump_button.isVisible()
+    # The End key does the same.
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderToMinimum)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert bar.value() == bar.maximum() and view.following

@@ -224,7 +224,6 @@ class Conversation:
         self._save_state()
         if reopened:
             self._recover()
-        self._open_shell()
 
     # --- the public API --------------------------------------------------------------------
 
@@ -804,20 +803,6 @@ class Conversation:
             cpus=attr("cpus"),
             pids_limit=attr("pids_limit"),
         )
-
-    def _open_shell(self) -> None:
-        """Open the workspace's shell now rather than in the first tool call.
-
-        Freezing a container while the engine starts an exec in it can wedge the engine
-        (the exec and the unpause wait on each other), and the first command is when the
-        shell's exec starts: so that start happens here, before any pause can land.
-        """
-        if getattr(self.workspace, "busy", False):
-            return
-        try:
-            self.workspace.execute("true", timeout=30)
-        except Exception as exc:  # the first tool call reports it to the model
-            log.warning("could not open the shell: %s", exc)
 
     def _recover(self) -> None:
         """After a crash or a quit: a container left frozen is thawed, a run left RUNNING

@@ -1,7 +1,7 @@
 """The `file_editor` tool: view, create and edit text files in the container.
 
-Every file access goes through the workspace's archive API (read_bytes, write_bytes,
-list_dir, exists), never through exec: it works on an image with no Python, and on a frozen
+Every file access goes through the workspace's archive API (stat, read_bytes, write_bytes,
+list_dir), never through exec: it works on an image with no Python, and on a frozen
 container while the agent is paused.
 """
 

@@ -164,14 +164,25 @@ def changed_line_span(old: str, new: str) -> tuple[int, int]:
     return min(start, max(len(new_lines), 1)), min(last, max(len(new_lines), 1))
 
 
-def snippet(text: str, first: int, last: int, context: int = SNIPPET_CONTEXT) -> str:
-    """Numbered lines ``first..last`` of ``text`` with ``context`` lines either side."""
+def snippet(
+    text: str, first: int, last: int, context: int = SNIPPET_CONTEXT, max_lines: int = 60
+) -> str:
+    """Numbered lines ``first..last`` of ``text`` with ``context`` lines either side.
+
+    A change longer than ``max_lines`` shows its start and end with a marker between, so a
+    large edit's reply stays short (the diff has it all).
+    """
     lines = split_lines(text)
     if not lines:
         return "(the file is now empty)"
     lo = max(1, first - context)
     hi = min(len(lines), last + context)
-    return number_lines(lines[lo - 1 : hi], lo)
+    if hi - lo + 1 <= max_lines:
+        return number_lines(lines[lo - 1 : hi], lo)
+    half = max_lines // 2
+    head = number_lines(lines[lo - 1 : lo - 1 + half], lo)
+    tail = number_lines(lines[hi - half : hi], hi - half + 1)
+    return f"{head}\n   ...\t[{hi - lo + 1 - 2 * half} lines not shown]\n{tail}"
 
 
 def unified_diff(old: str, new: str, path: str) -> str:

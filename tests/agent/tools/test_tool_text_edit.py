@@ -131,6 +131,10 @@ def test_snippet_shows_context_around_the_change() -> None:
     assert shown.splitlines()[0] == "     8\tline 8"
     assert shown.splitlines()[-1] == "    13\tline 13"
     assert te.snippet("", 1, 1) == "(the file is now empty)"
+    long = te.snippet(text * 10, 1, 200, max_lines=10)
+    assert long.splitlines()[0] == "     1\tline 1"
+    assert "[190 lines not shown]" in long.splitlines()[5]
+    assert long.splitlines()[-1] == "   200\tline 20"
 
 
 def test_whitespace_only_differences_are_pointed_out() -> None:

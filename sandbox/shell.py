@@ -19,6 +19,7 @@ import contextlib
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -57,6 +58,10 @@ KEYS = {
 # Grace between SIGINT and SIGKILL of the foreground group, then before killing the shell.
 SIGINT_GRACE = 0.5
 SIGKILL_GRACE = 2.0
+# A command younger than this gets its C-c only once it is this old (see _terminate).
+SETTLE = 0.03
+# How long a deferred C-c waits for its command to start before escalating anyway.
+START_WAIT = 10.0
 
 # Reads /proc/<shell>/stat (bash only: images need not have procps) and signals the tty's
 # foreground process group, unless that group is the shell itself.
@@ -153,6 +158,8 @@ class PersistentShell:
 
         self._seq = 0
         self._terminating = False
+        self._pending_sigint = False
+        self._started_at = 0.0
         self._interrupted = False
         self._timed_out = False
         self.killed_by_us = False
@@ -249,10 +256,14 @@ class PersistentShell:
                             cwd=self.cwd,
                         )
                     key = key_bytes(command)
-                    if key is not None:
+                    if key == b"\x03":
+                        self._interrupted = True
+                        self._pending_sigint = True
+                        if self._phase != "wait_start":  # else: sent when it starts
+                            self._sigint_later(SETTLE - (time.monotonic() - self._started_at))
+                        data = b""
+                    elif key is not None:
                         data = key
-                        if key == b"\x03":
-                            self._interrupted = True
                     elif command:
                         data = command.encode("utf-8", "surrogateescape")
                         data += b"" if data.endswith(b"\n") else b"\n"
@@ -285,6 +296,7 @@ class PersistentShell:
         self._phase = "wait_start"
         self._done = None
         self._terminating = self._interrupted = self._timed_out = False
+        self._pending_sigint = False
         self._decoder.reset()
         self._carry_cr = False
         self._acc = MiddleTruncator()
@@ -404,11 +416,37 @@ class PersistentShell:
                 return
             self._terminating = True
             seq = self._seq
-        with contextlib.suppress(ShellDiedError):
-            self._send(b"\x03")
+            # Before bash has read the command line, C-c would reach bash at its prompt and
+            # end nothing (or flush the line): send it the moment the command starts.
+            self._pending_sigint = True
+            if self._phase != "wait_start":
+                # Just after a command starts, bash may still be between fork and handing
+                # the terminal to the child: a C-c then hits bash alone and the child runs
+                # on. Wait out that instant.
+                self._sigint_later(SETTLE - (time.monotonic() - self._started_at))
         threading.Thread(
             target=self._escalate, args=(seq,), name="berth-shell-kill", daemon=True
         ).start()
+
+    def _sigint_later(self, delay: float) -> None:
+        """Send C-c after ``delay`` seconds (at once when not positive); caller holds _cond."""
+        if delay <= 0:
+            self._deliver_sigint()
+            return
+        timer = threading.Timer(delay, self._deliver_sigint)
+        timer.daemon = True
+        timer.start()
+
+    def _deliver_sigint(self) -> None:
+        with self._cond:
+            if not self._pending_sigint:
+                return
+            self._pending_sigint = False
+            self._cond.notify_all()
+            if self._phase != "running":
+                return
+        with contextlib.suppress(OSError), self._send_lock:
+            self._raw.sendall(b"\x03")
 
     def _ended(self, seq: int) -> bool:
         return self._eof or self._seq != seq or self._phase == "idle"
@@ -423,6 +461,12 @@ class PersistentShell:
         return True
 
     def _escalate(self, seq: int) -> None:
+        with self._cond:  # a deferred C-c: the grace starts once it went out
+            start = self._clock.now()
+            while self._pending_sigint and not self._ended(seq):
+                if self._clock.now() - start >= START_WAIT:
+                    break
+                self._cond.wait(0.05)
         if self._wait_ended(seq, SIGINT_GRACE):
             return
         while self._clock.paused and not self._ended(seq):  # no exec into a frozen container
@@ -491,16 +535,17 @@ class PersistentShell:
             if start >= 0 and (end < 0 or start < end):
                 del buf[: start + len(self._start)]  # before it: the echo of the input
                 self._phase = "running"
+                self._started_at = time.monotonic()
+                if self._pending_sigint:
+                    self._sigint_later(SETTLE)
                 continue
             if end >= 0:
                 if close < 0:
                     del buf[:end]
                     return
-                if self._phase == "wait_start":
-                    # A prompt with no start: C-c reached the shell before it read the
-                    # line, and the tty flushed it. The command ends without running.
-                    self._complete(bytes(buf[end + len(self._end) : close]))
-                else:  # a stray prompt (e.g. C-c at an idle shell): not output
+                # A prompt outside a command (C-c at an idle shell): neither output nor a
+                # command's end.
+                if self._phase == "idle":
                     self._add_stray(bytes(buf[:end]))
                 del buf[: close + 1]
                 continue

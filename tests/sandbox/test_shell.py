@@ -186,3 +186,16 @@ def test_a_shell_started_while_frozen_waits_for_the_thaw(ws: DockerWorkspace):
         ws.thaw()
     worker.join(30)
     assert run(ws, "echo thawed").output == "thawed\n"
+
+
+def test_interrupt_racing_the_start_of_a_command(ws: DockerWorkspace):
+    # C-c may reach bash before it has read the command line: the command must still end.
+    for _ in range(5):
+        results: list = []
+        worker = threading.Thread(target=lambda out=results: out.append(ws.execute("sleep 30")))
+        worker.start()
+        while worker.is_alive():
+            ws.interrupt()
+            worker.join(0.001)
+        assert results[0].interrupted
+        assert run(ws, "echo ok").output.endswith("ok\n")

@@ -218,7 +218,6 @@ class Conversation:
             spec = WorkspaceSpec()
 
         self.workspace: DockerWorkspace = self._make_workspace(workspace, spec)
-        self._save_state()
         self.workspace.start()
         self._spec = self._spec_of(self.workspace)
         self._save_state()
@@ -301,7 +300,10 @@ class Conversation:
             self._interrupt_now()
 
     def reject(self, reason: str = "") -> None:
-        """Reject the tool calls awaiting confirmation; the model sees ``reason``."""
+        """Reject the tool calls awaiting confirmation; the model sees ``reason``.
+
+        The status becomes IDLE: ``run()`` then lets the model answer the rejection.
+        """
         with self._engine_lock:
             pending = pending_actions(self.state.events)
             if not pending:

@@ -10,6 +10,7 @@ import os
 import posixpath
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -80,11 +81,17 @@ class ContainerFiles:
     """File operations on one container, by id, through ``api``."""
 
     def __init__(
-        self, api: docker.APIClient, container_id: str, *, frozen: Callable[[], bool]
+        self,
+        api: docker.APIClient,
+        container_id: str,
+        *,
+        frozen: Callable[[], bool],
+        exec_gate: threading.RLock | None = None,
     ) -> None:
         self._api = api
         self._id = container_id
         self._frozen = frozen
+        self._exec_gate = exec_gate or threading.RLock()  # see PersistentShell
 
     # -- stat ------------------------------------------------------------------------------
 
@@ -223,8 +230,11 @@ class ContainerFiles:
             "-printf", r"%y\0%s\0%T@\0%m\0%f\0",
         ]  # fmt: skip
         try:
-            exec_id = self._api.exec_create(self._id, argv, stdout=True, stderr=False)["Id"]
-            output = self._api.exec_start(exec_id)
+            with self._exec_gate:
+                if self._frozen():
+                    return None
+                exec_id = self._api.exec_create(self._id, argv, stdout=True, stderr=False)["Id"]
+                output = self._api.exec_start(exec_id)
         except docker.errors.APIError as exc:
             if exc.status_code == 409:  # frozen meanwhile: only the archive can answer
                 return None

@@ -125,8 +125,12 @@ class PersistentShell:
         clock: ActiveClock,
         workdir: str = "/workspace",
         environment: Mapping[str, str] | None = None,
+        exec_gate: threading.RLock | None = None,
     ) -> None:
         self._api = api
+        # Held while an exec is being started; freeze() takes it too, because the engine
+        # wedges the container when a pause lands while an exec process is starting.
+        self._exec_gate = exec_gate or threading.RLock()
         self._container_id = container_id
         self._clock = clock
         self._workdir = workdir
@@ -170,6 +174,10 @@ class PersistentShell:
     # -- lifecycle -------------------------------------------------------------------------
 
     def open(self, timeout: float = 30.0) -> None:
+        with self._exec_gate:
+            self._open(timeout)
+
+    def _open(self, timeout: float) -> None:
         exec_id = self._api.exec_create(
             self._container_id,
             SHELL_ARGV,
@@ -482,8 +490,9 @@ class PersistentShell:
             self._exec(["bash", "-c", 'kill -KILL "$1"', "berth-kill", str(self.pid)])
 
     def _exec(self, argv: list[str]) -> None:
-        exec_id = self._api.exec_create(self._container_id, argv)["Id"]
-        self._api.exec_start(exec_id)
+        with self._exec_gate:
+            exec_id = self._api.exec_create(self._container_id, argv)["Id"]
+            self._api.exec_start(exec_id)
 
     def _died_message(self) -> str:
         tail = self._acc.text()[-500:]

@@ -70,6 +70,8 @@ class DockerWorkspace:
         self._shell_lock = threading.Lock()
         self._clock = ActiveClock()
         self._lifecycle = threading.Lock()
+        # No pause while an exec starts (the engine wedges the container): see freeze().
+        self._exec_gate = threading.RLock()
         self.frozen = False
 
     # -- identity --------------------------------------------------------------------------
@@ -148,7 +150,9 @@ class DockerWorkspace:
                     container.start()
                     container.reload()
             self._container = container
-            self._files = ContainerFiles(client.api, container.id, frozen=lambda: self.frozen)
+            self._files = ContainerFiles(
+                client.api, container.id, frozen=lambda: self.frozen, exec_gate=self._exec_gate
+            )
             self._drop_shell()
             if not self.frozen:  # ready before the first command, which then starts at once
                 with self._shell_lock:
@@ -258,7 +262,7 @@ class DockerWorkspace:
         container = self.container
         if self.frozen:
             return
-        with engine_errors(container.short_id):
+        with engine_errors(container.short_id), self._exec_gate:
             try:
                 self._clock.pause()  # first: no timer may fire while the pause is under way
                 container.pause()
@@ -266,7 +270,7 @@ class DockerWorkspace:
                 if "already paused" not in str(exc):
                     self._clock.resume()
                     raise
-        self.frozen = True
+            self.frozen = True
 
     def thaw(self) -> None:
         """Unfreeze the container. Idempotent."""
@@ -303,6 +307,7 @@ class DockerWorkspace:
                 clock=self._clock,
                 workdir=labels.WORKDIR,
                 environment=self.environment,
+                exec_gate=self._exec_gate,
             )
             try:
                 with engine_errors(container.short_id):

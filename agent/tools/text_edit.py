@@ -39,7 +39,8 @@ class TextFile:
                 f"it is not valid UTF-8 (byte {exc.start}); it is binary or in another encoding"
             ) from exc
         crlf = text.count("\r\n")
-        if crlf and crlf == text.count("\n"):
+        # "\r\r\n" would leave a CRLF in the LF editing form: such a file is edited raw.
+        if crlf and crlf == text.count("\n") and "\r\r\n" not in text:
             return cls(text.replace("\r\n", "\n"), "\r\n")
         return cls(text)
 

@@ -27,6 +27,10 @@ test: lint
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -p no:randomly -o python_files='bench_*.py' tests/bench
 
+# The README's picture of the window mid-conversation (needs a Docker engine and debootstrap).
+screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/screenshot.py docs/berth-window.png
+
 # --- packaging (packaging/README.md) ------------------------------------------------------
 VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 DEB            := dist/berth-desktop_$(VERSION)_amd64.deb

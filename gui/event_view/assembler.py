@@ -81,8 +81,10 @@ class RowAssembler:
                 update,
             )
         elif isinstance(event, PauseEvent):
+            self._set_pending_paused(True, update)
             self._marker("Paused", Tone.WARNING, "pause", event, update)
         elif isinstance(event, ResumeEvent):
+            self._set_pending_paused(False, update)
             self._marker("Resumed", Tone.SUCCESS, "resume", event, update)
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
@@ -144,6 +146,13 @@ class RowAssembler:
         )
         self._tool_rows[event.tool_call_id] = row
         self._insert(row, update)
+
+    def _set_pending_paused(self, paused: bool, update: Update) -> None:
+        for row in self._tool_rows.values():
+            if isinstance(row, ToolRow) and row.observation is None and row.paused != paused:
+                row.paused = paused
+                row.touch()
+                update.changed.append(row)
 
     def _observation(self, event: ObservationEvent, update: Update) -> None:
         row = self._tool_rows.get(event.tool_call_id)

@@ -324,7 +324,7 @@ def _diff_chips(diff: str) -> tuple[Chip, ...]:
 def _status_chips(row: ToolRow) -> tuple[Chip, ...]:
     obs = row.observation
     if obs is None:
-        return (Chip("running…", Tone.INFO),)
+        return (Chip("paused", Tone.WARNING) if row.paused else Chip("running…", Tone.INFO),)
     chips = []
     if obs.ended:
         chips.append(Chip(_ENDED.get(obs.ended, obs.ended.replace("_", " ")), Tone.WARNING))

@@ -102,6 +102,8 @@ class ToolRow(Row):
     raw_arguments: str | None = None
     live: LiveOutput = field(default_factory=LiveOutput)
     observation: ObservationEvent | None = None
+    # The call is in flight in a frozen container: it is not running, it waits for Resume.
+    paused: bool = False
 
     @property
     def kind(self) -> RowKind:  # type: ignore[override]

@@ -510,3 +510,24 @@ def test_latest_button_jumps_back_and_follows_again(qtbot, view: EventView) -> N
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_End)
     assert bar.value() == bar.maximum() and view.following
+
+
+def test_a_command_in_a_frozen_container_reads_paused_not_running(qtbot, view: EventView) -> None:
+    model = view.model()
+    model.append_event(MessageEvent(role="user", text="count"))
+    model.append_event(bash("c", "for i in 1 2 3; do sleep 1; done", count=1))
+    settle(qtbot, view)
+    assert chip_texts(view, 1) == {"running…": Tone.INFO}
+    model.append_event(PauseEvent())
+    settle(qtbot, view)
+    assert chip_texts(view, 1) == {"paused": Tone.WARNING}
+    model.append_event(ResumeEvent())
+    settle(qtbot, view)
+    assert chip_texts(view, 1) == {"running…": Tone.INFO}
+    model.append_event(
+        ObservationEvent(tool_call_id="c", tool_name="bash", content="", exit_code=0)
+    )
+    model.append_event(PauseEvent())
+    settle(qtbot, view)
+    # A finished command keeps its result when the conversation pauses later.
+    assert chip_texts(view, 1) == {"exit 0": Tone.SUCCESS}

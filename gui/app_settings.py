@@ -46,6 +46,12 @@ class AppSettings(BaseSettings):
         default=100, ge=1, validation_alias=AliasChoices("max_iterations", "BERTH_MAX_ITERATIONS")
     )
 
+    # Each tool call waits for the user's Approve or Reject before it runs.
+    confirmation_mode: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("confirmation_mode", "BERTH_CONFIRMATION_MODE"),
+    )
+
     @classmethod
     def load(cls) -> AppSettings:
         """Settings from the environment (empty strings count as unset)."""

@@ -213,6 +213,7 @@ class ConversationWorker(QObject):
             on_status_change=on_status,
             on_command_output=on_output,
             max_iterations=self.settings.max_iterations,
+            confirmation_mode=self.settings.confirmation_mode,
         )
         holder["c"] = conversation
         return conversation

@@ -87,6 +87,7 @@ class ConversationWorker(QObject):
     starting = Signal(int, str)  # what is happening ("Starting the container…")
     ready = Signal(int, object)  # the Conversation
     start_failed = Signal(int, str)
+    engine_unreachable = Signal(int, str)  # early messages are kept for a retry
     event_recorded = Signal(int, object)  # an agent.events model
     output_ready = Signal(int)  # live output waits in the buffer
     status_changed = Signal(int, object, str)  # AgentStatus, detail
@@ -135,6 +136,13 @@ class ConversationWorker(QObject):
         try:
             conversation = self._create(generation)
         except Exception as exc:
+            from sandbox import EngineUnreachableError
+
+            if isinstance(exc, EngineUnreachableError):
+                # Nothing the user typed is lost: a retry sends it.
+                log.warning("Docker engine unreachable: %s", exc)
+                self.engine_unreachable.emit(generation, str(exc))
+                return
             log.exception("could not start the conversation")
             with self._lock:
                 self._early.pop(generation, None)
@@ -243,6 +251,7 @@ class ConversationSession(QObject):
     starting = Signal(str)
     ready = Signal(object)  # Conversation
     start_failed = Signal(str)
+    engine_unreachable = Signal(str)  # what to do; retry_start() tries again
     event_recorded = Signal(object)
     output_received = Signal(list)  # [(tool_call_id, chunk)], in order
     status_changed = Signal(object, str)
@@ -277,6 +286,7 @@ class ConversationSession(QObject):
         w.starting.connect(self._on_starting)
         w.ready.connect(self._on_ready)
         w.start_failed.connect(self._on_start_failed)
+        w.engine_unreachable.connect(self._on_engine_unreachable)
         w.event_recorded.connect(self._on_event)
         w.output_ready.connect(self._on_output_ready)
         w.status_changed.connect(self._on_status)
@@ -301,6 +311,8 @@ class ConversationSession(QObject):
         self._user_indices: list[int] = []
         self._closing: list[threading.Thread] = []
         self._shut = False
+        # Approve or Reject clicked before the run that asked had returned: done then.
+        self._answer: Callable[[], None] | None = None
 
     # --- what the window reads --------------------------------------------------------------
 
@@ -360,6 +372,35 @@ class ConversationSession(QObject):
         if self._conversation is not None and not self._run_active:
             self._start_run()
 
+    def approve(self) -> None:
+        """Run the tool calls waiting for confirmation (``run()`` approves them)."""
+        if self._status is not AgentStatus.WAITING_FOR_CONFIRMATION:
+            return
+        if self._run_active:  # the run that stopped to ask has not returned yet
+            self._answer = self.approve
+        else:
+            self.resume()
+
+    def reject(self, reason: str) -> None:
+        """Reject the waiting tool calls (off the GUI thread), then let the model answer."""
+        conversation = self._conversation
+        if conversation is None or self._status is not AgentStatus.WAITING_FOR_CONFIRMATION:
+            return
+        if self._run_active:
+            self._answer = lambda: self.reject(reason)
+            return
+        generation = self._generation
+        self._call(conversation.reject, reason, then=lambda _r: self._after_reject(generation))
+
+    def retry_start(self) -> None:
+        """Try again to start the conversation (after the engine was unreachable)."""
+        if self._opened or self._shut:
+            return
+        self._opened = True
+        self._starting = True
+        self._open_requested.emit(self._generation)
+        self.status_changed.emit(self._status, "Starting the container…")
+
     def stop(self) -> None:
         conversation = self._conversation
         if conversation is None:
@@ -380,6 +421,7 @@ class ConversationSession(QObject):
         self._starting = False
         self._run_active = False
         self._rerun = False
+        self._answer = None
         self._event_count = 0
         self._delivered = 0
         self._user_indices = []
@@ -437,6 +479,10 @@ class ConversationSession(QObject):
         elif self._status in _STARTS_A_RUN:
             self._start_run()
 
+    def _after_reject(self, generation: int) -> None:
+        if generation == self._generation and not self._run_active:
+            self._start_run()
+
     def _start_run(self) -> None:
         self._run_active = True
         self._rerun = False
@@ -471,6 +517,14 @@ class ConversationSession(QObject):
         self._starting = False
         self._opened = False
         self.start_failed.emit(message)
+        self.status_changed.emit(self._status, self._detail)
+
+    def _on_engine_unreachable(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._starting = False
+        self._opened = False
+        self.engine_unreachable.emit(message)
         self.status_changed.emit(self._status, self._detail)
 
     def _on_event(self, generation: int, event: Event) -> None:
@@ -517,7 +571,11 @@ class ConversationSession(QObject):
             return
         self._run_active = False
         rerun, self._rerun = self._rerun, False
+        answer, self._answer = self._answer, None
         self.run_finished.emit(status)
+        if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
+            answer()
+            return
         if rerun and status in _STARTS_A_RUN:
             self._start_run()  # returns at once if the model already saw every message
         else:

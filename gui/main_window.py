@@ -34,6 +34,7 @@ from agent.status import AgentStatus
 from gui.actions import MainActions, load_icon
 from gui.app_settings import AppSettings
 from gui.composer import Composer
+from gui.confirmation_bar import ConfirmationBar
 from gui.conversation_worker import ConversationSession
 from gui.event_view import EventView
 from gui.file_browser import FileBrowser
@@ -205,19 +206,30 @@ class MainWindow(QMainWindow):
         self.event_view = EventView(self)
         self.composer = Composer(self.action_send, self)
         self.composer_edit = self.composer.editor
+        self.confirmation_bar = ConfirmationBar(self)
+        self.engine_dialog: QMessageBox | None = None
 
         left = QSplitter(Qt.Orientation.Vertical, self)
         left.setObjectName("conversation_splitter")
         left.setChildrenCollapsible(False)
         left.setHandleWidth(8)
-        stream = QFrame(left)
+        # The confirmation bar sits under the stream, right above the composer: while it
+        # shows, the stream gives it room (the composer keeps the height the user chose).
+        upper = QWidget(left)
+        upper.setObjectName("stream_area")
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.setSpacing(8)
+        stream = QFrame(upper)
         stream.setObjectName("panel")
+        upper_layout.addWidget(stream, 1)
+        upper_layout.addWidget(self.confirmation_bar)
         self._stream_stack = QStackedLayout(stream)
         self._stream_stack.setContentsMargins(1, 1, 1, 1)
         self.welcome = WelcomePage(stream)
         self._stream_stack.addWidget(self.welcome)
         self._stream_stack.addWidget(self.event_view)
-        left.addWidget(stream)
+        left.addWidget(upper)
         left.addWidget(self.composer)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 0)
@@ -274,6 +286,9 @@ class MainWindow(QMainWindow):
         s.run_finished.connect(self._on_run_finished)
         s.error.connect(self._show_error)
         s.reset.connect(self._on_reset)
+        s.engine_unreachable.connect(self._on_engine_unreachable)
+        self.confirmation_bar.approved.connect(self.session.approve)
+        self.confirmation_bar.rejected.connect(self.session.reject)
 
     # --- user actions -----------------------------------------------------------------------
 
@@ -338,6 +353,7 @@ class MainWindow(QMainWindow):
 
     def _on_status(self, status: AgentStatus, detail: str) -> None:
         self._update_controls()
+        self._update_confirmation(status)
         if status in (AgentStatus.PAUSED, AgentStatus.FINISHED):
             self.file_browser.refresh()
 
@@ -360,6 +376,47 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, message: str) -> None:
         self.status_bar.show_error(message)
+
+    def _update_confirmation(self, status: AgentStatus) -> None:
+        conversation = self.session.conversation
+        waiting = status is AgentStatus.WAITING_FOR_CONFIRMATION and conversation is not None
+        pending = conversation.state.pending_actions if waiting and conversation else []
+        if pending:
+            self.confirmation_bar.show_actions(pending)
+        elif not self.confirmation_bar.isHidden():
+            self.confirmation_bar.hide()
+            self.composer_edit.setFocus()
+
+    def _on_engine_unreachable(self, message: str) -> None:
+        """Say what to do, in a dialog that blocks nothing; Retry starts again."""
+        self._update_controls()
+        self._show_error("The Docker engine is not reachable")
+        if self.engine_dialog is not None:
+            self.engine_dialog.close()
+        box = QMessageBox(self)
+        box.setObjectName("engine_unreachable_dialog")
+        box.setWindowTitle("Docker engine not reachable")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setText("Berth cannot reach the Docker engine, so the container cannot start.")
+        box.setInformativeText(
+            f"{message}\n\nYour message is kept: Retry sends it once the engine answers."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close)
+        box.setDefaultButton(QMessageBox.StandardButton.Retry)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: object) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Retry:
+                self.session.retry_start()
+
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda _r: self._forget_engine_dialog(box))
+        self.engine_dialog = box
+        box.open()
+
+    def _forget_engine_dialog(self, box: QMessageBox) -> None:
+        if self.engine_dialog is box:
+            self.engine_dialog = None
 
     # --- state of the controls --------------------------------------------------------------
 

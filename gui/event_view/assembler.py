@@ -89,6 +89,7 @@ class RowAssembler:
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
         elif isinstance(event, StatusEvent):
+            self._set_pending_awaiting(event.status is AgentStatus.WAITING_FOR_CONFIRMATION, update)
             self._status(event, update)
         elif isinstance(event, RejectionEvent):
             self._marker("Rejected", Tone.WARNING, "rejection", event, update, event.reason)
@@ -151,6 +152,13 @@ class RowAssembler:
         for row in self._tool_rows.values():
             if isinstance(row, ToolRow) and row.observation is None and row.paused != paused:
                 row.paused = paused
+                row.touch()
+                update.changed.append(row)
+
+    def _set_pending_awaiting(self, awaiting: bool, update: Update) -> None:
+        for row in self._tool_rows.values():
+            if isinstance(row, ToolRow) and row.observation is None and row.awaiting != awaiting:
+                row.awaiting = awaiting
                 row.touch()
                 update.changed.append(row)
 

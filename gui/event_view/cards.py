@@ -324,6 +324,8 @@ def _diff_chips(diff: str) -> tuple[Chip, ...]:
 def _status_chips(row: ToolRow) -> tuple[Chip, ...]:
     obs = row.observation
     if obs is None:
+        if row.awaiting:
+            return (Chip("awaiting approval", Tone.WARNING),)
         return (Chip("paused", Tone.WARNING) if row.paused else Chip("running…", Tone.INFO),)
     chips = []
     if obs.ended:

@@ -104,6 +104,8 @@ class ToolRow(Row):
     observation: ObservationEvent | None = None
     # The call is in flight in a frozen container: it is not running, it waits for Resume.
     paused: bool = False
+    # Confirmation mode: the call has not started, it waits for Approve or Reject.
+    awaiting: bool = False
 
     @property
     def kind(self) -> RowKind:  # type: ignore[override]

@@ -14,6 +14,8 @@ import socket
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from gui.event_view.parts import HeaderPart
+from gui.event_view.rows import ToolRow
 from tests.gui.window_helpers import status_text, view_has
 from tests.support.llm_server import RecordedRequest, Reply
 
@@ -27,6 +29,15 @@ def _container_file(docker_client, window, path: str) -> str | None:
     container = docker_client.containers.get(window.session.conversation.workspace.container.id)
     code, output = container.exec_run(["cat", path])
     return output.decode() if code == 0 else None
+
+
+def _command_chips(window) -> list[str]:
+    """The chips on the command card's header (what the card says about its state)."""
+    view = window.event_view
+    rows = [r for r in view.model().rows() if isinstance(r, ToolRow)]
+    part = view.event_delegate().card(rows[-1]).parts[0]
+    assert isinstance(part, HeaderPart)
+    return [chip.text for chip in part.chips]
 
 
 def _confirming_window(make_window):
@@ -53,6 +64,7 @@ def test_approve_runs_the_command_shown(qtbot, make_window, llm_server, docker_c
     assert "bash" in bar.text and APPROVED in bar.text
     assert bar.approve_button.isEnabled() and bar.reject_button.isEnabled()
     assert _container_file(docker_client, window, "/workspace/approved.txt") is None
+    assert _command_chips(window) == ["awaiting approval"]
     shot = os.environ.get("BERTH_CONFIRMATION_SHOT")
     if shot:  # for a look at the bar: BERTH_CONFIRMATION_SHOT=/tmp/confirm.png
         window.grab().save(shot)
@@ -93,6 +105,7 @@ def test_reject_with_a_reason_tells_the_model_and_never_runs(
     assert len(llm_server.requests) == 2
     assert REASON in llm_server.requests[1].all_text()
     assert view_has(window, "Understood, I will not delete anything.")
+    assert "awaiting approval" not in _command_chips(window)
     assert _container_file(docker_client, window, "/workspace/rejected.txt") is None
 
 

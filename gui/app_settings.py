@@ -1,22 +1,93 @@
-"""The app's settings: which model to talk to and which image the sandbox uses.
+"""The app's settings: which model to talk to and how the sandbox is set up.
 
-For now they come from the environment variables of the seed program (LLM_MODEL,
-LLM_BASE_URL, LLM_API_KEY, BERTH_SANDBOX_IMAGE). A later settings dialog saves the same
-model to disk and keeps the key in the OS keyring, so ``schema_version`` is here from the
-start: a saved file says which shape it was written in.
+They come from three places, the first that has a value winning:
+
+1. the environment (LLM_MODEL, LLM_BASE_URL, LLM_API_KEY, BERTH_SANDBOX_IMAGE, ...), so a
+   shell or a CI job configures Berth without touching its files;
+2. ``settings.json`` under the user config directory (platformdirs), written by the
+   settings dialog; it never holds the API key (``schema_version`` says which shape the
+   file was written in);
+3. the OS keyring (service "berth", user "llm_api_key") for the API key alone.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from agent import LLM
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
+APP_DIR_NAME = "berth"
+SETTINGS_FILE = "settings.json"
+KEYRING_SERVICE = "berth"
+KEYRING_USER = "llm_api_key"
+
+# Docker's own spelling of a memory size: a number and an optional b/k/m/g unit.
+_MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*[bkmg]?\s*$", re.IGNORECASE)
+# Below this a container cannot even start bash reliably.
+_MIN_MEMORY_BYTES = 6 * 1024 * 1024
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+# Fields the environment can set, and the variable that sets each (it wins over the file).
+ENV_VARS: dict[str, str] = {
+    "llm_model": "LLM_MODEL",
+    "llm_base_url": "LLM_BASE_URL",
+    "llm_api_key": "LLM_API_KEY",
+    "sandbox_image": "BERTH_SANDBOX_IMAGE",
+    "max_iterations": "BERTH_MAX_ITERATIONS",
+    "confirmation_mode": "BERTH_CONFIRMATION_MODE",
+}
+
+
+def config_dir() -> Path:
+    """Where settings.json lives (honours XDG_CONFIG_HOME on Linux)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_DIR_NAME))
+
+
+def env_overrides() -> dict[str, str]:
+    """The fields set by a non-empty environment variable, with that variable's name."""
+    return {field: var for field, var in ENV_VARS.items() if os.environ.get(var, "").strip()}
+
+
+def read_keyring_key() -> SecretStr | None:
+    """The key kept in the OS keyring, or None (also when no keyring backend works)."""
+    try:
+        import keyring
+
+        value = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+    except Exception as exc:  # no backend, locked, D-Bus missing: run without a saved key
+        log.warning("could not read the API key from the keyring: %s", exc)
+        return None
+    return SecretStr(value) if value else None
+
+
+def store_keyring_key(key: str | None) -> None:
+    """Keep ``key`` in the OS keyring; an empty or None key removes the saved one.
+
+    Raises the keyring's error when it cannot store it: the caller tells the user."""
+    import keyring
+    import keyring.errors
+
+    if key:
+        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+        return
+    with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing saved
+        keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
 
 
 class AppSettings(BaseSettings):
@@ -52,17 +123,127 @@ class AppSettings(BaseSettings):
         validation_alias=AliasChoices("confirmation_mode", "BERTH_CONFIRMATION_MODE"),
     )
 
+    # Sandbox limits, applied to the containers of conversations started afterwards.
+    network_enabled: bool = True
+    memory_limit: str = "2g"
+    cpu_limit: float = Field(default=2.0, gt=0, le=256)
+
+    @field_validator("llm_model")
     @classmethod
-    def load(cls) -> AppSettings:
-        """Settings from the environment (empty strings count as unset)."""
-        settings = cls()
+    def _strip_model(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        from urllib.parse import urlparse
+
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(
+                "must be an http:// or https:// address, e.g. http://localhost:8000/v1"
+            )
+        return value
+
+    @field_validator("sandbox_image")
+    @classmethod
+    def _check_image(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if any(c.isspace() for c in value):
+            raise ValueError("an image name has no spaces, e.g. berth-sandbox:latest")
+        return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _check_memory(cls, value: str) -> str:
+        if not _MEMORY_RE.match(value):
+            raise ValueError("must be a size such as 512m or 2g")
+        value = value.strip().replace(" ", "").lower()
+        unit = value[-1] if value[-1] in _UNITS else ""
+        number = float(value[:-1] if unit else value)
+        if number * _UNITS[unit] < _MIN_MEMORY_BYTES:
+            raise ValueError("must be at least 6m")
+        return value
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> AppSettings:
+        """The settings Berth starts with: environment, then settings.json, then keyring.
+
+        A missing or unreadable file gives the defaults (logged): a bad file must not keep
+        the app from starting."""
+        saved = cls.read_file(directory)
+        for field in env_overrides():
+            saved.pop(field, None)
+        try:
+            settings = cls(**saved)
+        except ValueError as exc:
+            log.warning("ignoring the saved settings, they do not validate: %s", exc)
+            settings = cls()
         if settings.llm_base_url == "":
             settings.llm_base_url = None
         if settings.sandbox_image == "":
             settings.sandbox_image = None
         if settings.llm_api_key is not None and not settings.llm_api_key.get_secret_value():
             settings.llm_api_key = None
+        if settings.llm_api_key is None:
+            settings.llm_api_key = read_keyring_key()
         return settings
+
+    @classmethod
+    def read_file(cls, directory: Path | None = None) -> dict[str, Any]:
+        """The raw values of settings.json (empty when there is none or it is unreadable)."""
+        path = (directory or config_dir()) / SETTINGS_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("could not read %s: %s", path, exc)
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        data.pop("llm_api_key", None)  # never taken from a file, even a hand-edited one
+        data.pop("schema_version", None)
+        return data
+
+    def save(self, directory: Path | None = None) -> Path:
+        """Write settings.json (atomically, without the key) and return its path.
+
+        The key goes to the keyring through ``store_keyring_key``, never here."""
+        directory = directory or config_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        data = self.model_dump(mode="json", exclude={"llm_api_key"})
+        data["schema_version"] = SCHEMA_VERSION
+        path = directory / SETTINGS_FILE
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def update_from(self, other: AppSettings) -> None:
+        """Take every value of ``other`` in place: whoever holds this object (the running
+        session) uses them for the next conversation."""
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(other, name))
+
+    def workspace_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``sandbox.DockerWorkspace`` from the sandbox limits."""
+        return {
+            "network": self.network_enabled,
+            "memory": self.memory_limit,
+            "cpus": self.cpu_limit,
+        }
 
     @property
     def is_configured(self) -> bool:

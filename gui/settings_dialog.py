@@ -1,0 +1,393 @@
+"""The Settings dialog: model, endpoint, API key, sandbox image and limits, confirmation.
+
+Every edit is validated through ``AppSettings`` itself, so the dialog and the saved file
+agree on what is valid; a bad value shows a red line under its field and disables OK.
+Fields set by an environment variable are shown read-only (the variable wins at start).
+On OK the settings go to settings.json and the key to the OS keyring, and ``saved`` carries
+them to the window, which uses them for the next conversation.
+
+"Test connection" pings the Docker engine and makes one tiny LLM call with the values as
+typed, on the global QThreadPool: the dialog stays responsive whatever the network does.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.app_settings import AppSettings, env_overrides, store_keyring_key
+
+ERROR_STYLE = "color: #cf222e;"
+NOTE_STYLE = "color: #59636e;"
+OK_STYLE = "color: #1a7f37;"
+
+# The fields the dialog edits as text, in the order of the form.
+TEXT_FIELDS = ("llm_model", "llm_base_url", "llm_api_key", "sandbox_image", "memory_limit")
+
+
+def _message(error: Any) -> str:
+    """A pydantic error as a short sentence a user can act on."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if kind in ("float_parsing", "float_type"):
+        return "must be a number, e.g. 2 or 0.5"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt', 0):g}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le'):g}"
+    return str(error.get("msg", "is not valid"))
+
+
+class _ProbeSignals(QObject):
+    # engine ok, engine text, model ok, model text
+    done = Signal(bool, str, bool, str)
+
+
+class ConnectionProbe(QRunnable):
+    """Ping the Docker engine, then ask the model for a one-word reply (pool thread)."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.signals = _ProbeSignals()
+
+    def start(self) -> None:
+        # The pool owns it from here (and deletes it after run): the dialog may go first.
+        QThreadPool.globalInstance().start(self)
+
+    def run(self) -> None:
+        engine_ok, engine_text = self._ping_engine()
+        model_ok, model_text = self._ping_model()
+        self.signals.done.emit(engine_ok, engine_text, model_ok, model_text)
+
+    @staticmethod
+    def _ping_engine() -> tuple[bool, str]:
+        try:
+            import docker
+
+            from sandbox.engine import connect
+
+            # A short timeout: a host that swallows packets must not hold the test for a minute.
+            client = connect(docker.from_env(timeout=10))
+            version = client.version().get("Version", "?")
+            client.close()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            return False, f"Docker engine unreachable: {first or type(exc).__name__}"
+        return True, f"Docker engine reachable (version {version})"
+
+    def _ping_model(self) -> tuple[bool, str]:
+        if not self.settings.is_configured:
+            return False, "Model: not set"
+        try:
+            llm = self.settings.make_llm().model_copy(
+                update={"num_retries": 0, "timeout": 30.0, "max_output_tokens": 8, "stream": False}
+            )
+            started = time.monotonic()
+            llm.completion([{"role": "user", "content": "Reply with the single word OK."}])
+            took = time.monotonic() - started
+        except Exception as exc:
+            text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            return False, f"Model {self.settings.llm_model}: {text or type(exc).__name__}"
+        return True, f"Model {self.settings.llm_model} replied in {took:.1f} s"
+
+
+class SettingsDialog(QDialog):
+    """Edit, validate and save ``AppSettings``. ``saved`` carries the new settings."""
+
+    saved = Signal(object)  # AppSettings
+
+    FIELD_WIDTH = 360
+    SHORT_WIDTH = 110
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        config_dir: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings_dialog")
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        self._config_dir = config_dir
+        self._overrides = env_overrides()
+        self._errors: dict[str, QLabel] = {}
+        self._labels: list[QLabel] = []
+        self._probe: ConnectionProbe | None = None
+        self.result_settings: AppSettings | None = None
+
+        self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
+        self.base_url_edit = self._line(
+            "llm_base_url", settings.llm_base_url or "", "the provider's default"
+        )
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        self.api_key_edit = self._line("llm_api_key", key, "none (local servers need none)")
+        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.image_edit = self._line("sandbox_image", settings.sandbox_image or "", "Berth's image")
+        self.memory_edit = self._line("memory_limit", settings.memory_limit, "2g")
+        self.memory_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.cpus_edit = self._line("cpu_limit", f"{settings.cpu_limit:g}", "2")
+        self.cpus_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.network_check = QCheckBox("Allow the container to reach the network", self)
+        self.network_check.setObjectName("network_enabled")
+        self.network_check.setChecked(settings.network_enabled)
+        self.confirm_check = QCheckBox("Ask before each command or file edit", self)
+        self.confirm_check.setObjectName("confirmation_mode")
+        self.confirm_check.setChecked(settings.confirmation_mode)
+        if "confirmation_mode" in self._overrides:
+            self.confirm_check.setEnabled(False)
+
+        model_box = QGroupBox("Model", self)
+        model_form = self._form(model_box)
+        model_form.addRow(self._label("Model:"), self._field("llm_model", self.model_edit))
+        model_form.addRow(self._label("Base URL:"), self._field("llm_base_url", self.base_url_edit))
+        model_form.addRow(self._label("API key:"), self._field("llm_api_key", self.api_key_edit))
+
+        sandbox_box = QGroupBox("Sandbox", self)
+        sandbox_form = self._form(sandbox_box)
+        sandbox_form.addRow(self._label("Image:"), self._field("sandbox_image", self.image_edit))
+        sandbox_form.addRow(self._label("Network:"), self.network_check)
+        sandbox_form.addRow(
+            self._label("Memory limit:"), self._field("memory_limit", self.memory_edit)
+        )
+        sandbox_form.addRow(self._label("CPU limit:"), self._field("cpu_limit", self.cpus_edit))
+        sandbox_form.addRow(
+            self._label("Confirmation:"), self._field("confirmation_mode", self.confirm_check)
+        )
+        # One label column for both boxes, so their fields line up.
+        width = max(label.sizeHint().width() for label in self._labels)
+        for label in self._labels:
+            label.setMinimumWidth(width)
+
+        self.test_button = QPushButton("Test connection", self)
+        self.test_button.setObjectName("test_connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.engine_result = self._result_label("engine_result")
+        self.model_result = self._result_label("model_result")
+        results = QVBoxLayout()
+        results.setSpacing(2)
+        results.addWidget(self.engine_result)
+        results.addWidget(self.model_result)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addLayout(results, 1)
+
+        self.save_error = QLabel(self)
+        self.save_error.setObjectName("save_error")
+        self.save_error.setStyleSheet(ERROR_STYLE)
+        self.save_error.setWordWrap(True)
+        self.save_error.hide()
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Save")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        note = QLabel("Saved settings apply to the next conversation.", self)
+        note.setStyleSheet(NOTE_STYLE)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 12)
+        layout.setSpacing(10)
+        layout.addWidget(model_box)
+        layout.addWidget(sandbox_box)
+        layout.addLayout(test_row)
+        layout.addWidget(note)
+        layout.addWidget(self.save_error)
+        layout.addWidget(self.buttons)
+        self.validate()
+
+    # --- construction helpers ---------------------------------------------------------------
+
+    def _line(self, name: str, text: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit(text, self)
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setMinimumWidth(self.FIELD_WIDTH)
+        if name in self._overrides:
+            # The environment wins at start: editing here would not change what runs.
+            edit.setEnabled(False)
+            if name == "llm_api_key":
+                edit.clear()
+                edit.setPlaceholderText(f"set by {self._overrides[name]}")
+        edit.textChanged.connect(self.validate)
+        return edit
+
+    def _label(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        self._labels.append(label)
+        return label
+
+    def _form(self, box: QGroupBox) -> QFormLayout:
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(8)
+        return form
+
+    def _field(self, name: str, widget: QWidget) -> QWidget:
+        """The widget with a hidden red error line under it (and the env note if any)."""
+        holder = QWidget(self)
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        error = QLabel(holder)
+        error.setObjectName(f"{name}_error")
+        error.setStyleSheet(ERROR_STYLE)
+        error.setWordWrap(True)
+        error.hide()
+        column.addWidget(error)
+        self._errors[name] = error
+        if name in self._overrides:
+            env_note = QLabel(f"Set by {self._overrides[name]} in the environment", holder)
+            env_note.setObjectName(f"{name}_env_note")
+            env_note.setStyleSheet(NOTE_STYLE)
+            column.addWidget(env_note)
+        return holder
+
+    def _result_label(self, name: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setMinimumWidth(self.FIELD_WIDTH)
+        return label
+
+    # --- values and validation --------------------------------------------------------------
+
+    def _values(self) -> dict[str, Any]:
+        """What the form says, as AppSettings field values (text left raw for validation)."""
+        values: dict[str, Any] = {
+            "llm_model": self.model_edit.text(),
+            "llm_base_url": self.base_url_edit.text(),
+            "sandbox_image": self.image_edit.text(),
+            "memory_limit": self.memory_edit.text(),
+            "cpu_limit": self.cpus_edit.text().strip(),
+            "network_enabled": self.network_check.isChecked(),
+            "confirmation_mode": self.confirm_check.isChecked(),
+            "max_iterations": self._settings.max_iterations,
+        }
+        return values
+
+    def _candidate(self) -> tuple[AppSettings | None, dict[str, str]]:
+        """The settings the form describes, or the message for each bad field."""
+        values = self._values()
+        errors: dict[str, str] = {}
+        if not values["llm_model"].strip():
+            errors["llm_model"] = "name a model, e.g. openai/gpt-4o or ollama/llama3"
+        try:
+            candidate = AppSettings(**values)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error.get("loc") else ""
+                errors.setdefault(field, _message(error))
+            return None, errors
+        if "llm_api_key" in self._overrides:
+            candidate.llm_api_key = self._settings.llm_api_key
+        else:
+            key = self.api_key_edit.text().strip()
+            candidate.llm_api_key = SecretStr(key) if key else None
+        return (None if errors else candidate), errors
+
+    @Slot()
+    def validate(self) -> bool:
+        """Show each bad field's message under it; OK only when all are good."""
+        _candidate, errors = self._candidate()
+        for name, label in self._errors.items():
+            message = errors.get(name)
+            label.setText(message or "")
+            label.setVisible(bool(message))
+        if hasattr(self, "ok_button"):
+            self.ok_button.setEnabled(not errors)
+            self.test_button.setEnabled(not errors and self._probe is None)
+        return not errors
+
+    def error_text(self, name: str) -> str:
+        """The message shown under field ``name`` ("" when it is valid)."""
+        label = self._errors[name]
+        return label.text() if not label.isHidden() else ""
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        candidate, errors = self._candidate()
+        if candidate is None or errors:
+            self.validate()
+            return
+        try:
+            self._save(candidate)
+        except Exception as exc:  # disk full, keyring locked: say so and stay open
+            self.save_error.setText(f"Could not save the settings: {exc}")
+            self.save_error.show()
+            return
+        self.result_settings = candidate
+        self.saved.emit(candidate)
+        super().accept()
+
+    def _save(self, candidate: AppSettings) -> None:
+        # Fields the environment sets keep what the file had: unsetting the variable later
+        # brings back the user's own choice, not the variable's value.
+        data = candidate.model_dump(exclude={"llm_api_key", "schema_version"})
+        saved = AppSettings.read_file(self._config_dir)
+        for field in self._overrides:
+            if field == "llm_api_key":
+                continue
+            data[field] = saved.get(field, AppSettings.model_fields[field].default)
+        AppSettings(**data).save(self._config_dir)
+        if "llm_api_key" not in self._overrides:
+            key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None
+            store_keyring_key(key)
+
+    # --- test connection --------------------------------------------------------------------
+
+    @Slot()
+    def test_connection(self) -> None:
+        candidate, _errors = self._candidate()
+        if candidate is None or self._probe is not None:
+            return
+        self._probe = ConnectionProbe(candidate)
+        self._probe.signals.done.connect(self._on_probe_done)
+        self.test_button.setEnabled(False)
+        for label in (self.engine_result, self.model_result):
+            label.setStyleSheet(NOTE_STYLE)
+        self.engine_result.setText("Pinging the Docker engine…")
+        self.model_result.setText(f"Asking {candidate.model_label} for a one-word reply…")
+        self._probe.start()
+
+    @property
+    def testing(self) -> bool:
+        """True while a connection test runs."""
+        return self._probe is not None
+
+    @Slot(bool, str, bool, str)
+    def _on_probe_done(self, engine_ok: bool, engine: str, model_ok: bool, model: str) -> None:
+        self._probe = None
+        self.engine_result.setText(engine)
+        self.engine_result.setStyleSheet(OK_STYLE if engine_ok else ERROR_STYLE)
+        self.model_result.setText(model)
+        self.model_result.setStyleSheet(OK_STYLE if model_ok else ERROR_STYLE)
+        self.validate()

@@ -1,0 +1,219 @@
+"""The Settings dialog: refusing bad values next to the field, the key only in the keyring,
+saved values coming back, the environment winning, and Test connection off the GUI thread.
+
+The keyring is a real file-backed backend (keyrings.alt's PlaintextKeyring) in a tmp dir;
+the config dir is a tmp XDG_CONFIG_HOME, so platformdirs itself picks it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyrings.alt.file import PlaintextKeyring
+from pydantic import SecretStr
+
+from gui.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
+from gui.settings_dialog import SettingsDialog
+from tests.support.fixtures import TEST_API_KEY
+from tests.support.llm_server import ScriptedLLMServer
+
+SECRET = "sk-berth-dialog-secret-7d2e91"
+ENV_VARS = ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY", "BERTH_SANDBOX_IMAGE")
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
+    previous: KeyringBackend = keyring.get_keyring()
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_keyring: PlaintextKeyring) -> Path:
+    """A clean environment: config under tmp, no LLM_* variables, the tmp keyring."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in (*ENV_VARS, "BERTH_CONFIRMATION_MODE", "BERTH_MAX_ITERATIONS"):
+        monkeypatch.delenv(name, raising=False)
+    assert config_dir() == tmp_path / "config" / "berth"
+    return config_dir()
+
+
+def _dialog(qtbot, settings: AppSettings | None = None) -> SettingsDialog:
+    dialog = SettingsDialog(settings or AppSettings.load())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def _fill(dialog: SettingsDialog, **texts: str) -> None:
+    edits = {
+        "model": dialog.model_edit,
+        "base_url": dialog.base_url_edit,
+        "key": dialog.api_key_edit,
+        "image": dialog.image_edit,
+        "memory": dialog.memory_edit,
+        "cpus": dialog.cpus_edit,
+    }
+    for name, text in texts.items():
+        edits[name].setText(text)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_bad_values_are_refused_next_to_their_field(qtbot, home: Path) -> None:
+    dialog = _dialog(qtbot)
+    _fill(dialog, model="openai/gpt-4o", memory="lots", cpus="-1", base_url="ftp://example.com")
+    assert "512m" in dialog.error_text("memory_limit")
+    assert dialog.findChild(type(dialog.save_error), "memory_limit_error").isVisible()
+    assert "more than 0" in dialog.error_text("cpu_limit")
+    assert "http" in dialog.error_text("llm_base_url")
+    assert dialog.error_text("llm_model") == ""
+    assert not dialog.ok_button.isEnabled()
+    dialog.accept()  # as if Enter were pressed: nothing is saved, the dialog stays
+    assert dialog.isVisible()
+    assert not (home / "settings.json").exists()
+
+    _fill(dialog, cpus="abc")
+    assert "number" in dialog.error_text("cpu_limit")
+    _fill(dialog, memory="1g", cpus="1.5", base_url="http://localhost:8000/v1")
+    for field in ("memory_limit", "cpu_limit", "llm_base_url"):
+        assert dialog.error_text(field) == "", field
+    assert dialog.ok_button.isEnabled()
+    _fill(dialog, model="  ")
+    assert "model" in dialog.error_text("llm_model")
+    assert not dialog.ok_button.isEnabled()
+
+
+def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
+    qtbot, home: Path, file_keyring: PlaintextKeyring
+) -> None:
+    dialog = _dialog(qtbot)
+    _fill(
+        dialog,
+        model="openai/my-model",
+        base_url="https://llm.example.com/v1",
+        key=SECRET,
+        image="my/image:2",
+        memory="512m",
+        cpus="0.5",
+    )
+    dialog.network_check.setChecked(False)
+    dialog.confirm_check.setChecked(True)
+    with qtbot.waitSignal(dialog.saved) as saved:
+        dialog.ok_button.click()
+    assert not dialog.isVisible()
+    assert saved.args[0].llm_api_key.get_secret_value() == SECRET
+
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == SECRET
+    assert Path(file_keyring.file_path).is_file()
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert [p.name for p in files] == ["settings.json"]
+    for path in files:
+        assert SECRET not in path.read_text(encoding="utf-8"), path
+
+    loaded = AppSettings.load()
+    assert loaded.llm_model == "openai/my-model"
+    assert loaded.llm_base_url == "https://llm.example.com/v1"
+    assert loaded.sandbox_image == "my/image:2"
+    assert loaded.memory_limit == "512m"
+    assert loaded.cpu_limit == 0.5
+    assert loaded.network_enabled is False
+    assert loaded.confirmation_mode is True
+    assert loaded.schema_version == 1
+    assert loaded.llm_api_key is not None and loaded.llm_api_key.get_secret_value() == SECRET
+    assert loaded.workspace_options() == {"network": False, "memory": "512m", "cpus": 0.5}
+
+    again = _dialog(qtbot, loaded)  # a reopened dialog shows what was saved
+    assert again.model_edit.text() == "openai/my-model"
+    assert again.api_key_edit.text() == SECRET
+    assert again.api_key_edit.echoMode() == again.api_key_edit.EchoMode.Password
+    assert not again.network_check.isChecked() and again.confirm_check.isChecked()
+
+    _fill(again, key="")  # clearing the key removes it from the keyring
+    again.ok_button.click()
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) is None
+    assert AppSettings.load().llm_api_key is None
+
+
+def test_the_environment_overrides_the_keyring_and_the_file(
+    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = AppSettings(llm_model="openai/saved-model", memory_limit="1g")
+    saved.save()
+    keyring.set_password(KEYRING_SERVICE, KEYRING_USER, SECRET)
+    monkeypatch.setenv("LLM_API_KEY", "sk-from-env")
+    monkeypatch.setenv("LLM_MODEL", "openai/env-model")
+
+    loaded = AppSettings.load()
+    assert loaded.llm_api_key is not None
+    assert loaded.llm_api_key.get_secret_value() == "sk-from-env"
+    assert loaded.llm_model == "openai/env-model"
+    assert loaded.memory_limit == "1g"  # not in the environment: the file's value
+
+    dialog = _dialog(qtbot, loaded)
+    assert not dialog.api_key_edit.isEnabled() and dialog.api_key_edit.text() == ""
+    assert "LLM_API_KEY" in dialog.api_key_edit.placeholderText()
+    assert not dialog.model_edit.isEnabled()
+    _fill(dialog, memory="3g")
+    dialog.ok_button.click()
+    # The keyring keeps its own key, the file keeps the user's model, not the env's.
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == SECRET
+    assert AppSettings.read_file()["llm_model"] == "openai/saved-model"
+    assert AppSettings.read_file()["memory_limit"] == "3g"
+    assert "sk-from-env" not in (home / "settings.json").read_text(encoding="utf-8")
+    monkeypatch.delenv("LLM_API_KEY")
+    assert AppSettings.load().llm_api_key.get_secret_value() == SECRET
+
+
+def test_a_corrupt_settings_file_gives_the_defaults(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "settings.json").write_text('{"memory_limit": "lots"', encoding="utf-8")
+    assert AppSettings.load().memory_limit == "2g"
+    (home / "settings.json").write_text('{"memory_limit": "lots"}', encoding="utf-8")
+    assert AppSettings.load().memory_limit == "2g"
+
+
+def test_test_connection_reports_an_unreachable_engine(
+    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
+    settings = AppSettings(llm_model="openai/m", llm_base_url=f"http://127.0.0.1:{port}/v1")
+    dialog = _dialog(qtbot, settings)
+    dialog.test_button.click()
+    assert dialog.testing and not dialog.test_button.isEnabled()
+    assert "Pinging" in dialog.engine_result.text()  # the GUI thread is not blocked
+    qtbot.waitUntil(lambda: not dialog.testing, timeout=30_000)
+    assert "Docker engine unreachable" in dialog.engine_result.text()
+    assert dialog.model_result.text().startswith("Model openai/m: ")
+    assert "replied" not in dialog.model_result.text()
+    assert dialog.test_button.isEnabled()
+
+
+def test_test_connection_reaches_the_engine_and_the_model(
+    qtbot, home: Path, llm_server: ScriptedLLMServer, docker_client
+) -> None:
+    settings = AppSettings(
+        llm_model=llm_server.model,
+        llm_base_url=llm_server.base_url,
+        llm_api_key=SecretStr(TEST_API_KEY),
+    )
+    dialog = _dialog(qtbot, settings)
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: not dialog.testing, timeout=60_000)
+    assert "Docker engine reachable" in dialog.engine_result.text()
+    assert "replied" in dialog.model_result.text(), dialog.model_result.text()
+    assert len(llm_server.requests) == 1

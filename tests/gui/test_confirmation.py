@@ -14,6 +14,8 @@ import socket
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from agent.events import ActionEvent
+from gui.confirmation_bar import ConfirmationBar, describe_action
 from gui.event_view.parts import HeaderPart
 from gui.event_view.rows import ToolRow
 from tests.gui.window_helpers import status_text, view_has
@@ -98,6 +100,9 @@ def test_reject_with_a_reason_tells_the_model_and_never_runs(
     qtbot.mouseClick(bar.reject_button, Qt.MouseButton.LeftButton)
     assert bar.reason_edit.isVisible() and bar.reason_edit.hasFocus()
     qtbot.keyClicks(bar.reason_edit, REASON)
+    shot = os.environ.get("BERTH_CONFIRMATION_SHOT")
+    if shot:
+        window.grab().save(shot.replace(".png", "-reject.png"))
     qtbot.keyClick(bar.reason_edit, Qt.Key.Key_Return)
 
     qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=60_000)
@@ -144,3 +149,48 @@ def test_unreachable_engine_dialog_then_retry(qtbot, make_window, llm_server, mo
     assert view_has(window, "Say hello")
     assert view_has(window, "Hello from the container.")
     assert "Say hello" in llm_server.requests[0].all_text()
+
+
+def _edit(**arguments) -> ActionEvent:
+    return ActionEvent(tool_call_id="call_1", tool_name="file_editor", arguments=arguments)
+
+
+def test_the_bar_shows_an_edit_in_full_and_asks_a_reason_before_rejecting(qtbot):
+    bar = ConfirmationBar()
+    qtbot.addWidget(bar)
+    replace = _edit(
+        command="str_replace", path="/workspace/app.py", old_str="x = 1", new_str="x = 2\ny = 3"
+    )
+    create = _edit(command="create", path="/workspace/new.txt", file_text="a\nb\n")
+    bar.show_actions([replace, create])
+    bar.resize(700, bar.sizeHint().height())
+    assert bar.isVisible()
+    assert "these 2 tool calls" in bar.title.text()
+    text = bar.text
+    for shown in (
+        "file_editor — str_replace /workspace/app.py",
+        "- replace:\n    x = 1",
+        "+ with:\n    x = 2\n    y = 3",
+        "file_editor — create /workspace/new.txt",
+        "new file, 2 lines:\n    a\n    b",
+    ):
+        assert shown in text, text
+    # All of it fits: the box does not need scrolling for a short edit.
+    qtbot.waitUntil(lambda: bar.details.verticalScrollBar().maximum() == 0, timeout=2_000)
+
+    answers: list[str] = []
+    bar.rejected.connect(answers.append)
+    qtbot.mouseClick(bar.reject_button, Qt.MouseButton.LeftButton)
+    assert bar.reason_edit.isVisible() and answers == []
+    qtbot.keyClick(bar.reason_edit, Qt.Key.Key_Escape)  # changed my mind
+    assert bar.reason_edit.isHidden() and answers == []
+    qtbot.mouseClick(bar.reject_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(bar.reason_edit, "keep x")
+    qtbot.mouseClick(bar.reject_button, Qt.MouseButton.LeftButton)
+    assert answers == ["keep x"]
+    # One answer per wait: the buttons are inert until the next call is shown.
+    assert not bar.approve_button.isEnabled() and not bar.reject_button.isEnabled()
+    bar.show_actions([create])
+    assert bar.approve_button.isEnabled() and bar.reason_edit.isHidden()
+    assert "Approve it?" in bar.title.text()
+    assert describe_action(ActionEvent(tool_call_id="c", tool_name="bash", arguments={})) == "bash"

@@ -139,6 +139,12 @@ def test_unreachable_engine_dialog_then_retry(qtbot, make_window, llm_server, mo
     assert not window.session.is_starting
     assert llm_server.requests == []
 
+    # Retry while the engine is still away: the dialog comes back, nothing is lost.
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Retry), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog() not in (None, box) and dialog().isVisible(), timeout=30_000)
+    box = dialog()
+    assert window.findChildren(QMessageBox, "engine_unreachable_dialog") == [box]
+
     if real_host is None:
         monkeypatch.delenv("DOCKER_HOST")
     else:

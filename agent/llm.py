@@ -94,9 +94,9 @@ class LLM(BaseModel):
     max_output_tokens: int | None = None
     timeout: float = 120.0
     # Attempts after the first one, on 429, 5xx, timeouts and connection errors.
-    num_retries: int = 4
+    num_retries: int = Field(default_factory=lambda: int(_env("LLM_NUM_RETRIES") or 4))
     # Backoff: retry_min_wait * 2**attempt, capped at retry_max_wait (seconds).
-    retry_min_wait: float = 1.0
+    retry_min_wait: float = Field(default_factory=lambda: float(_env("LLM_RETRY_MIN_WAIT") or 1.0))
     retry_max_wait: float = 30.0
     stream: bool = False
 

@@ -180,14 +180,14 @@ class ConversationWorker(QObject):
 
         llm = self.settings.make_llm()
         agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
-        workspace: Any = None
-        if self.settings.sandbox_image:
-            from sandbox import DockerWorkspace
+        from sandbox import DockerWorkspace
 
-            workspace = DockerWorkspace(
-                self.settings.sandbox_image,
-                on_progress=lambda text: self.starting.emit(generation, text),
-            )
+        # The settings' limits apply to each new conversation (image None: Berth's default).
+        workspace: Any = DockerWorkspace(
+            self.settings.sandbox_image,
+            on_progress=lambda text: self.starting.emit(generation, text),
+            **self.settings.workspace_options(),
+        )
         holder: dict[str, Conversation] = {}
         last_stats: dict[str, ConversationStats] = {}
 

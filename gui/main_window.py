@@ -303,23 +303,20 @@ class MainWindow(QMainWindow):
         self.composer_edit.setFocus()
 
     def show_settings(self) -> None:
-        # The settings dialog is a later step; meanwhile say where settings come from,
-        # in a window that never blocks the agent.
-        s = self.settings
-        box = QMessageBox(self)
-        box.setObjectName("settings_info")
-        box.setWindowTitle("Settings")
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText("Berth reads its settings from the environment.")
-        box.setInformativeText(
-            f"Model (LLM_MODEL): {s.llm_model or 'not set'}\n"
-            f"Endpoint (LLM_BASE_URL): {s.llm_base_url or 'the provider default'}\n"
-            f"API key (LLM_API_KEY): {'set' if s.llm_api_key else 'not set'}\n"
-            f"Sandbox image (BERTH_SANDBOX_IMAGE): {s.sandbox_image or 'Berth default'}"
-        )
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.setModal(False)
-        box.show()
+        # Window-modal, not app-blocking: the agent keeps running while it is open.
+        from gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._apply_settings)
+        dialog.open()
+
+    def _apply_settings(self, new: AppSettings) -> None:
+        # In place: the session holds this object and reads it when it starts the next
+        # conversation; the current one keeps its model and container.
+        self.settings.update_from(new)
+        self.status_bar.set_model(self.settings.model_label)
+        self._update_controls()
 
     # --- session signals --------------------------------------------------------------------
 

@@ -16,11 +16,13 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyrings.alt.file import PlaintextKeyring
 from pydantic import SecretStr
+from PySide6.QtWidgets import QApplication
 
 from gui.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
 from gui.settings_dialog import SettingsDialog
+from tests.gui.window_helpers import view_has
 from tests.support.fixtures import TEST_API_KEY
-from tests.support.llm_server import ScriptedLLMServer
+from tests.support.llm_server import Reply, ScriptedLLMServer
 
 SECRET = "sk-berth-dialog-secret-7d2e91"
 ENV_VARS = ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY", "BERTH_SANDBOX_IMAGE")
@@ -217,3 +219,45 @@ def test_test_connection_reaches_the_engine_and_the_model(
     assert "Docker engine reachable" in dialog.engine_result.text()
     assert "replied" in dialog.model_result.text(), dialog.model_result.text()
     assert len(llm_server.requests) == 1
+
+
+def test_no_dialog_opens_on_start_when_the_environment_configures_the_app(
+    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("LLM_MODEL", "openai/env-model")
+    monkeypatch.setenv("LLM_API_KEY", SECRET)
+    window = MainWindow(persistence_dir=home.parent / "conversations", preload=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert QApplication.activeModalWidget() is None
+    assert window.findChild(SettingsDialog) is None
+    assert window.settings.llm_api_key.get_secret_value() == SECRET
+    assert window.action_send.isEnabled() is False  # nothing typed yet, but no dialog either
+
+
+def test_saved_settings_apply_to_the_next_conversation(
+    qtbot, home: Path, make_window, llm_server: ScriptedLLMServer, docker_client
+) -> None:
+    llm_server.script = lambda _request: Reply.say("All set.")
+    window = make_window()
+    window.action_settings.trigger()
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    _fill(dialog, memory="256m", cpus="0.5")
+    dialog.network_check.setChecked(False)
+    dialog.ok_button.click()
+    assert window.settings.memory_limit == "256m" and not window.settings.network_enabled
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == TEST_API_KEY
+
+    window.composer_edit.setPlainText("Say hello")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "All set."), timeout=90_000)
+    workspace = window.session.conversation.workspace
+    host = docker_client.containers.get(workspace.container.id).attrs["HostConfig"]
+    assert host["Memory"] == 256 * 1024**2
+    assert host["NanoCpus"] == 500_000_000
+    assert host["NetworkMode"] == "none"

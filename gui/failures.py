@@ -1,0 +1,97 @@
+"""Failures a user can act on, wired into the main window.
+
+- An LLM error the engine calls retryable ends the run in ERROR: a banner above the
+  composer says so, with Retry (which runs again through the worker).
+- The sandbox image is missing: a dialog offers to build it (gui/image_build.py), then the
+  conversation starts with the message the user typed.
+- The agent finished, failed or waits for approval while the window is not active: a window
+  alert, and a tray message where there is a tray (gui/notify.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from agent.events import AgentErrorEvent, Event
+from agent.status import AgentStatus
+from gui.error_banner import ErrorBanner
+from gui.image_build import ImageBuilder
+from gui.notify import Notifier
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+
+class FailureHandling(QObject):
+    """Owns the LLM error banner, the image builder and the notifier of one window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._llm_error: AgentErrorEvent | None = None
+        self.banner = ErrorBanner(window)
+        # Under the stream, above the confirmation bar and the composer.
+        area = window.findChild(QWidget, "stream_area")
+        layout = area.layout() if area is not None else None
+        if layout is not None:
+            layout.insertWidget(layout.indexOf(window.confirmation_bar), self.banner)
+        self.image_builder = ImageBuilder(window)
+        self.notifier = Notifier(window, window.windowTitle() or "Berth")
+
+        s = window.session
+        s.event_recorded.connect(self._on_event)
+        s.status_changed.connect(self._on_status)
+        s.run_finished.connect(self._on_run_finished)
+        s.reset.connect(self._on_reset)
+        s.image_missing.connect(self._on_image_missing)
+        self.banner.retry_clicked.connect(self.retry)
+        self.image_builder.built.connect(self._on_image_built)
+        self.image_builder.cancelled.connect(self._on_build_stopped)
+        self.image_builder.failed.connect(self._on_build_failed)
+
+    # --- LLM errors -------------------------------------------------------------------------
+
+    def retry(self) -> None:
+        """Run again from where the failed call stopped (the engine retries after ERROR)."""
+        self.banner.retry_button.setEnabled(False)
+        self._window.session.resume()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, AgentErrorEvent):
+            self._llm_error = event if event.source == "llm" and event.retryable else None
+
+    def _on_status(self, status: AgentStatus, _detail: str) -> None:
+        if status is AgentStatus.RUNNING and not self.banner.isHidden():
+            self.banner.hide()
+            self._llm_error = None
+        if status is AgentStatus.WAITING_FOR_CONFIRMATION:
+            self.notifier.maybe_notify(status)
+
+    def _on_run_finished(self, status: AgentStatus) -> None:
+        if status is AgentStatus.ERROR and self._llm_error is not None:
+            self.banner.show_error(self._llm_error.message)
+        if status is not AgentStatus.WAITING_FOR_CONFIRMATION:  # said when it began waiting
+            self.notifier.maybe_notify(status)
+
+    def _on_reset(self) -> None:
+        self._llm_error = None
+        self.banner.hide()
+
+    # --- the image --------------------------------------------------------------------------
+
+    def _on_image_missing(self, image: str, message: str) -> None:
+        self._window.status_bar.show_error(f"The sandbox image {image} is missing")
+        self.image_builder.offer(image, message)
+
+    def _on_image_built(self, image: str) -> None:
+        self._window.session.retry_start()
+
+    def _on_build_stopped(self, message: str) -> None:
+        self._window.status_bar.show_error(message)
+
+    def _on_build_failed(self, message: str) -> None:
+        self._window.status_bar.show_error("Building the sandbox image failed")
+        self.image_builder.offer_failed(message)

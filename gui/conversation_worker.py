@@ -106,6 +106,8 @@ class ConversationWorker(QObject):
         # Messages typed while the container was still starting, sent once it is up.
         self._early: dict[int, list[str]] = {}
         self._container_state: dict[int, tuple[str, bool]] = {}
+        # Generations that reopen a saved conversation (History), by its id.
+        self._reopen: dict[int, str] = {}
 
     # --- called from the GUI thread (cheap, thread-safe) ------------------------------------
 
@@ -126,6 +128,28 @@ class ConversationWorker(QObject):
             self._early.pop(generation, None)
             self._container_state.pop(generation, None)
             return self._conversations.pop(generation, None)
+
+    def reopen_as(self, generation: int, conversation_id: str) -> None:
+        with self._lock:
+            self._reopen[generation] = conversation_id
+
+    def delete_saved(self, conversation_id: str, remove_container: bool) -> None:
+        """Delete a saved conversation that is not open (blocks on the disk or Docker)."""
+        from agent.persistence import resolve_persistence_dir
+
+        folder = resolve_persistence_dir(self.persistence_dir) / conversation_id
+        if not remove_container:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        from agent import Agent, Conversation, Tool
+
+        # Reopening finds its container by label; delete() then removes it and its volume.
+        agent = Agent(llm=self.settings.make_llm(), tools=[Tool(name="BashTool")])
+        Conversation(
+            agent, conversation_id=conversation_id, persistence_dir=self.persistence_dir
+        ).delete(remove_container=True)
 
     # --- slots, on the worker thread --------------------------------------------------------
 
@@ -153,10 +177,17 @@ class ConversationWorker(QObject):
             early = self._early.pop(generation, [])
         self.ready.emit(generation, conversation)
         self._emit_container(generation, conversation)
+        with self._lock:
+            reopened = self._reopen.pop(generation, None) is not None
+        if reopened:
+            state = conversation.state
+            self.status_changed.emit(generation, state.agent_status, state.status_detail)
         for text in early:
             conversation.send_message(text)
         if early:
             self.run(generation)
+        elif reopened:  # nothing to run yet: the session stops waiting for a run
+            self.run_finished.emit(generation, conversation.state.agent_status)
 
     @Slot(int)
     def run(self, generation: int) -> None:
@@ -188,6 +219,8 @@ class ConversationWorker(QObject):
             on_progress=lambda text: self.starting.emit(generation, text),
             **self.settings.workspace_options(),
         )
+        with self._lock:
+            reopen_id = self._reopen.get(generation)
         holder: dict[str, Conversation] = {}
         last_stats: dict[str, ConversationStats] = {}
 
@@ -215,7 +248,9 @@ class ConversationWorker(QObject):
 
         conversation = Conversation(
             agent,
-            workspace=workspace,
+            # A reopened conversation finds its own container again (saved spec, by label).
+            workspace=None if reopen_id else workspace,
+            conversation_id=reopen_id,
             persistence_dir=self.persistence_dir,
             callbacks=[on_event],
             on_status_change=on_status,
@@ -261,10 +296,13 @@ class ConversationSession(QObject):
     error = Signal(str)
     queued_changed = Signal(int)  # user messages not yet seen by the model
     reset = Signal()  # a new conversation began: clear the views
+    reopened = Signal(object)  # a saved Conversation, reopened: show its events
+    deleted = Signal(str)  # a saved conversation's id, once it is gone
 
     _open_requested = Signal(int)
     _run_requested = Signal(int)
     _call_done = Signal(object, object, object)  # then, result, error
+    _deleted = Signal(str)
 
     def __init__(
         self,
@@ -282,6 +320,8 @@ class ConversationSession(QObject):
         self._open_requested.connect(self._worker.open)
         self._run_requested.connect(self._worker.run)
         self._call_done.connect(self._on_call_done)
+        self._deleted.connect(self.deleted)
+        self._reopening: str | None = None
         w = self._worker
         w.starting.connect(self._on_starting)
         w.ready.connect(self._on_ready)
@@ -432,6 +472,48 @@ class ConversationSession(QObject):
         self.status_changed.emit(self._status, "")
         self.queued_changed.emit(0)
 
+    def open_conversation(self, conversation_id: str) -> None:
+        """Leave the current conversation and reopen a saved one (off the GUI thread)."""
+        if self._shut:
+            return
+        current = self._conversation
+        if current is not None and current.id == conversation_id:
+            return
+        self.new_conversation()
+        self._reopening = conversation_id
+        self._worker.reopen_as(self._generation, conversation_id)
+        self._opened = True
+        self._starting = True
+        self._open_requested.emit(self._generation)
+        self.status_changed.emit(self._status, "Opening the conversation…")
+
+    def delete_conversation(self, conversation_id: str, remove_container: bool) -> None:
+        """Delete a saved conversation (the open one too: New follows), in the background."""
+        current = self._conversation
+        work: Callable[[], None]
+        if current is not None and current.id == conversation_id:
+            self._worker.forget(self._generation)
+            self.new_conversation()
+
+            def work() -> None:
+                current.delete(remove_container=remove_container)
+        else:
+
+            def work() -> None:
+                self._worker.delete_saved(conversation_id, remove_container)
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:
+                log.exception("could not delete conversation %s", conversation_id)
+                self._call_done.emit(None, None, exc)
+            self._deleted.emit(conversation_id)
+
+        thread = threading.Thread(target=run, name="berth-delete", daemon=True)
+        thread.start()
+        self._closing = [t for t in self._closing if t.is_alive()] + [thread]
+
     def shutdown(self, timeout: float = SHUTDOWN_WAIT_S) -> None:
         """Pause and close the conversation, stop the threads. Call once, at quit."""
         if self._shut:
@@ -506,6 +588,12 @@ class ConversationSession(QObject):
             return
         self._conversation = conversation
         self._starting = False
+        if self._reopening == conversation.id:
+            self._reopening = None
+            # Its saved events are shown as they are; all of them reached the model.
+            self._event_count = self._delivered = len(conversation.state.events)
+            self._user_indices = []
+            self.reopened.emit(conversation)
         # open() sends the early messages then runs, on the worker thread.
         self._run_active = True
         self.ready.emit(conversation)

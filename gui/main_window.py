@@ -38,6 +38,7 @@ from gui.confirmation_bar import ConfirmationBar
 from gui.conversation_worker import ConversationSession
 from gui.event_view import EventView
 from gui.file_browser import FileBrowser
+from gui.history_panel import HistoryPanel, load_last_open, save_last_open
 from gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
 
         self.session = ConversationSession(self.settings, self, persistence_dir=persistence_dir)
         self._connect()
+        self._start_history(persistence_dir)
         self._update_controls()
 
     # --- construction -----------------------------------------------------------------------
@@ -258,7 +260,25 @@ class MainWindow(QMainWindow):
         holder.setObjectName("centre")
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(8, 8, 8, 4)
-        layout.addWidget(centre)
+        # History on the left; dragging its edge all the way folds it away.
+        self.history_panel = HistoryPanel(None, self)
+        history = QFrame(self)
+        history.setObjectName("panel")
+        history_layout = QVBoxLayout(history)
+        history_layout.setContentsMargins(6, 4, 6, 6)
+        history_layout.addWidget(self.history_panel)
+        outer = QSplitter(Qt.Orientation.Horizontal, self)
+        outer.setObjectName("history_splitter")
+        outer.setHandleWidth(8)
+        outer.addWidget(history)
+        outer.addWidget(centre)
+        outer.setCollapsible(0, True)
+        outer.setCollapsible(1, False)
+        outer.setStretchFactor(0, 0)
+        outer.setStretchFactor(1, 1)
+        outer.setSizes([230, 1070])
+        self.history_splitter = outer
+        layout.addWidget(outer)
         self.setCentralWidget(holder)
         self.main_splitter = centre
         self.conversation_splitter = left
@@ -414,6 +434,47 @@ class MainWindow(QMainWindow):
     def _forget_engine_dialog(self, box: QMessageBox) -> None:
         if self.engine_dialog is box:
             self.engine_dialog = None
+
+    # --- history -----------------------------------------------------------------------------
+
+    def _start_history(self, persistence_dir: Path | None) -> None:
+        from agent.persistence import resolve_persistence_dir
+
+        self._history_root = resolve_persistence_dir(persistence_dir)
+        panel = self.history_panel
+        panel.persistence_dir = self._history_root
+        panel.open_requested.connect(self.session.open_conversation)
+        panel.delete_requested.connect(self.session.delete_conversation)
+        s = self.session
+        s.reopened.connect(self._on_reopened)
+        s.ready.connect(self._remember_open)
+        s.reset.connect(lambda: panel.set_current(None))
+        s.deleted.connect(lambda _id: panel.refresh())
+        s.run_finished.connect(lambda _s: panel.refresh())
+        s.event_recorded.connect(self._history_on_event)
+        panel.refresh()
+        # Where the user left off: reopened in the background once the window is up.
+        last = load_last_open(self._history_root)
+        if last and (self._history_root / last).is_dir():
+            panel.set_current(last)
+            QTimer.singleShot(0, lambda: self.session.open_conversation(last))
+
+    def _on_reopened(self, conversation: Conversation) -> None:
+        state = conversation.state
+        self.event_view.model().set_events(state.events)
+        self._show_stream(bool(state.events))
+        self._set_title(state.title)
+        self.status_bar.set_stats(state.stats)
+
+    def _remember_open(self, conversation: Conversation) -> None:
+        self.history_panel.set_current(conversation.id)
+        save_last_open(self._history_root, conversation.id)
+        self.history_panel.refresh()
+
+    def _history_on_event(self, event: Event) -> None:
+        # A new conversation joins the list (titled) once its first message is recorded.
+        if isinstance(event, MessageEvent) and event.role == "user":
+            self.history_panel.refresh()
 
     # --- state of the controls --------------------------------------------------------------
 

@@ -27,6 +27,20 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+ICON_NAMES = (
+    "app",
+    "new",
+    "send",
+    "pause",
+    "resume",
+    "stop",
+    "settings",
+    "upload",
+    "download",
+    "refresh",
+    "folder",
+    "file",
+)
 # Object names the DESIGN promises (tests and accessibility tools find widgets by them).
 WINDOW_OBJECTS = (
     "action_send",
@@ -106,7 +120,7 @@ def check_modules() -> str:
 def check_icons() -> str:
     from PySide6.QtGui import QIcon
 
-    from icons import ICON_NAMES, icon_path
+    from icons import icon_path
 
     missing = []
     for name in ICON_NAMES:

@@ -17,10 +17,23 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-from icons import ICON_NAMES, icon_path
+from icons import icon_path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = list(ICON_NAMES)
+NAMES = [
+    "app",
+    "new",
+    "send",
+    "pause",
+    "resume",
+    "stop",
+    "settings",
+    "upload",
+    "download",
+    "refresh",
+    "folder",
+    "file",
+]
 
 
 def _render(name: str, size: int, background: str) -> QImage:

@@ -1,0 +1,109 @@
+"""History: a conversation outlives its window. Real Docker, real HTTP to a scripted model.
+
+Run a short conversation that writes a file; close the window; a new window over the same
+conversations folder lists it and reopens it where the user left off (events, the file in
+its reattached container, the status); carry on; then delete it with its container.
+"""
+
+from __future__ import annotations
+
+import docker.errors
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QMessageBox
+
+from tests.gui.window_helpers import status_text, tree_index, view_has
+from tests.support.llm_server import RecordedRequest, Reply
+
+FIRST = "Write a note to /workspace/kept.txt"
+SECOND = "Now tell me what you wrote."
+STARTUP_MS = 90_000
+SCREENSHOT = "/tmp/berth_history.png"
+
+
+def script(request: RecordedRequest) -> Reply:
+    if SECOND in request.last_user_text():
+        if request.last_tool_result() is not None:
+            return Reply.call("finish", message="I wrote 'kept' to /workspace/kept.txt.")
+        return Reply.call("bash", command="cat /workspace/kept.txt")
+    if not request.tool_results():
+        return Reply.call(
+            "file_editor", command="create", path="/workspace/kept.txt", file_text="kept\n"
+        )
+    return Reply.call("finish", message="Wrote /workspace/kept.txt.")
+
+
+def _row_title(window, conversation_id: str) -> str:
+    model = window.history_panel.model
+    row = model.row_of(conversation_id)
+    return model.data(model.index(row)) if row >= 0 else ""
+
+
+def test_reopen_after_restart_carry_on_then_delete(
+    qtbot, make_window, llm_server, docker_client, tmp_path
+):
+    llm_server.script = script
+    first = make_window()
+    qtbot.keyClicks(first.composer_edit, FIRST)
+    first.action_send.trigger()
+    qtbot.waitUntil(lambda: status_text(first) == "Finished", timeout=STARTUP_MS)
+    conversation_id = first.session.conversation.id
+    # New conversations join the list, titled by their first message.
+    qtbot.waitUntil(lambda: _row_title(first, conversation_id) == FIRST, timeout=10_000)
+    first.close()
+
+    # A new window over the same folder: listed, and reopened where the user left off.
+    second = make_window()
+    panel = second.history_panel
+    qtbot.waitUntil(lambda: conversation_id in panel.ids(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            second.session.conversation is not None
+            and second.session.conversation.id == conversation_id
+        ),
+        timeout=STARTUP_MS,
+    )
+    qtbot.waitUntil(lambda: status_text(second) == "Finished", timeout=10_000)
+    assert view_has(second, FIRST)
+    assert view_has(second, "Wrote /workspace/kept.txt.")
+    assert panel.selected_id() == conversation_id
+    assert FIRST in second.windowTitle()
+    # Its container is back: the file it wrote is in the tree.
+    second.file_browser.refresh_now()
+    qtbot.waitUntil(lambda: tree_index(second, "/workspace/kept.txt").isValid(), timeout=15_000)
+
+    # Carry on: the model sees the earlier history and runs a command in the same container.
+    asked = len(llm_server.requests)
+    qtbot.keyClicks(second.composer_edit, SECOND)
+    second.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(second, "I wrote 'kept'"), timeout=60_000)
+    qtbot.waitUntil(lambda: status_text(second) == "Finished", timeout=10_000)
+    request = llm_server.requests[asked]
+    assert FIRST in request.all_text() and SECOND in request.all_text()
+    assert "kept" in llm_server.requests[-1].last_tool_result()
+    second.grab().save(SCREENSHOT)
+
+    # Delete it, with its container and volume.
+    container_id = second.session.conversation.workspace.container.id
+    folder = tmp_path / "conversations" / conversation_id
+    assert folder.is_dir()
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    dialog = second.findChild(QMessageBox, "delete_conversation_dialog")
+    assert dialog is not None and dialog.isVisible()
+    dialog.findChild(QCheckBox).setChecked(True)
+    dialog.button(QMessageBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: conversation_id not in panel.ids(), timeout=5_000)
+    qtbot.waitUntil(lambda: not folder.exists(), timeout=60_000)
+
+    def container_gone() -> bool:
+        try:
+            docker_client.containers.get(container_id)
+        except docker.errors.NotFound:
+            return True
+        return False
+
+    qtbot.waitUntil(container_gone, timeout=60_000)
+    # What is left is a fresh conversation, and nothing stays listed.
+    assert second.session.conversation is None
+    assert status_text(second) == "Ready"
+    qtbot.waitUntil(lambda: not panel.ids(), timeout=10_000)
+    assert panel.empty_label.isVisible()

@@ -83,7 +83,8 @@ class FailureHandling(QObject):
     # --- the image --------------------------------------------------------------------------
 
     def _on_image_missing(self, image: str, message: str) -> None:
-        self._window.status_bar.show_error(f"The sandbox image {image} is missing")
+        # In the stream and the status bar like any start failure, plus the way out.
+        self._window._on_start_failed(message)
         self.image_builder.offer(image, message)
 
     def _on_image_built(self, image: str) -> None:

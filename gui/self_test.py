@@ -27,20 +27,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-ICON_NAMES = (
-    "app",
-    "new",
-    "send",
-    "pause",
-    "resume",
-    "stop",
-    "settings",
-    "upload",
-    "download",
-    "refresh",
-    "folder",
-    "file",
-)
 # Object names the DESIGN promises (tests and accessibility tools find widgets by them).
 WINDOW_OBJECTS = (
     "action_send",
@@ -120,7 +106,7 @@ def check_modules() -> str:
 def check_icons() -> str:
     from PySide6.QtGui import QIcon
 
-    from icons import icon_path
+    from icons import ICON_NAMES, icon_path
 
     missing = []
     for name in ICON_NAMES:

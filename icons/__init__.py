@@ -1,12 +1,25 @@
-"""SVG icons for the app and its toolbar actions, shipped as package data.
-
-Names: app, new, send, pause, resume, stop, settings, upload, download, refresh, folder, file.
-"""
+"""SVG icons for the app and its toolbar actions, shipped as package data."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+
+# The app icon first, then one per action or item the window shows.
+ICON_NAMES = (
+    "app",
+    "new",
+    "send",
+    "pause",
+    "resume",
+    "stop",
+    "settings",
+    "upload",
+    "download",
+    "refresh",
+    "folder",
+    "file",
+)
 
 
 def icon_path(name: str) -> Path:

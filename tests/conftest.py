@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,25 +49,35 @@ def docker_client():
 
 @pytest.fixture(scope="session")
 def sandbox_image(docker_client) -> Iterator[str]:
-    """Tag of a minimal Debian image (bash, coreutils; no Python), built once and cached."""
+    """A minimal Debian image (bash, coreutils; no Python), built once and cached by tag.
+
+    Each test session runs it under a tag of its own, so the session's clean-up removes only
+    its own containers, never those of another session (or a benchmark) on the same engine.
+    """
     from sandbox.images.offline import build_offline_image
 
     build_offline_image(TEST_IMAGE, client=docker_client)
+    repository = TEST_IMAGE.rpartition(":")[0] or TEST_IMAGE
+    session_tag = f"session-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    docker_client.images.get(TEST_IMAGE).tag(repository, session_tag)
+    session_image = f"{repository}:{session_tag}"
     previous = os.environ.get("BERTH_SANDBOX_IMAGE")
-    os.environ["BERTH_SANDBOX_IMAGE"] = TEST_IMAGE
-    yield TEST_IMAGE
+    os.environ["BERTH_SANDBOX_IMAGE"] = session_image
+    yield session_image
     if previous is None:
         os.environ.pop("BERTH_SANDBOX_IMAGE", None)
     else:
         os.environ["BERTH_SANDBOX_IMAGE"] = previous
-    _remove_test_containers(docker_client)
+    _remove_test_containers(docker_client, session_image)
+    with contextlib.suppress(Exception):  # the tag only; the cached image stays
+        docker_client.images.remove(session_image, noprune=True)
 
 
-def _remove_test_containers(client) -> None:
+def _remove_test_containers(client, image: str) -> None:
     # sparse: the list call alone, no inspect per container (one wedged container elsewhere
     # on the engine must not stall this cleanup).
     managed = client.containers.list(all=True, sparse=True, filters={"label": "berth.managed"})
     for container in managed:
-        if container.attrs.get("Image") == TEST_IMAGE:
+        if container.attrs.get("Image") == image:
             with contextlib.suppress(Exception):  # already gone is fine
                 container.remove(force=True, v=True)

@@ -17,23 +17,10 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-from icons import icon_path
+from icons import ICON_NAMES, icon_path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = [
-    "app",
-    "new",
-    "send",
-    "pause",
-    "resume",
-    "stop",
-    "settings",
-    "upload",
-    "download",
-    "refresh",
-    "folder",
-    "file",
-]
+NAMES = list(ICON_NAMES)
 
 
 def _render(name: str, size: int, background: str) -> QImage:

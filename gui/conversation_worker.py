@@ -502,7 +502,13 @@ class ConversationSession(QObject):
             def work() -> None:
                 self._worker.delete_saved(conversation_id, remove_container)
 
+        # A conversation still closing (left by New or by opening another) is closed first:
+        # deleting reopens it, and two handles on one folder and container would race.
+        closing = [t for t in self._closing if t.is_alive()]
+
         def run() -> None:
+            for thread in closing:
+                thread.join(SHUTDOWN_WAIT_S)
             try:
                 work()
             except Exception as exc:

@@ -107,3 +107,64 @@ def test_reopen_after_restart_carry_on_then_delete(
     assert status_text(second) == "Ready"
     qtbot.waitUntil(lambda: not panel.ids(), timeout=10_000)
     assert panel.empty_label.isVisible()
+
+
+def _says(text: str) -> Reply:
+    return Reply.call("finish", message=text)
+
+
+def test_click_to_open_and_delete_another_with_its_container(
+    qtbot, make_window, llm_server, docker_client, tmp_path
+):
+    llm_server.script = lambda request: _says(f"Done: {request.user_texts()[0]}")
+    window = make_window()
+    panel = window.history_panel
+    ids: list[str] = []
+    containers: list[str] = []
+    for task in ("First task", "Second task"):
+        if ids:
+            window.action_new.trigger()
+        qtbot.keyClicks(window.composer_edit, task)
+        window.action_send.trigger()
+        qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_MS)
+        ids.append(window.session.conversation.id)
+        containers.append(window.session.conversation.workspace.container.id)
+    # Newest first, titled by their first messages; the open one is selected.
+    qtbot.waitUntil(lambda: panel.ids() == ids[::-1], timeout=10_000)
+    assert [_row_title(window, i) for i in panel.ids()] == ["Second task", "First task"]
+    assert panel.selected_id() == ids[1]
+
+    # Click the older one: it opens, with its own events and status.
+    view = panel.list_view
+    rect = view.visualRect(panel.model.index(panel.model.row_of(ids[0])))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(
+        lambda: (
+            window.session.conversation is not None and window.session.conversation.id == ids[0]
+        ),
+        timeout=STARTUP_MS,
+    )
+    qtbot.waitUntil(lambda: view_has(window, "Done: First task"), timeout=10_000)
+    assert not view_has(window, "Second task")
+    assert status_text(window) == "Finished"
+    assert panel.selected_id() == ids[0]
+
+    # Delete the other one (not open) with its container; the open one stays.
+    panel.ask_delete(ids[1])
+    dialog = window.findChild(QMessageBox, "delete_conversation_dialog")
+    dialog.findChild(QCheckBox).setChecked(True)
+    dialog.button(QMessageBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: panel.ids() == [ids[0]], timeout=30_000)
+    folder = tmp_path / "conversations" / ids[1]
+    qtbot.waitUntil(lambda: not folder.exists(), timeout=60_000)
+
+    def gone() -> bool:
+        try:
+            docker_client.containers.get(containers[1])
+        except docker.errors.NotFound:
+            return True
+        return False
+
+    qtbot.waitUntil(gone, timeout=60_000)
+    assert window.session.conversation.id == ids[0]
+    assert view_has(window, "Done: First task")

@@ -88,6 +88,7 @@ class ConversationWorker(QObject):
     ready = Signal(int, object)  # the Conversation
     start_failed = Signal(int, str)
     engine_unreachable = Signal(int, str)  # early messages are kept for a retry
+    image_missing = Signal(int, str, str)  # image, what to do; early messages kept
     event_recorded = Signal(int, object)  # an agent.events model
     output_ready = Signal(int)  # live output waits in the buffer
     status_changed = Signal(int, object, str)  # AgentStatus, detail
@@ -166,6 +167,13 @@ class ConversationWorker(QObject):
                 # Nothing the user typed is lost: a retry sends it.
                 log.warning("Docker engine unreachable: %s", exc)
                 self.engine_unreachable.emit(generation, str(exc))
+                return
+            from sandbox import ImageMissingError
+
+            if isinstance(exc, ImageMissingError):
+                # The window offers to build it, then retries with what the user typed.
+                log.warning("sandbox image missing: %s", exc)
+                self.image_missing.emit(generation, exc.image, str(exc))
                 return
             log.exception("could not start the conversation")
             with self._lock:
@@ -287,6 +295,7 @@ class ConversationSession(QObject):
     ready = Signal(object)  # Conversation
     start_failed = Signal(str)
     engine_unreachable = Signal(str)  # what to do; retry_start() tries again
+    image_missing = Signal(str, str)  # image, what to do; retry_start() once built
     event_recorded = Signal(object)
     output_received = Signal(list)  # [(tool_call_id, chunk)], in order
     status_changed = Signal(object, str)
@@ -327,6 +336,7 @@ class ConversationSession(QObject):
         w.ready.connect(self._on_ready)
         w.start_failed.connect(self._on_start_failed)
         w.engine_unreachable.connect(self._on_engine_unreachable)
+        w.image_missing.connect(self._on_image_missing)
         w.event_recorded.connect(self._on_event)
         w.output_ready.connect(self._on_output_ready)
         w.status_changed.connect(self._on_status)
@@ -619,6 +629,14 @@ class ConversationSession(QObject):
         self._starting = False
         self._opened = False
         self.engine_unreachable.emit(message)
+        self.status_changed.emit(self._status, self._detail)
+
+    def _on_image_missing(self, generation: int, image: str, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._starting = False
+        self._opened = False
+        self.image_missing.emit(image, message)
         self.status_changed.emit(self._status, self._detail)
 
     def _on_event(self, generation: int, event: Event) -> None:

@@ -37,6 +37,7 @@ from gui.composer import Composer
 from gui.confirmation_bar import ConfirmationBar
 from gui.conversation_worker import ConversationSession
 from gui.event_view import EventView
+from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
 from gui.history_panel import HistoryPanel, load_last_open, save_last_open
 from gui.status_bar import StatusBar
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         self.session = ConversationSession(self.settings, self, persistence_dir=persistence_dir)
         self._connect()
         self._start_history(persistence_dir)
+        self.failures = FailureHandling(self)
         self._update_controls()
 
     # --- construction -----------------------------------------------------------------------

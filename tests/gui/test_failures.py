@@ -128,3 +128,37 @@ def test_notifies_only_when_the_window_is_not_active(qtbot):
         "The agent waits for your approval.",
         "The agent stopped on an error.",
     ]
+
+
+def test_once_the_image_is_there_build_starts_the_conversation_with_the_message(
+    qtbot, make_window, llm_server, docker_client, sandbox_image
+):
+    tag = "berth-test-missing-image:appears"
+    with contextlib.suppress(Exception):
+        docker_client.images.remove(tag, force=True)
+    llm_server.script = lambda _r: Reply.say("Hello from the new image.")
+    window = make_window(image=tag)
+    qtbot.keyClicks(window.composer_edit, "Hello")
+    window.action_send.trigger()
+    qtbot.waitUntil(
+        lambda: window.findChild(QMessageBox, "image_missing_dialog") is not None, timeout=30_000
+    )
+    box = window.findChild(QMessageBox, "image_missing_dialog")
+    # The image turns up (as a finished build would leave it): Build finds it, and starts.
+    docker_client.images.get(sandbox_image).tag(*tag.split(":"))
+    try:
+        qtbot.mouseClick(
+            box.findChild(QPushButton, "image_build_button"), Qt.MouseButton.LeftButton
+        )
+        qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_S)
+        assert window.findChild(QProgressDialog, "image_build_progress") is None
+        assert view_has(window, "Hello from the new image.")
+        assert "Hello" in llm_server.requests[0].all_text()
+    finally:
+        conversation = window.session.conversation
+        window.close()
+        if conversation is not None:
+            with contextlib.suppress(Exception):
+                conversation.delete(remove_container=True)
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(tag, force=True)

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from agent.tools import BashTool
 
 pytestmark = pytest.mark.timeout(300)
-
-
-# Test sessions running side by side (several developers, one engine) remove each other's
-# containers by image when they end; a tag of our own keeps this module's container ours.
-TOOLS_IMAGE = "berth-test:tools-minbase"
-
-
-@pytest.fixture(scope="module")
-def workspace(sandbox_image: str, docker_client) -> Iterator:
-    from sandbox import DockerWorkspace
-
-    repo, tag = TOOLS_IMAGE.split(":")
-    docker_client.images.get(sandbox_image).tag(repo, tag)
-    ws = DockerWorkspace(image=TOOLS_IMAGE, conversation_id=f"test-bash-{uuid.uuid4().hex[:8]}")
-    ws.start()
-    yield ws
-    ws.remove()
 
 
 @pytest.fixture

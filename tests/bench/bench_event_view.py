@@ -20,25 +20,10 @@ from PySide6.QtWidgets import QApplication, QListView
 from agent.events import ActionEvent, MessageEvent
 from gui.event_view import EventView
 from gui.event_view.demo import mixed_events
+from tests.bench.scrolling import DRAG_STEPS, drag_end_to_end
 
 EVENTS = 10_000
-DRAG_STEPS = 100
 GOAL_S = 1.0
-
-
-def _drag(view: QListView, app: QApplication) -> tuple[float, float]:
-    bar = view.verticalScrollBar()
-    bar.setValue(0)
-    app.processEvents()
-    worst = 0.0
-    started = time.perf_counter()
-    for step in range(DRAG_STEPS + 1):
-        t = time.perf_counter()
-        bar.setValue(round(bar.maximum() * step / DRAG_STEPS))
-        view.viewport().repaint()
-        app.processEvents()
-        worst = max(worst, time.perf_counter() - t)
-    return time.perf_counter() - started, worst * 1000
 
 
 def _timed(action, view: QListView, app: QApplication) -> float:
@@ -68,7 +53,7 @@ def test_event_view_at_ten_thousand_events(qtbot) -> None:
     started = time.perf_counter()
     qtbot.waitUntil(lambda: not view._measure_timer.isActive(), timeout=30_000)
     measured = time.perf_counter() - started
-    scroll, worst = _drag(view, app)
+    scroll, worst = drag_end_to_end(view, app)
 
     view.scroll_to_end()
     app.processEvents()
@@ -111,7 +96,7 @@ def test_event_view_at_ten_thousand_events(qtbot) -> None:
     baseline.viewport().repaint()
     app.processEvents()
     base_load = time.perf_counter() - started
-    base_scroll, base_worst = _drag(baseline, app)
+    base_scroll, base_worst = drag_end_to_end(baseline, app)
     base_append = statistics.median(
         _timed(
             lambda: (

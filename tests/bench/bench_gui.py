@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from PySide6.QtCore import QElapsedTimer, QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QListView
 
+from tests.bench.scrolling import DRAG_STEPS, drag_end_to_end
 from tests.support.fixtures import TEST_API_KEY, _llm_server_session, llm_server  # noqa: F401
 from tests.support.llm_server import RecordedRequest, Reply
 
@@ -111,9 +112,6 @@ def test_launch_to_window_shown() -> None:
     assert berth < LAUNCH_GOAL_S * 3, "far off the launch goal"
 
 
-DRAG_STEPS = 100
-
-
 def _scroll_end_to_end(view: QListView, app: QApplication) -> tuple[float, float, int]:
     """Drag the scroll bar's thumb from the top to the bottom in DRAG_STEPS moves, painting
     each position, as a user skimming the whole conversation does.
@@ -121,19 +119,9 @@ def _scroll_end_to_end(view: QListView, app: QApplication) -> tuple[float, float
     Returns (total s, worst step ms, pages): paging through all of it one screen at a time
     would take ``pages`` steps.
     """
-    bar = view.verticalScrollBar()
-    bar.setValue(0)
-    app.processEvents()
-    worst = 0.0
-    started = time.perf_counter()
-    for step in range(DRAG_STEPS + 1):
-        t = time.perf_counter()
-        bar.setValue(round(bar.maximum() * step / DRAG_STEPS))
-        view.viewport().repaint()
-        app.processEvents()
-        worst = max(worst, time.perf_counter() - t)
-    pages = bar.maximum() // max(1, view.viewport().height()) + 1
-    return time.perf_counter() - started, worst * 1000, pages
+    total, worst_ms = drag_end_to_end(view, app)
+    pages = view.verticalScrollBar().maximum() // max(1, view.viewport().height()) + 1
+    return total, worst_ms, pages
 
 
 def test_ten_thousand_events_load_and_scroll(qtbot, tmp_path, monkeypatch) -> None:

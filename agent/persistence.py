@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -47,7 +48,7 @@ class ConversationStore:
         self.events_path = folder / EVENTS_FILE
         self._append_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._events_file = None
+        self._events_file: TextIO | None = None
 
     def exists(self) -> bool:
         return self.state_path.exists()

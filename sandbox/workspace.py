@@ -151,7 +151,7 @@ class DockerWorkspace:
                     container.reload()
             self._container = container
             self._files = ContainerFiles(
-                client.api, container.id, frozen=lambda: self.frozen, exec_gate=self._exec_gate
+                client.api, str(container.id), frozen=lambda: self.frozen, exec_gate=self._exec_gate
             )
             self._drop_shell()
             if not self.frozen:  # ready before the first command, which then starts at once
@@ -303,7 +303,7 @@ class DockerWorkspace:
         while True:
             shell = PersistentShell(
                 self.client.api,
-                container.id,
+                str(container.id),
                 clock=self._clock,
                 workdir=labels.WORKDIR,
                 environment=self.environment,

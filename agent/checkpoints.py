@@ -103,7 +103,6 @@ class CheckpointNotFoundError(KeyError):
         return f"No checkpoint {self.args[0]!r} in this conversation."
 
 
-_WARM_UP = "warm up"
 _STOP = "stop"
 
 
@@ -158,10 +157,6 @@ class CheckpointKeeper:
                 )
             return self._store
 
-    def warm_up(self) -> None:
-        """Start the helper in the background, so the first checkpoint does not wait on it."""
-        self._submit(_WARM_UP)
-
     # -- taking checkpoints ----------------------------------------------------------------
 
     def before_run(self) -> None:
@@ -213,9 +208,6 @@ class CheckpointKeeper:
             try:
                 if isinstance(job, _Job):
                     self._take(job)
-                else:
-                    with contextlib.suppress(Exception):  # the first checkpoint will say why
-                        self.store().start()
             finally:
                 with self._c._cond:
                     self._busy -= 1

@@ -17,20 +17,32 @@ _META = (CheckpointEvent, CheckpointFailedEvent)
 
 
 def live_events(events: Sequence[Event]) -> list[Event]:
-    """The events of the live branch, in order, each RewindEvent kept where it happened."""
-    live: list[Event] = []
-    position: dict[str, int] = {}
+    """The events of the live branch, in order, each RewindEvent kept where it happened.
+
+    Events form a tree: each one follows the event recorded before it, except a rewind,
+    which follows the event its checkpoint came after. The live branch is the path from
+    the last event back to the root; so a rewind forward, to a checkpoint of a branch
+    already abandoned, brings back that branch as it stood then.
+    """
+    parent: dict[str, str | None] = {}
+    by_id: dict[str, Event] = {}
+    last: str | None = None
     for event in events:
         if isinstance(event, _META):
             continue
         if isinstance(event, RewindEvent):
-            keep = position.get(event.to_event_id, -1) + 1 if event.to_event_id else 0
-            for dropped in live[keep:]:
-                position.pop(dropped.id, None)
-            del live[keep:]
-        position[event.id] = len(live)
-        live.append(event)
-    return live
+            target = event.to_event_id
+            parent[event.id] = target if target in by_id else None
+        else:
+            parent[event.id] = last
+        by_id[event.id] = event
+        last = event.id
+    chain: list[Event] = []
+    while last is not None:
+        chain.append(by_id[last])
+        last = parent[last]
+    chain.reverse()
+    return chain
 
 
 def abandoned_ids(events: Sequence[Event]) -> set[str]:

@@ -309,7 +309,7 @@ class CheckpointKeeper:
                 )
         c._approved.clear()
         where = "the start" if intent.step == 0 else f"step {intent.step}"
-        c._set_status(AgentStatus.PAUSED, f"Rewound to {where}; run() goes on from there")
+        c._set_status(AgentStatus.PAUSED, f"Rewound to {where}")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.intent_path)
 
@@ -462,7 +462,7 @@ def _fork_state(c: Conversation, fork_id: str, volume: str, step: int) -> Persis
         created=now,
         updated=now,
         agent_status=AgentStatus.PAUSED,
-        status_detail=f"Forked from {c.id[:8]} at step {step}; run() goes on from there",
+        status_detail=f"Forked from {c.id[:8]} at step {step}",
         confirmation_mode=c.state.confirmation_mode,
         workspace=c._spec.model_copy(update={"host_dir": None, "volume": volume}),
         llm=LLMSpec(model=llm.model, base_url=llm.base_url, usage_id=llm.usage_id),

@@ -15,6 +15,7 @@ from sandbox.checkpoints.store import (
     CheckpointStore,
     default_store_volume,
     helper_image,
+    store_only,
     workspace_mount,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "WorkspaceMount",
     "default_store_volume",
     "helper_image",
+    "store_only",
     "workspace_mount",
 ]

@@ -241,6 +241,8 @@ class Store:
 
     def restore(self, conversation: str, tree: str) -> dict[str, object]:
         """Make the workspace exactly ``tree``: extra entries go, missing ones come back."""
+        if not os.path.exists(self._path(tree)):
+            raise StoreError("that checkpoint was pruned: its content is no longer kept")
         with self._working(conversation):
             start = time.monotonic()
             self.scan_start = time.time_ns()
@@ -442,6 +444,21 @@ class Store:
                 os.rmdir(folder)
         return {"dropped": dropped}
 
+    def prune(self, keep_last: int) -> dict[str, object]:
+        """In every conversation, forget all checkpoints but the first and the newest
+        ``keep_last`` (by when they were written), then gc."""
+        refs = os.path.join(self.root, "refs")
+        dropped = 0
+        for conversation in os.listdir(refs):
+            folder = os.path.join(refs, conversation)
+            paths = [os.path.join(folder, name) for name in os.listdir(folder)]
+            paths = sorted((p for p in paths if ".tmp-" not in p), key=os.path.getmtime)
+            for path in paths[1 : max(1, len(paths) - keep_last)]:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    dropped += 1
+        return {"dropped": dropped, **self.gc()}
+
     def gc(self) -> dict[str, object]:
         """Remove every object no ref reaches (mark and sweep), with all writers held off."""
         with self._lock("gc", exclusive=True):
@@ -537,6 +554,7 @@ def serve(store: Store) -> None:
         "copy_refs": store.copy_refs,
         "drop_refs": store.drop_refs,
         "gc": store.gc,
+        "prune": store.prune,
         "usage": store.usage,
         "ping": lambda: {"pong": True},
     }

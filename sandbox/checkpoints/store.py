@@ -142,7 +142,7 @@ class CheckpointStore:
     def __init__(
         self,
         conversation_id: str,
-        mount: WorkspaceMount,
+        mount: WorkspaceMount | None,
         *,
         client: docker.DockerClient | None = None,
         image: str | None = None,
@@ -199,7 +199,9 @@ class CheckpointStore:
             raise CheckpointError(
                 f"The checkpoint helper's image {self.image} is missing: {exc}"
             ) from exc
-        source = self.mount.source
+        volumes = {self.store_volume: {"bind": "/store", "mode": "rw"}}
+        if self.mount is not None:  # None: the store alone (space used, pruning)
+            volumes[self.mount.source] = {"bind": labels.WORKDIR, "mode": "rw"}
         try:
             container = client.containers.run(
                 self.image,
@@ -208,10 +210,7 @@ class CheckpointStore:
                 init=True,
                 name=helper_name(self.conversation_id),
                 labels={labels.MANAGED: "true", OF_LABEL: self.conversation_id},
-                volumes={
-                    source: {"bind": labels.WORKDIR, "mode": "rw"},
-                    self.store_volume: {"bind": "/store", "mode": "rw"},
-                },
+                volumes=volumes,
                 network_mode="none",
                 security_opt=["no-new-privileges:true"],
                 cap_drop=["ALL"],
@@ -232,6 +231,8 @@ class CheckpointStore:
         return container
 
     def _mounts_ok(self, container: Container) -> bool:
+        if self.mount is None:
+            return True
         try:
             return workspace_mount(container) == self.mount
         except CheckpointError:
@@ -302,6 +303,16 @@ class CheckpointStore:
 
     def usage(self) -> StoreUsage:
         return StoreUsage.model_validate(self._call("usage"))
+
+    def prune(self, keep_last: int) -> int:
+        """Every conversation keeps its first and newest ``keep_last`` checkpoints; returns
+        the bytes freed."""
+        return int(self._call("prune", keep_last=keep_last)["freed"])
+
+
+def store_only(client: docker.DockerClient | None = None) -> CheckpointStore:
+    """A handle on the store itself, for the space it uses and pruning (close it after)."""
+    return CheckpointStore("maintenance", None, client=client)
 
 
 def _server_tar() -> bytes:

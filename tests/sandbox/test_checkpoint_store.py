@@ -131,3 +131,27 @@ def test_a_server_killed_mid_restore_leaves_a_store_that_finishes_the_restore(ws
     assert fingerprint(ws) == after
     store.restore(first.tree)
     assert fingerprint(ws) == before
+
+
+def test_prune_keeps_the_first_and_the_newest_checkpoints(ws, store):
+    import time
+
+    from sandbox.checkpoints import store_only
+
+    seeded(ws)
+    trees = []
+    for n in range(5):
+        ws.execute(f"head -c 50000 /dev/urandom > /workspace/step{n}")
+        trees.append(store.snapshot(f"step{n}").tree)
+        time.sleep(0.05)  # refs are ordered by when they were written
+    maintenance = store_only(ws.client)
+    try:
+        before = maintenance.usage().bytes
+        assert maintenance.prune(keep_last=2) > 0
+        assert maintenance.usage().bytes < before
+    finally:
+        maintenance.close()
+    store.restore(trees[0])  # the first is kept
+    store.restore(trees[4])  # and the newest
+    with pytest.raises(CheckpointError, match="pruned"):
+        store.restore(trees[1])

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,6 +109,7 @@ class ConversationWorker(QObject):
         self._container_state: dict[int, tuple[str, bool]] = {}
         # Generations that reopen a saved conversation (History), by its id.
         self._reopen: dict[int, str] = {}
+        self._closing: dict[int, list[threading.Thread]] = {}
 
     # --- called from the GUI thread (cheap, thread-safe) ------------------------------------
 
@@ -130,9 +131,15 @@ class ConversationWorker(QObject):
             self._container_state.pop(generation, None)
             return self._conversations.pop(generation, None)
 
-    def reopen_as(self, generation: int, conversation_id: str) -> None:
+    def reopen_as(
+        self,
+        generation: int,
+        conversation_id: str,
+        closing: Sequence[threading.Thread] = (),
+    ) -> None:
         with self._lock:
             self._reopen[generation] = conversation_id
+            self._closing[generation] = list(closing)
 
     def delete_saved(self, conversation_id: str, remove_container: bool) -> None:
         """Delete a saved conversation that is not open (blocks on the disk or Docker)."""
@@ -158,6 +165,12 @@ class ConversationWorker(QObject):
     def open(self, generation: int) -> None:
         """Create the conversation and its container, send early messages, run."""
         self.starting.emit(generation, "Starting the container…")
+        with self._lock:
+            closing = self._closing.pop(generation, [])
+        # A conversation still closing (left by New) may be the one reopened: its close
+        # (the last checkpoint, then stopping the container) must not race the reopen.
+        for thread in closing:
+            thread.join(SHUTDOWN_WAIT_S)
         try:
             conversation = self._create(generation)
         except Exception as exc:
@@ -538,7 +551,8 @@ class ConversationSession(QObject):
             return
         self.new_conversation()
         self._reopening = conversation_id
-        self._worker.reopen_as(self._generation, conversation_id)
+        closing = [t for t in self._closing if t.is_alive()]
+        self._worker.reopen_as(self._generation, conversation_id, closing)
         self._opened = True
         self._starting = True
         self._open_requested.emit(self._generation)

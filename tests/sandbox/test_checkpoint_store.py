@@ -133,11 +133,14 @@ def test_a_server_killed_mid_restore_leaves_a_store_that_finishes_the_restore(ws
     assert fingerprint(ws) == before
 
 
-def test_prune_keeps_the_first_and_the_newest_checkpoints(ws, store):
+def test_prune_keeps_the_first_and_the_newest_checkpoints(ws):
     import time
+    import uuid
 
     from sandbox.checkpoints import store_only
 
+    # A conversation of its own: its first checkpoint is the first taken here.
+    store = CheckpointStore(uuid.uuid4().hex, workspace_mount(ws.container), client=ws.client)
     seeded(ws)
     trees = []
     for n in range(5):
@@ -155,3 +158,4 @@ def test_prune_keeps_the_first_and_the_newest_checkpoints(ws, store):
     store.restore(trees[4])  # and the newest
     with pytest.raises(CheckpointError, match="pruned"):
         store.restore(trees[1])
+    store.close()

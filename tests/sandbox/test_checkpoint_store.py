@@ -159,3 +159,41 @@ def test_prune_keeps_the_first_and_the_newest_checkpoints(ws):
     with pytest.raises(CheckpointError, match="pruned"):
         store.restore(trees[1])
     store.close()
+
+
+def test_a_server_killed_mid_checkpoint_leaves_a_store_that_opens(ws, store):
+    seeded(ws)
+    first = store.snapshot("before-kill")
+    before = fingerprint(ws)
+    helper = store.container
+    assert helper is not None
+    stop = threading.Event()
+
+    def keep_killing() -> None:
+        script = (
+            "for p in /proc/[0-9]*; do grep -q server.py $p/cmdline 2>/dev/null "
+            "&& kill -9 ${p#/proc/}; done"
+        )
+        while not stop.wait(0.05):
+            helper.exec_run(["bash", "-c", script])
+
+    killer = threading.Thread(target=keep_killing, daemon=True)
+    killer.start()
+    try:
+        with pytest.raises(CheckpointError):
+            for n in range(50):  # new content each time, 16 MB to hash and store
+                ws.execute(
+                    f"(mkdir -p /workspace/fresh{n} && cd /workspace/fresh{n} && "
+                    "head -c 16777216 /dev/urandom | split -b 65536 -a 3)"
+                )
+                store.snapshot(f"killed{n}")
+    finally:
+        stop.set()
+        killer.join()
+    # A new server opens the store; the checkpoint is taken again, and both restore.
+    after = fingerprint(ws)
+    again = store.snapshot("again")
+    store.restore(first.tree)
+    assert fingerprint(ws) == before
+    store.restore(again.tree)
+    assert fingerprint(ws) == after

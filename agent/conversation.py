@@ -46,6 +46,7 @@ from agent.events import (
 )
 from agent.history import build_messages, pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
+from agent.pausing import HoldWord, hold_command
 from agent.persistence import ConversationStore, resolve_persistence_dir
 from agent.state import (
     ConversationStats,
@@ -375,12 +376,14 @@ class Conversation:
             self._record(ResumeEvent())
         self._set_status(AgentStatus.RUNNING)
 
+        # Resuming releases the container, however it was held: a command paused mid-way,
+        # or a container found frozen on reopen (reopening itself never thaws it).
+        with contextlib.suppress(Exception):
+            self.workspace.thaw()
         iterations = 0
         while True:
             if self._tool_job is not None:
-                # A command paused mid-way: let it carry on where it stood.
-                with contextlib.suppress(Exception):
-                    self.workspace.thaw()
+                # A command paused mid-way: it carries on where it stood.
                 outcome = self._await_tool(self._tool_job)
                 if outcome is not None:
                     return outcome
@@ -570,11 +573,8 @@ class Conversation:
         if outcome == "interrupt":
             return self._interrupt_now()
         if outcome == "pause":
-            try:
-                self.workspace.freeze()
-            except Exception as exc:  # the pause must still happen; say why it is partial
-                log.warning("could not freeze the container: %s", exc)
-            return self._paused("Paused while a command ran; the container is frozen")
+            hold, detail = hold_command(self.workspace)  # never claims a freeze that failed
+            return self._paused(detail, hold)
         with self._cond:
             self._tool_job = None
         assert job.action is not None
@@ -601,8 +601,8 @@ class Conversation:
                     return "pause"
                 self._cond.wait()
 
-    def _paused(self, detail: str) -> AgentStatus:
-        self._record(PauseEvent())
+    def _paused(self, detail: str, hold: HoldWord | None = None) -> AgentStatus:
+        self._record(PauseEvent(hold=hold))
         self._set_status(AgentStatus.PAUSED, detail)
         return AgentStatus.PAUSED
 
@@ -770,20 +770,15 @@ class Conversation:
             return workspace
         from sandbox import DockerWorkspace
 
+        # A reopened conversation keeps its saved network, limits and pause mode.
+        kwargs: dict[str, Any] = {"conversation_id": self.id, **spec.options()}
         if workspace is not None:
-            host_dir = str(Path(workspace).expanduser().resolve())
-            made = DockerWorkspace(spec.image, host_dir=host_dir, conversation_id=self.id)
-        else:
-            kwargs: dict[str, Any] = {"conversation_id": self.id, "network": spec.network}
-            if spec.host_dir:
-                kwargs["host_dir"] = spec.host_dir
-            if spec.volume:
-                kwargs["volume"] = spec.volume
-            for name in ("memory", "cpus", "pids_limit"):
-                value = getattr(spec, name)
-                if value is not None:
-                    kwargs[name] = value
-            made = DockerWorkspace(spec.image, **kwargs)
+            kwargs["host_dir"] = str(Path(workspace).expanduser().resolve())
+        elif spec.host_dir:
+            kwargs["host_dir"] = spec.host_dir
+        elif spec.volume:
+            kwargs["volume"] = spec.volume
+        made = DockerWorkspace(spec.image, **kwargs)
         self._spec = self._spec_of(made, started=False)
         return made
 
@@ -804,17 +799,13 @@ class Conversation:
             memory=attr("memory"),
             cpus=attr("cpus"),
             pids_limit=attr("pids_limit"),
+            pause_mode=str(attr("pause_mode")) if attr("pause_mode") is not None else None,
         )
 
     def _recover(self) -> None:
-        """After a crash or a quit: a container left frozen is thawed, a run left RUNNING
-        becomes PAUSED, and each tool call left without a result gets one."""
-        try:
-            # start() notices a container left paused (frozen); thaw() unpauses it.
-            if self.workspace.frozen:
-                self.workspace.thaw()
-        except Exception as exc:
-            log.warning("could not check whether the container was left frozen: %s", exc)
+        """After a crash or a quit: a run left RUNNING becomes PAUSED, and each tool call
+        left without a result gets one. A container left frozen stays frozen (the status
+        says so) until the user resumes: reopening never thaws it behind their back."""
         waiting = self._status == AgentStatus.WAITING_FOR_CONFIRMATION
         if not waiting:
             for action in pending_actions(self.state.events):
@@ -827,7 +818,16 @@ class Conversation:
                         ended="app_stopped",
                     )
                 )
+        frozen = bool(getattr(self.workspace, "frozen", False))
         if self._status == AgentStatus.RUNNING:
             self._set_status(
-                AgentStatus.PAUSED, "The app stopped while the agent ran; run() resumes"
+                AgentStatus.PAUSED,
+                "The app stopped while the agent ran; "
+                + (
+                    "the container is still frozen; run() thaws it and resumes"
+                    if frozen
+                    else "run() resumes"
+                ),
             )
+        elif frozen and self._status == AgentStatus.PAUSED:
+            self._set_status(AgentStatus.PAUSED, "Paused; the container is frozen")

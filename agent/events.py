@@ -98,6 +98,9 @@ class AgentErrorEvent(EventBase):
 
 class PauseEvent(EventBase):
     kind: Literal["pause"] = "pause"
+    # With a command in flight: what holds it still ("frozen", "stopped" by SIGSTOP), or
+    # "running" when the pause could not hold it. None when no command was in flight.
+    hold: Literal["frozen", "stopped", "running"] | None = None
 
 
 class ResumeEvent(EventBase):

@@ -81,8 +81,10 @@ class RowAssembler:
                 update,
             )
         elif isinstance(event, PauseEvent):
-            self._set_pending_paused(True, update)
-            self._marker("Paused", Tone.WARNING, "pause", event, update)
+            # A pause that could not hold the command (hold "running") leaves it running.
+            self._set_pending_paused(event.hold != "running", update)
+            label = "Paused (the command runs on)" if event.hold == "running" else "Paused"
+            self._marker(label, Tone.WARNING, "pause", event, update)
         elif isinstance(event, ResumeEvent):
             self._set_pending_paused(False, update)
             self._marker("Resumed", Tone.SUCCESS, "resume", event, update)

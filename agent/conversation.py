@@ -38,6 +38,7 @@ from agent.events import (
     Event,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     RejectionEvent,
@@ -48,6 +49,7 @@ from agent.history import build_messages, pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
 from agent.pausing import HoldWord, hold_command
 from agent.persistence import ConversationStore, resolve_persistence_dir
+from agent.recovery import MAX_REVIVALS_PER_RUN, revive
 from agent.state import (
     ConversationStats,
     LLMSpec,
@@ -187,6 +189,7 @@ class Conversation:
         self._tool_job: _Job | None = None
         self._approved: set[str] = set()
         self._closed = False
+        self._revivals = 0  # containers brought back in this run
 
         self.id = conversation_id or uuid.uuid4().hex
         root = resolve_persistence_dir(persistence_dir)
@@ -375,6 +378,7 @@ class Conversation:
         if start_status == AgentStatus.PAUSED or self._tool_job is not None:
             self._record(ResumeEvent())
         self._set_status(AgentStatus.RUNNING)
+        self._revivals = 0
 
         # Resuming releases the container, however it was held: a command paused mid-way,
         # or a container found frozen on reopen (reopening itself never thaws it).
@@ -579,6 +583,8 @@ class Conversation:
             self._tool_job = None
         assert job.action is not None
         if job.error is not None:
+            if self._revive_container(job.action, job.error):
+                return self._check_stuck()
             self._observe_error(job.action, f"The sandbox failed: {job.error}")
             if type(job.error).__name__ == "ContainerGoneError":
                 message = f"The container is gone: {job.error}"
@@ -588,6 +594,19 @@ class Conversation:
         else:
             self._observe(job.action, job.result)
         return self._check_stuck()
+
+    def _revive_container(self, action: ActionEvent, error: BaseException) -> bool:
+        """A container gone under a tool call is brought back (agent/recovery.py): the call's
+        result tells the model what was lost, a NoticeEvent tells the user."""
+        if type(error).__name__ != "ContainerGoneError" or self._revivals >= MAX_REVIVALS_PER_RUN:
+            return False
+        revival = revive(self.workspace, error)
+        if revival is None:
+            return False
+        self._revivals += 1
+        self._observe_error(action, revival.for_model)
+        self._record(NoticeEvent(title=revival.title, text=revival.detail, source="container"))
+        return True
 
     def _wait(self, job: _Job) -> str:
         """Block until the job is done or a pause/interrupt is requested."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +36,8 @@ from sandbox.shell import OutputCallback, PersistentShell
 # What apt and pip need as root inside the container; every other capability is dropped.
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
 MAIN_PROCESS = ["sleep", "infinity"]
+# How long a shell that died gives the engine to report its container stopped or removed.
+GONE_SETTLE_S = 1.0
 
 
 class DockerWorkspace:
@@ -390,28 +393,35 @@ class DockerWorkspace:
             return shell
 
     def _gone_or(self, error: SandboxError) -> SandboxError:
-        """ContainerGoneError when the container is missing or stopped, else ``error``."""
+        """ContainerGoneError when the container is missing or stopped, else ``error``.
+
+        A shell that died with its container is noticed before the engine has updated the
+        container's state: a dead shell gets a short while for the state to settle."""
         container = self._container
         if container is None:
             return error
-        try:
-            with engine_errors():
-                container.reload()
-        except EngineUnreachableError as exc:
-            return exc  # the engine itself went away, not just the shell
-        except docker.errors.NotFound:
-            return ContainerGoneError(
-                f"The container {container.short_id} was removed. start() makes a new one on "
-                "the same files."
-            )
-        except Exception:
-            return error
-        if container.status not in ("running", "paused"):
-            return ContainerGoneError(
-                f"The container {container.short_id} is {container.status} (it stopped or "
-                "was killed, perhaps out of memory). start() starts it again."
-            )
-        return error
+        deadline = time.monotonic() + (GONE_SETTLE_S if isinstance(error, ShellDiedError) else 0)
+        while True:
+            try:
+                with engine_errors():
+                    container.reload()
+            except EngineUnreachableError as exc:
+                return exc  # the engine itself went away, not just the shell
+            except docker.errors.NotFound:
+                return ContainerGoneError(
+                    f"The container {container.short_id} was removed. start() makes a new one "
+                    "on the same files."
+                )
+            except Exception:
+                return error
+            if container.status not in ("running", "paused"):
+                return ContainerGoneError(
+                    f"The container {container.short_id} is {container.status} (it stopped or "
+                    "was killed, perhaps out of memory). start() starts it again."
+                )
+            if time.monotonic() >= deadline:
+                return error
+            threading.Event().wait(0.05)
 
     def execute(
         self,

@@ -14,6 +14,7 @@ from agent.events import (
     Event,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     RejectionEvent,
@@ -88,6 +89,8 @@ class RowAssembler:
         elif isinstance(event, ResumeEvent):
             self._set_pending_paused(False, update)
             self._marker("Resumed", Tone.SUCCESS, "resume", event, update)
+        elif isinstance(event, NoticeEvent):
+            self._marker(event.title, Tone.WARNING, "notice", event, update, detail=event.text)
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
         elif isinstance(event, StatusEvent):

@@ -48,7 +48,7 @@ from agent.events import (
 from agent.history import build_messages, pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
 from agent.pausing import HoldWord, hold_command
-from agent.persistence import ConversationStore, resolve_persistence_dir
+from agent.persistence import ConversationStore, PersistenceError, resolve_persistence_dir
 from agent.recovery import MAX_REVIVALS_PER_RUN, revive
 from agent.state import (
     ConversationStats,
@@ -190,6 +190,8 @@ class Conversation:
         self._approved: set[str] = set()
         self._closed = False
         self._revivals = 0  # containers brought back in this run
+        self._unwritten: list[Event] = []  # refused by the disk, written by the next run()
+        self._disk_error: PersistenceError | None = None
 
         self.id = conversation_id or uuid.uuid4().hex
         root = resolve_persistence_dir(persistence_dir)
@@ -200,8 +202,8 @@ class Conversation:
         self._events: list[Event] = []
         reopened = self._store.exists()
         if reopened:
-            saved = self._store.load_state()
             self._events = self._store.load_events()
+            saved = self._store.load_state(self._events)
             self._status = saved.agent_status
             self._status_detail = saved.status_detail
             self._stats = saved.stats
@@ -223,10 +225,17 @@ class Conversation:
 
         self.workspace: DockerWorkspace = self._make_workspace(workspace, spec)
         self.workspace.start()
-        self._spec = self._spec_of(self.workspace)
-        self._save_state()
-        if reopened:
-            self._recover()
+        try:
+            self._spec = self._spec_of(self.workspace)
+            self._save_state()
+            if reopened:
+                self._recover()
+        except BaseException:
+            # Nobody holds this conversation: its container must not run on unowned.
+            with contextlib.suppress(Exception):
+                self.workspace.close()
+            self._store.close()
+            raise
 
     # --- the public API --------------------------------------------------------------------
 
@@ -257,11 +266,18 @@ class Conversation:
             with self._cond:
                 start_status = self._status
             try:
+                self._write_unwritten()
                 return self._run(start_status)
+            except PersistenceError as exc:
+                return self._pause_for_disk(exc)
             except Exception as exc:
                 log.exception("the conversation loop failed")
-                self._record(AgentErrorEvent(message=f"Internal error: {exc!r}", source="internal"))
-                self._set_status(AgentStatus.ERROR, f"Internal error: {exc}")
+                try:
+                    message = f"Internal error: {exc!r}"
+                    self._record(AgentErrorEvent(message=message, source="internal"))
+                    self._set_status(AgentStatus.ERROR, f"Internal error: {exc}")
+                except PersistenceError as disk:
+                    return self._pause_for_disk(disk)
                 return AgentStatus.ERROR
             finally:
                 with self._cond:
@@ -731,11 +747,50 @@ class Conversation:
     # --- recording -------------------------------------------------------------------------
 
     def _record(self, event: Event) -> None:
-        """On disk (fsynced), then in memory, then to the callbacks (no lock held)."""
+        """On disk (fsynced), then in memory, then to the callbacks (no lock held).
+
+        When the disk refuses it (full, read-only), the event waits in memory, in order,
+        for the next run() to write it: a tool call's result is never lost, nor its call
+        run twice. PersistenceError tells the caller."""
         with self._record_lock:
-            self._store.append(event)
+            if self._unwritten:
+                self._unwritten.append(event)
+                raise self._disk_error or PersistenceError(self._store.folder, OSError())
+            try:
+                self._store.append(event)
+            except PersistenceError as exc:
+                self._unwritten.append(event)
+                self._disk_error = exc
+                raise
             with self._cond:
                 self._events.append(event)
+        self._tell(event)
+
+    def _write_unwritten(self) -> None:
+        """Write the events a full or read-only disk refused, oldest first."""
+        with self._record_lock:
+            waiting, self._unwritten = self._unwritten, []
+        for number, event in enumerate(waiting):
+            try:
+                self._record(event)
+            except PersistenceError:
+                with self._record_lock:
+                    self._unwritten[:0] = waiting[number + 1 :]
+                raise
+
+    def _pause_for_disk(self, exc: PersistenceError) -> AgentStatus:
+        """PAUSED with the disk's error, in memory (the disk cannot take it); run() retries."""
+        log.warning("the conversation cannot be written: %s", exc)
+        with self._cond:
+            self._status, self._status_detail = AgentStatus.PAUSED, str(exc)
+        with contextlib.suppress(Exception):
+            self._save_state()
+        if self._on_status_change is not None:
+            with contextlib.suppress(Exception):
+                self._on_status_change(AgentStatus.PAUSED)
+        return AgentStatus.PAUSED
+
+    def _tell(self, event: Event) -> None:
         for callback in list(self._callbacks):
             try:
                 callback(event)

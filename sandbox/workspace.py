@@ -300,7 +300,7 @@ class DockerWorkspace:
             shell = self._shell
             try:
                 left = pause_modes.signal_all(
-                    self.client.api, container.id, shell.pid if shell else None, "STOP"
+                    self.client.api, str(container.id), shell.pid if shell else None, "STOP"
                 )
             except Exception as exc:
                 self._clock.resume()
@@ -328,7 +328,7 @@ class DockerWorkspace:
             else:
                 shell = self._shell
                 pause_modes.signal_all(
-                    self.client.api, container.id, shell.pid if shell else None, "CONT"
+                    self.client.api, str(container.id), shell.pid if shell else None, "CONT"
                 )
         self._set_hold(Hold.NONE)
 

@@ -98,6 +98,9 @@ class AgentErrorEvent(EventBase):
 
 class PauseEvent(EventBase):
     kind: Literal["pause"] = "pause"
+    # With a command in flight: what holds it still ("frozen", "stopped" by SIGSTOP), or
+    # "running" when the pause could not hold it. None when no command was in flight.
+    hold: Literal["frozen", "stopped", "running"] | None = None
 
 
 class ResumeEvent(EventBase):
@@ -159,6 +162,16 @@ class RewindEvent(EventBase):
     to_event_id: str | None = None
 
 
+class NoticeEvent(EventBase):
+    """Something the user should know that is not an error (the run went on): a container
+    that died and was made again, say. The model learns of it through the tool result."""
+
+    kind: Literal["notice"] = "notice"
+    title: str
+    text: str = ""
+    source: str = ""  # "container" for a recreated container
+
+
 Event = Annotated[
     MessageEvent
     | ActionEvent
@@ -171,7 +184,8 @@ Event = Annotated[
     | RejectionEvent
     | CheckpointEvent
     | CheckpointFailedEvent
-    | RewindEvent,
+    | RewindEvent
+    | NoticeEvent,
     Field(discriminator="kind"),
 ]
 

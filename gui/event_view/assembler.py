@@ -17,6 +17,7 @@ from agent.events import (
     Event,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     RejectionEvent,
@@ -93,11 +94,15 @@ class RowAssembler:
                 update,
             )
         elif isinstance(event, PauseEvent):
-            self._set_pending_paused(True, update)
-            self._marker("Paused", Tone.WARNING, "pause", event, update)
+            # A pause that could not hold the command (hold "running") leaves it running.
+            self._set_pending_paused(event.hold != "running", update)
+            label = "Paused (the command runs on)" if event.hold == "running" else "Paused"
+            self._marker(label, Tone.WARNING, "pause", event, update)
         elif isinstance(event, ResumeEvent):
             self._set_pending_paused(False, update)
             self._marker("Resumed", Tone.SUCCESS, "resume", event, update)
+        elif isinstance(event, NoticeEvent):
+            self._marker(event.title, Tone.WARNING, "notice", event, update, detail=event.text)
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
         elif isinstance(event, StatusEvent):

@@ -125,6 +125,16 @@ class RejectionEvent(EventBase):
     reason: str = ""
 
 
+class NoticeEvent(EventBase):
+    """Something the user should know that is not an error (the run went on): a container
+    that died and was made again, say. The model learns of it through the tool result."""
+
+    kind: Literal["notice"] = "notice"
+    title: str
+    text: str = ""
+    source: str = ""  # "container" for a recreated container
+
+
 class CheckpointEvent(EventBase):
     """/workspace was saved in the checkpoint store (taken off the loop's thread, so it can
     land after later events; ``after_event_id`` says where in the history it belongs)."""
@@ -162,16 +172,6 @@ class RewindEvent(EventBase):
     to_event_id: str | None = None
 
 
-class NoticeEvent(EventBase):
-    """Something the user should know that is not an error (the run went on): a container
-    that died and was made again, say. The model learns of it through the tool result."""
-
-    kind: Literal["notice"] = "notice"
-    title: str
-    text: str = ""
-    source: str = ""  # "container" for a recreated container
-
-
 Event = Annotated[
     MessageEvent
     | ActionEvent
@@ -182,10 +182,10 @@ Event = Annotated[
     | InterruptEvent
     | StatusEvent
     | RejectionEvent
+    | NoticeEvent
     | CheckpointEvent
     | CheckpointFailedEvent
-    | RewindEvent
-    | NoticeEvent,
+    | RewindEvent,
     Field(discriminator="kind"),
 ]
 

@@ -271,7 +271,14 @@ class Conversation:
                 start_status = self._status
             try:
                 self._write_unwritten()
-                return self._run(start_status)
+                outcome = self._run(start_status)
+                if outcome != AgentStatus.PAUSED:
+                    # A run that ended on its own returns with its last step's checkpoint
+                    # saved (conversation.checkpoints lists it); a pause never waits for it.
+                    self._checkpoints.settle(
+                        lambda: self._pause_requested or self._interrupt_requested
+                    )
+                return outcome
             except PersistenceError as exc:
                 return self._pause_for_disk(exc)
             except Exception as exc:

@@ -180,6 +180,9 @@ class DockerWorkspace:
                 ]
             },
         )
+        # One being removed (`docker rm -f` still under way) or dead cannot be started again:
+        # a new container on the same volume or folder takes its place.
+        found = [c for c in found if c.status not in ("removing", "dead")]
         if not found:
             return None
         found.sort(key=lambda c: c.attrs.get("Created", ""), reverse=True)

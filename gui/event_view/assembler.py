@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
+    CondensationEvent,
+    ContextFileEvent,
     Event,
     InterruptEvent,
     MessageEvent,
@@ -21,7 +23,15 @@ from agent.events import (
     StatusEvent,
 )
 from agent.status import AgentStatus
-from gui.event_view.rows import ErrorRow, MarkerRow, MessageRow, Row, Tone, ToolRow
+from gui.event_view.rows import (
+    ErrorRow,
+    MarkerRow,
+    MessageRow,
+    Row,
+    SummaryRow,
+    Tone,
+    ToolRow,
+)
 
 _STATUS_MARKERS: dict[AgentStatus, tuple[str, Tone]] = {
     AgentStatus.IDLE: ("Idle", Tone.NEUTRAL),
@@ -93,6 +103,19 @@ class RowAssembler:
             self._status(event, update)
         elif isinstance(event, RejectionEvent):
             self._marker("Rejected", Tone.WARNING, "rejection", event, update, event.reason)
+        elif isinstance(event, CondensationEvent):
+            row = SummaryRow(
+                timestamp=event.timestamp,
+                first_step=event.first_step,
+                last_step=event.last_step,
+                summary_text=event.summary,
+            )
+            self._insert(row, update)
+        elif isinstance(event, ContextFileEvent):
+            name = event.path.rsplit("/", 1)[-1]
+            size = _size(event.size)
+            detail = f"first 32 KB of {size} given to the agent" if event.truncated else size
+            self._marker(f"Read {name}", Tone.INFO, "context_file", event, update, detail)
         return update
 
     def deliver(self, request_event_count: int) -> Update:
@@ -242,3 +265,7 @@ class RowAssembler:
             else:
                 still_queued.append(row)
         self._queued = still_queued
+
+
+def _size(count: int) -> str:
+    return f"{count} bytes" if count < 1024 else f"{count / 1024:.1f} KB"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QStyle, QWid
 from gui.event_view.delegate import EventDelegate
 from gui.event_view.jump_button import JumpToLatestButton
 from gui.event_view.model import EventListModel, EventRole
+from gui.event_view.rows import SummaryRow
 
 
 class EventView(QListView):
@@ -74,6 +75,8 @@ class EventView(QListView):
         self._measure_changed = False
 
         self._model.modelReset.connect(self._on_reset)
+
+        self.clicked.connect(self._toggle_summary)
 
         self._jump = JumpToLatestButton(self)
         self._jump.clicked.connect(self.scroll_to_end)
@@ -143,6 +146,15 @@ class EventView(QListView):
                     bar.setValue(bar.value() + shift)
                 finally:
                     self._adjusting = False
+
+    def _toggle_summary(self, index: QModelIndex) -> None:
+        """A condensation marker unfolds to its summary (and folds back), kept in view."""
+        if not self._model.toggle_summary(index.row()):
+            return
+        self._following = False
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        self._update_jump()
 
     # -- following -----------------------------------------------------------------------------
 
@@ -287,6 +299,12 @@ class EventView(QListView):
             self.scroll_to_end()
             event.accept()
             return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            current = self.currentIndex()
+            if current.isValid() and isinstance(self._model.row_at(current.row()), SummaryRow):
+                self._toggle_summary(current)
+                event.accept()
+                return
         if event.matches(QKeySequence.StandardKey.Copy):
             # The base class would copy only the current row's one-line summary.
             self.copy_selection()

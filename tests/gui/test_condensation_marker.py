@@ -76,3 +76,21 @@ def test_agents_md_read_is_shown_with_its_cut(view: EventView):
     first = view.model().index(0).data(EventRole.FULL_TEXT)
     assert first.startswith("Read AGENTS.md")
     assert "first 32 KB of 39.1 KB" in first
+
+
+def test_status_bar_shows_cached_tokens_once_there_are_some(qtbot):
+    from agent import ConversationStats
+    from gui.status_bar import StatusBar
+
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.set_stats(ConversationStats(prompt_tokens=12_300, completion_tokens=678))
+    assert bar.tokens_label.text() == "↑ 12.3k  ↓ 678"
+    bar.set_stats(
+        ConversationStats(
+            prompt_tokens=12_300, completion_tokens=678, cached_tokens=9_100, condensations=2
+        )
+    )
+    assert bar.tokens_label.text() == "↑ 12.3k (9.1k cached)  ↓ 678"
+    tip = bar.tokens_label.toolTip()
+    assert "prompt cache: 9,100" in tip and "summarised to fit the context window: 2 times" in tip

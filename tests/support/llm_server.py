@@ -77,6 +77,8 @@ class Reply:
     delay: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    # Of prompt_tokens, those the "provider" read from its prompt cache (OpenAI's field).
+    cached_tokens: int = 0
 
     @classmethod
     def say(cls, text: str, **kw: Any) -> Reply:
@@ -398,12 +400,15 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _usage(reply: Reply) -> dict[str, int]:
-    return {
+def _usage(reply: Reply) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
+    if reply.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+    return usage
 
 
 def _completion(completion_id: str, reply: Reply, model: str) -> dict[str, Any]:

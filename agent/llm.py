@@ -7,6 +7,7 @@ caller can abandon a request (pause) between attempts and so each attempt is vis
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -270,8 +271,10 @@ class LLM(BaseModel):
         )
 
 
+@functools.lru_cache(maxsize=64)
 def _known_window(model: str) -> int | None:
-    """The input window litellm's model list gives ``model``, or None."""
+    """The input window litellm's model list gives ``model``, or None (asked once per
+    model: the window is read for every request)."""
     try:
         info = import_litellm().get_model_info(model)
     except Exception:  # not in litellm's list: the caller falls back

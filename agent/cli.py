@@ -17,6 +17,8 @@ from typing import TextIO
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
+    CondensationEvent,
+    ContextFileEvent,
     Event,
     InterruptEvent,
     MessageEvent,
@@ -103,6 +105,10 @@ class EventPrinter:
             return "▶ resumed"
         if isinstance(event, InterruptEvent):
             return "■ stopped"
+        if isinstance(event, CondensationEvent):
+            return f"≡ steps {event.first_step}-{event.last_step} summarised (context window)"
+        if isinstance(event, ContextFileEvent):
+            return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
         if isinstance(event, StatusEvent) and event.status in (
             AgentStatus.FINISHED,
             AgentStatus.STUCK,

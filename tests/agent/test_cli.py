@@ -87,3 +87,18 @@ def test_ctrl_c_pauses_and_a_message_goes_in(llm_server, sandbox_image, tmp_path
     output = "".join(lines)
     assert "[agent] Got: please stop now" in output
     assert "slept" in output  # the paused command finished after the resume
+
+
+def test_the_terminal_says_where_steps_were_summarised():
+    import io
+
+    from agent.cli import EventPrinter
+    from agent.events import CondensationEvent, ContextFileEvent
+
+    printer = EventPrinter(io.StringIO())
+    condensed = CondensationEvent(
+        summary="s", first_event_id="a", last_event_id="b", first_step=3, last_step=41
+    )
+    assert printer.format(condensed) == "≡ steps 3-41 summarised (context window)"
+    read = ContextFileEvent(path="/workspace/AGENTS.md", text="t", size=1, truncated=False)
+    assert printer.format(read) == "≡ read /workspace/AGENTS.md"

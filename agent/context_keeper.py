@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agent import condenser
 from agent.agents_file import read_agents_file
+from agent.branches import live_events
 from agent.context_window import ContextWindow, Request
 from agent.events import (
     ActionEvent,
@@ -111,14 +112,16 @@ class ContextKeeper:
         """Summarise older steps. True when a CondensationEvent was recorded, False when
         there was nothing to condense, else the status the run ends with."""
         prompt = self._c.agent.effective_system_prompt()
+        # Only the live branch is condensed: a rewind's abandoned steps are not history.
+        live = live_events(events)
         plan = condenser.plan(
-            self.window, prompt, events, reason=reason, harder=harder, tokens_before=request.tokens
+            self.window, prompt, live, reason=reason, harder=harder, tokens_before=request.tokens
         )
         if plan is None:
             return False
         llm = self._c.agent.summariser()
         asked = self._c._ask_llm(
-            lambda cancel: condenser.summarise(plan, events, llm, self.window, cancel=cancel),
+            lambda cancel: condenser.summarise(plan, live, llm, self.window, cancel=cancel),
             SUMMARISING_PAUSED,
         )
         if isinstance(asked, AgentStatus):

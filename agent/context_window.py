@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.events import CondensationEvent, ContextFileEvent, Event, MessageEvent
-from agent.history import build_messages
+from agent.branches import live_events
+from agent.events import CondensationEvent, ContextFileEvent, Event, MessageEvent, RewindEvent
+from agent.history import build_messages, rewind_text
 
 if TYPE_CHECKING:
     from agent.llm import LLM, LLMError
@@ -71,19 +72,35 @@ def summary_text(condensation: CondensationEvent) -> str:
 
 
 def visible_events(events: Sequence[Event]) -> list[Event]:
-    """The events the model sees: a condensed range becomes its user messages and one
-    message with the summary."""
-    found = latest_condensation(events)
+    """The events the model sees: the live branch (a rewind's abandoned events left out),
+    with a condensed range replaced by its user messages and one message with the summary.
+
+    A condensation made on a branch since abandoned names events no longer live: it is
+    passed over. Rewinds become the message the model reads of them, so the list is one
+    straight branch once the condensed range is cut out of it."""
+    live = live_events(events)
+    found = latest_condensation(live)
     if found is None:
-        return list(events)
+        return live
     first, last, condensation = found
-    kept_users = [
-        e for e in events[first : last + 1] if isinstance(e, MessageEvent) and e.role == "user"
+    kept = [
+        e
+        for e in live[first : last + 1]
+        if isinstance(e, RewindEvent) or (isinstance(e, MessageEvent) and e.role == "user")
     ]
     summary = MessageEvent.model_construct(
-        id=condensation.id, role="user", text=summary_text(condensation)
+        id=f"{condensation.id}-summary", role="user", text=summary_text(condensation)
     )
-    return [*events[:first], *kept_users, summary, *events[last + 1 :]]
+    return [_spoken(e) for e in (*live[:first], *kept)] + [
+        summary,
+        *(_spoken(e) for e in live[last + 1 :]),
+    ]
+
+
+def _spoken(event: Event) -> Event:
+    if isinstance(event, RewindEvent):
+        return MessageEvent.model_construct(id=event.id, role="user", text=rewind_text(event))
+    return event
 
 
 def system_prompt_with_context(base: str, events: Sequence[Event]) -> str:

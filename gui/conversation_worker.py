@@ -311,6 +311,9 @@ class ConversationSession(QObject):
     reset = Signal()  # a new conversation began: clear the views
     reopened = Signal(object)  # a saved Conversation, reopened: show its events
     deleted = Signal(str)  # a saved conversation's id, once it is gone
+    forked = Signal(str)  # the new conversation's id (it is then opened)
+    changes_ready = Signal(object, list)  # since (checkpoint id or None), [FileChange]
+    changes_failed = Signal(str)
 
     _open_requested = Signal(int)
     _run_requested = Signal(int)
@@ -463,6 +466,50 @@ class ConversationSession(QObject):
             conversation.interrupt()  # only sets a flag while a run is active
         else:
             self._call(conversation.interrupt)
+
+    # Checkpoints: the rules are the Conversation's (agent.checkpoints); these only run them
+    # off the GUI thread. A rewind pauses a running conversation itself.
+
+    def rewind(self, checkpoint_id: str) -> None:
+        conversation = self._conversation
+        if conversation is not None:
+            self._call(conversation.rewind, checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> None:
+        """Fork, then show the fork (this conversation carries on untouched)."""
+        conversation = self._conversation
+        if conversation is None:
+            return
+
+        def work() -> str:
+            fork = conversation.fork(checkpoint_id)
+            fork.close()  # reopened below by the session, as any saved conversation
+            return fork.id
+
+        def then(fork_id: str) -> None:
+            self.forked.emit(fork_id)
+            self.open_conversation(fork_id)
+
+        self._call(work, then=then)
+
+    def changes(self, since: str | None) -> None:
+        """``changes_ready`` with what changed in /workspace since ``since`` (None: start)."""
+        conversation = self._conversation
+        if self._shut:
+            return
+        if conversation is None:
+            self.changes_ready.emit(since, [])
+            return
+        future: Future[Any] = self._calls.submit(conversation.changes, since)
+
+        def done(f: Future[Any]) -> None:  # the call thread; signals queue to the GUI
+            error = f.exception()
+            if error is not None:
+                self.changes_failed.emit(_describe(error))
+            else:
+                self.changes_ready.emit(since, f.result())
+
+        future.add_done_callback(done)
 
     def new_conversation(self) -> None:
         """Leave the current conversation (closed in the background) and begin afresh."""

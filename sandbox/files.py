@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import posixpath
 import re
 import tempfile
@@ -20,8 +19,8 @@ from typing import IO, Any
 import docker
 import docker.errors
 
-from sandbox import tarsafe
-from sandbox.errors import NoSuchPathError, SandboxError
+from sandbox import landing, tarsafe
+from sandbox.errors import NoSuchPathError, PathOutsideError, SandboxError
 from sandbox.models import FileEntry, FileKind
 
 Progress = Callable[[int, int], None]
@@ -88,7 +87,9 @@ class ContainerFiles:
         frozen: Callable[[], bool],
         exec_gate: threading.RLock | None = None,
     ) -> None:
-        self._api = api
+        # Any: the archive HEAD and streaming GET need the client's _url/_get/_raise_for_status,
+        # which the type stubs leave out.
+        self._api: Any = api
         self._id = container_id
         self._frozen = frozen
         self._exec_gate = exec_gate or threading.RLock()  # see PersistentShell
@@ -275,7 +276,7 @@ class ContainerFiles:
             current = posixpath.dirname(current)
         return current, "/".join(reversed(missing))
 
-    def _put(self, folder: str, data: bytes | IO[bytes]) -> None:
+    def _put(self, folder: str, data: bytes | IO[bytes] | _ProgressFile) -> None:
         self._api.put_archive(self._id, folder, data)
 
     def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:
@@ -316,23 +317,35 @@ class ContainerFiles:
             self._put(base, _ProgressFile(spool, total, progress))
 
     def download(self, container_path: str, host_dir: Path, progress: Progress | None) -> Path:
+        """Copy ``container_path`` into ``host_dir``; the one host path written is returned.
+
+        The rule is landing.DOWNLOAD_RULE: a link is followed inside the container and its
+        target lands under the link's name; a taken name gets a numbered copy.
+        """
         container_path = _norm(container_path)
         real, raw = self._resolve(container_path)
         if raw is None:
+            if real != container_path:
+                raise NoSuchPathError(
+                    f"{container_path} is a link to {real}, which does not exist in the container."
+                )
             raise NoSuchPathError(f"No such file or folder in the container: {container_path}")
         total = int(raw.get("size", 0)) if _go_kind(int(raw.get("mode", 0))) == "file" else 0
-        chunks, close = self._archive(real, chunk_size=1024 * 1024)
-        reader = tarsafe.ChunkReader(chunks, close, progress=progress, total=total)
         host_dir = Path(host_dir)
-        try:
-            with tarsafe.open_stream(reader) as tar:
-                tarsafe.extract(tar, host_dir)
-        finally:
-            reader.close()
-        name = posixpath.basename(real) or "root"
-        final = host_dir / posixpath.basename(container_path)
-        if name != final.name and (host_dir / name).exists() and not final.exists():
-            os.replace(host_dir / name, final)  # a followed link keeps the name asked for
+        with landing.staging(host_dir) as staged:
+            chunks, close = self._archive(real, chunk_size=1024 * 1024)
+            reader = tarsafe.ChunkReader(chunks, close, progress=progress, total=total)
+            try:
+                with tarsafe.open_stream(reader) as tar:
+                    tarsafe.extract(tar, staged)
+            except PathOutsideError as exc:
+                raise PathOutsideError(
+                    f"Refused the download of {container_path}: {exc} Nothing was written."
+                ) from exc
+            finally:
+                reader.close()
+            name = posixpath.basename(container_path) or "root"
+            final = landing.land(staged, host_dir, name, container_path)
         if progress is not None:
             progress(reader.consumed, total or reader.consumed)
         return final

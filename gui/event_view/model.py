@@ -7,6 +7,7 @@ from enum import IntEnum
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QByteArray,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -16,7 +17,7 @@ from PySide6.QtCore import (
 
 from agent.events import Event
 from gui.event_view.assembler import RowAssembler, Update
-from gui.event_view.rows import Row, SummaryRow, ToolRow
+from gui.event_view.rows import MarkerRow, Row, SummaryRow, ToolRow
 
 _NO_PARENT = QModelIndex()
 
@@ -101,6 +102,12 @@ class EventListModel(QAbstractListModel):
 
     # -- queries ----------------------------------------------------------------------------
 
+    def toggle_branch(self, position: int) -> None:
+        """Unfold or fold the abandoned branch of the rewind marker at ``position``."""
+        row = self.row_at(position)
+        if isinstance(row, MarkerRow):
+            self._apply(self._assembler.toggle_branch(row))
+
     def row_at(self, position: int) -> Row | None:
         if 0 <= position < self._count:
             return self._rows[position]
@@ -142,15 +149,15 @@ class EventListModel(QAbstractListModel):
             return _tooltip(row)
         return None
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
         names.update(
             {
-                EventRole.ROW: b"row",
-                EventRole.KIND: b"kind",
-                EventRole.QUEUED: b"queued",
-                EventRole.FULL_TEXT: b"fullText",
-                EventRole.OUTPUT: b"output",
+                int(EventRole.ROW): QByteArray(b"row"),
+                int(EventRole.KIND): QByteArray(b"kind"),
+                int(EventRole.QUEUED): QByteArray(b"queued"),
+                int(EventRole.FULL_TEXT): QByteArray(b"fullText"),
+                int(EventRole.OUTPUT): QByteArray(b"output"),
             }
         )
         return names

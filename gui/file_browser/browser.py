@@ -37,6 +37,12 @@ from gui.file_browser.workspace_protocol import FileWorkspace
 REFRESH_COALESCE_MS = 150
 # A transfer shorter than this never shows a progress bar (no flicker for small files).
 PROGRESS_DELAY_MS = 300
+# The download rule of sandbox.landing, said where the user chooses to download.
+DOWNLOAD_TOOLTIP = (
+    "Download the selected file or folder to this computer.\n"
+    "A link downloads what it points to in the container, under the link's name;\n"
+    "a name already taken in the chosen folder gets a numbered copy, never an overwrite."
+)
 
 
 def _icon(name: str, fallback: QStyle.StandardPixmap) -> QIcon:
@@ -144,7 +150,7 @@ class FileBrowser(QWidget):
         self.action_upload_folder.triggered.connect(self._choose_upload_folder)
         self.action_download = QAction(_icon("download", SP.SP_DialogSaveButton), "Download", self)
         self.action_download.setObjectName("action_download")
-        self.action_download.setToolTip("Download the selected file or folder to this computer")
+        self.action_download.setToolTip(DOWNLOAD_TOOLTIP)
         self.action_download.triggered.connect(self._download_selected)
 
         self.refresh_button = self._tool_button(self.action_refresh, "file_refresh")
@@ -292,13 +298,11 @@ class FileBrowser(QWidget):
             # Several items: each reports its own bytes, so the bar shows items done.
             count = len(paths)
             for number, host_path in enumerate(paths):
-                workspace.upload(
-                    host_path,
-                    container_dir,
-                    progress=lambda done, total, n=number: report(
-                        _overall(n, count, done, total), 1000
-                    ),
-                )
+
+                def item_progress(done: int, total: int, n: int = number) -> None:
+                    report(_overall(n, count, done, total), 1000)
+
+                workspace.upload(host_path, container_dir, progress=item_progress)
                 report(_overall(number + 1, count, 0, 0), 1000)
 
         self._start_transfer(
@@ -314,15 +318,22 @@ class FileBrowser(QWidget):
         if workspace is None:
             return
         name = posixpath.basename(container_path.rstrip("/")) or container_path
+        index = self.model.index_for_path(container_path)
+        is_link = index.isValid() and self.model.node(index).kind is NodeKind.SYMLINK
 
         def work(report: ProgressFn) -> Path:
             return workspace.download(container_path, host_dir, progress=report)
 
-        self._start_transfer(
-            f"Downloading {name} → {host_dir}",
-            work,
-            lambda result: self._transfer_done(f"Downloaded {name} to {result}"),
-        )
+        def done(result: object) -> None:
+            saved = Path(str(result))
+            sentence = f"Downloaded {name} to {saved}"
+            if is_link:
+                sentence += " (a link: what it points to in the container, under its name)"
+            if saved.name != name:
+                sentence += f". {name} was already there, so this is a numbered copy"
+            self._transfer_done(sentence + ".")
+
+        self._start_transfer(f"Downloading {name} → {host_dir}", work, done)
 
     def is_busy(self) -> bool:
         """True while any listing, read or transfer is in flight (tests wait on this)."""

@@ -293,3 +293,34 @@ def test_upload_by_drop_and_download_round_trip(
     assert (target / "project" / "nested" / "data.bin").read_bytes() == BLOB * 40
     assert (target / "project" / "notes.md").read_text() == "# notes\n"
     assert "Downloaded project" in browser.message_text()
+
+
+def test_downloading_a_hostile_link_says_what_it_did_and_spares_the_users_file(
+    qtbot, browser: FileBrowser, workspace, tmp_path: Path
+) -> None:
+    # The agent planted a link to its own .bashrc under the name of a file the user has.
+    workspace.execute(
+        "mkdir -p /workspace/trap && echo 'echo PWNED' > /workspace/trap/.bashrc && "
+        "ln -sf /workspace/trap/.bashrc /workspace/trap/report.txt",
+        timeout=30,
+    )
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / ".bashrc").write_text("# mine\n")
+    (target / "report.txt").write_text("my report\n")
+    browser.refresh_now()
+    _settle(qtbot, browser)
+    _expand(qtbot, browser, "/workspace/trap")
+
+    assert "numbered copy" in browser.action_download.toolTip()
+    with qtbot.waitSignal(browser.transfer_finished, timeout=30_000) as finished:
+        browser.download_path("/workspace/trap/report.txt", str(target))
+
+    sentence = finished.args[0]
+    assert str(target / "report (1).txt") in sentence
+    assert "a link" in sentence and "numbered copy" in sentence
+    assert browser.message_text() == sentence
+    assert (target / ".bashrc").read_text() == "# mine\n"
+    assert (target / "report.txt").read_text() == "my report\n"
+    assert (target / "report (1).txt").read_text() == "echo PWNED\n"
+    assert sorted(p.name for p in target.iterdir()) == [".bashrc", "report (1).txt", "report.txt"]

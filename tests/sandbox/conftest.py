@@ -11,12 +11,12 @@ import contextlib
 import os
 import socket
 import threading
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from sandbox import DockerWorkspace
+from tests.support.workspaces import started_workspace, workspace_factory
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -108,34 +108,17 @@ def engine(request, docker_client) -> str | None:
     return None
 
 
-def new_conversation_id() -> str:
-    return f"test-{uuid.uuid4().hex[:10]}"
-
-
 @pytest.fixture(scope="module")
 def ws(engine, sandbox_image) -> Iterator[DockerWorkspace]:
     """One started workspace for the module, made through DOCKER_HOST when remote."""
-    with docker_host(engine):
-        workspace = DockerWorkspace(sandbox_image, conversation_id=new_conversation_id())
-        workspace.start()
-    yield workspace
-    with contextlib.suppress(Exception):
-        workspace.thaw()
-    workspace.remove(volume=True)
+    with contextlib.ExitStack() as stack:
+        with docker_host(engine):
+            workspace = stack.enter_context(started_workspace(sandbox_image))
+        yield workspace
 
 
 @pytest.fixture
-def make_ws(sandbox_image) -> Iterator[DockerWorkspace]:
+def make_ws(sandbox_image) -> Iterator[Callable[..., DockerWorkspace]]:
     """A factory of workspaces of their own, for tests that break or reconfigure them."""
-    workspaces: list[DockerWorkspace] = []
-
-    def make(**options) -> DockerWorkspace:
-        options.setdefault("conversation_id", new_conversation_id())
-        workspace = DockerWorkspace(sandbox_image, **options)
-        workspaces.append(workspace)
-        return workspace
-
-    yield make  # type: ignore[misc]
-    for workspace in workspaces:
-        with contextlib.suppress(Exception):
-            workspace.remove(volume=True)
+    with workspace_factory(sandbox_image) as make:
+        yield make

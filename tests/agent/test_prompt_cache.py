@@ -69,3 +69,33 @@ def test_claude_gets_breakpoints_on_the_head_and_the_newest_message():
         True,
     ]
     assert messages[0]["content"] == "sys"  # the caller's messages are left alone
+
+
+def test_a_rewind_past_a_condensation_leaves_its_summary_behind():
+    from agent.events import RewindEvent
+
+    context = ContextWindow(LLM(model="openai/berth-scripted", context_window=8000))
+    events = [MessageEvent(role="user", text="Do the steps."), *step(1), *step(2), *step(3)]
+    condensed = CondensationEvent(
+        summary="Ran steps 1 and 2.",
+        first_event_id=events[1].id,
+        last_event_id=events[4].id,
+        first_step=1,
+        last_step=2,
+    )
+    events += [condensed, *step(4)]
+    kept = context.build(
+        "sys",
+        [*events, RewindEvent(rewind_id="r", checkpoint_id="c", step=4, to_event_id=events[-1].id)],
+    )
+    back = context.build(
+        "sys",
+        [*events, RewindEvent(rewind_id="r", checkpoint_id="c", step=1, to_event_id=events[2].id)],
+    )
+
+    kept_text = json.dumps(kept.messages)
+    assert "Ran steps 1 and 2." in kept_text and "echo 4" in kept_text and "rewound" in kept_text
+    back_text = json.dumps(back.messages)
+    assert "Ran steps 1 and 2." not in back_text  # its steps are partly abandoned
+    assert "echo 1" in back_text and "echo 2" not in back_text and "echo 4" not in back_text
+    assert [m["role"] for m in back.messages] == ["system", "user", "assistant", "tool", "user"]

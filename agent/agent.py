@@ -28,6 +28,12 @@ class Agent(BaseModel):
     llm: LLM
     tools: list[Tool] = Field(default_factory=list)
     system_prompt: str | None = None
+    # Summarises older steps when the history nears the context window; None: ``llm``.
+    # A cheaper model does it as well (the summary is notes, not code).
+    condensation_llm: LLM | None = None
+
+    def summariser(self) -> LLM:
+        return self.condensation_llm or self.llm
 
     def effective_system_prompt(self) -> str:
         return self.system_prompt or DEFAULT_SYSTEM_PROMPT

@@ -18,6 +18,8 @@ from agent.events import (
     ActionEvent,
     AgentErrorEvent,
     CheckpointFailedEvent,
+    CondensationEvent,
+    ContextFileEvent,
     Event,
     InterruptEvent,
     MessageEvent,
@@ -109,6 +111,10 @@ class EventPrinter:
             return "■ stopped"
         if isinstance(event, CheckpointFailedEvent):
             return f"! warning: {event.message} (the run goes on)"
+        if isinstance(event, CondensationEvent):
+            return f"≡ steps {event.first_step}-{event.last_step} summarised (context window)"
+        if isinstance(event, ContextFileEvent):
+            return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
         if isinstance(event, StatusEvent) and event.status in (
             AgentStatus.FINISHED,
             AgentStatus.STUCK,

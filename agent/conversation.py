@@ -33,11 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from agent.agent import Agent
 from agent.checkpoints import Checkpoint, CheckpointKeeper
+from agent.context_keeper import ContextKeeper
+from agent.context_window import ContextWindow
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
     Event,
     InterruptEvent,
+    LLMUsage,
     MessageEvent,
     NoticeEvent,
     ObservationEvent,
@@ -46,7 +49,7 @@ from agent.events import (
     ResumeEvent,
     StatusEvent,
 )
-from agent.history import build_messages, pending_actions
+from agent.history import pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
 from agent.pausing import HoldWord, hold_command
 from agent.persistence import ConversationStore, PersistenceError, resolve_persistence_dir
@@ -191,6 +194,7 @@ class Conversation:
         self._tool_job: _Job | None = None
         self._approved: set[str] = set()
         self._closed = False
+        self._context = ContextKeeper(self, ContextWindow(agent.llm, self._tool_schemas))
         self._revivals = 0  # containers brought back in this run
         self._unwritten: list[Event] = []  # refused by the disk, written by the next run()
         self._disk_error: PersistenceError | None = None
@@ -485,54 +489,35 @@ class Conversation:
                 return outcome
 
     def _step(self) -> AgentStatus | None:
-        """One LLM request. Returns a status when the run should end."""
-        events = self.state.events
+        """One LLM request (the history condensed first if it would not fit). Returns a
+        status when the run should end."""
+        prepared = self._context.prepare_request()
+        if isinstance(prepared, AgentStatus):
+            return prepared
+        events, request = prepared
         request_count = len(events)
-        messages = build_messages(self.agent.effective_system_prompt(), events)
-        job = _Job()
         llm = self.agent.llm
-
-        def work() -> None:
-            try:
-                result: Any = llm.completion(messages, self._tool_schemas, cancel=job.cancel)
-                error = None
-            except LLMCancelled:
-                return
-            except BaseException as exc:  # reported to the loop, which decides
-                result, error = None, exc
-            with self._cond:
-                job.result, job.error, job.done = result, error, True
-                self._cond.notify_all()
-
-        with self._cond:
-            self._llm_job = job
-        threading.Thread(target=work, name=f"llm-{self.id[:8]}", daemon=True).start()
-        outcome = self._wait(job)
-        with self._cond:
-            self._llm_job = None
-        if outcome != "done":
-            job.cancel.set()  # abandoned: whatever comes back is dropped
-            if outcome == "interrupt":
-                return self._interrupt_now()
-            return self._paused("Paused while waiting for the model; it will be asked again")
+        asked = self._ask_llm(
+            lambda cancel: llm.completion(request.messages, self._tool_schemas, cancel=cancel),
+            "Paused while waiting for the model; it will be asked again",
+        )
+        if isinstance(asked, AgentStatus):
+            return asked
+        job = asked
 
         if job.error is not None:
             error = job.error
+            if isinstance(error, LLMError) and error.context_exceeded:
+                return self._context.after_refusal(error, events, request)
             retryable = error.retryable if isinstance(error, LLMError) else False
             message = str(error) if isinstance(error, LLMError) else f"LLM call failed: {error!r}"
             self._record(AgentErrorEvent(message=message, source="llm", retryable=retryable))
             self._set_status(AgentStatus.ERROR, message)
             return AgentStatus.ERROR
 
+        self._context.accepted()
         response: LLMResponse = job.result
-        with self._cond:
-            stats = self._stats
-            stats.steps += 1
-            stats.llm_calls += 1
-            stats.prompt_tokens += response.usage.prompt_tokens
-            stats.completion_tokens += response.usage.completion_tokens
-            stats.cost += response.usage.cost
-            stats.llm_latency_s += response.usage.latency_s
+        self._count_usage(response.usage, step=True)
 
         if not response.tool_calls:
             self._record(
@@ -575,6 +560,51 @@ class Conversation:
             )
         self._save_state()
         return None
+
+    def _ask_llm(
+        self, call: Callable[[threading.Event], Any], paused_detail: str
+    ) -> _Job | AgentStatus:
+        """Run an LLM call on a worker thread and wait for it, a pause or an interrupt.
+        Returns the finished job, or the status the run ends with (the call abandoned:
+        whatever it brings back later is dropped)."""
+        job = _Job()
+
+        def work() -> None:
+            try:
+                result: Any = call(job.cancel)
+                error = None
+            except LLMCancelled:
+                return
+            except BaseException as exc:  # reported to the loop, which decides
+                result, error = None, exc
+            with self._cond:
+                job.result, job.error, job.done = result, error, True
+                self._cond.notify_all()
+
+        with self._cond:
+            self._llm_job = job
+        threading.Thread(target=work, name=f"llm-{self.id[:8]}", daemon=True).start()
+        outcome = self._wait(job)
+        with self._cond:
+            self._llm_job = None
+        if outcome == "done":
+            return job
+        job.cancel.set()
+        if outcome == "interrupt":
+            return self._interrupt_now()
+        return self._paused(paused_detail)
+
+    def _count_usage(self, usage: LLMUsage, *, step: bool, condensation: bool = False) -> None:
+        with self._cond:
+            stats = self._stats
+            stats.steps += 1 if step else 0
+            stats.condensations += 1 if condensation else 0
+            stats.llm_calls += 1
+            stats.prompt_tokens += usage.prompt_tokens
+            stats.completion_tokens += usage.completion_tokens
+            stats.cached_tokens += usage.cached_tokens
+            stats.cost += usage.cost
+            stats.llm_latency_s += usage.latency_s
 
     def _execute(self, action: ActionEvent) -> AgentStatus | None:
         """Run one pending tool call. Returns a status when the run should end."""

@@ -30,6 +30,10 @@ class LLMUsage(BaseModel):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of prompt_tokens, those the provider read from its prompt cache (priced lower), and
+    # those it wrote to it (Anthropic prices a write above a plain input token).
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: float = 0.0
     latency_s: float = 0.0
 
@@ -125,6 +129,45 @@ class RejectionEvent(EventBase):
     reason: str = ""
 
 
+class CondensationEvent(EventBase):
+    """Older steps were summarised so the next requests fit the model's context window.
+
+    The events themselves stay in the log: this one says which of them the model no longer
+    sees. It replaces every event from ``first_event_id`` to ``last_event_id`` (inclusive,
+    in log order) except user messages, which are always sent whole. The latest
+    condensation covers the earlier ones (its summary includes theirs), so a request is
+    rebuilt from the latest one alone, and rebuilt the same way after a reopen.
+    """
+
+    kind: Literal["condensation"] = "condensation"
+    summary: str
+    first_event_id: str
+    last_event_id: str
+    # The steps (LLM replies, counted from 1) the summary stands for: "Steps 3-41".
+    first_step: int
+    last_step: int
+    # Why it ran: "threshold" (the next request would pass it) or "provider" (the provider
+    # said the request was too long).
+    reason: Literal["threshold", "provider"] = "threshold"
+    tokens_before: int = 0
+    tokens_after: int = 0
+    model: str = ""
+    usage: LLMUsage | None = None
+
+
+class ContextFileEvent(EventBase):
+    """A file of instructions for the agent (AGENTS.md) was read at the start.
+
+    Its text (cut to the cap) is kept here, so the system prompt is rebuilt byte for byte
+    from the log, whatever the file says later."""
+
+    kind: Literal["context_file"] = "context_file"
+    path: str
+    text: str
+    size: int
+    truncated: bool = False
+
+
 class NoticeEvent(EventBase):
     """Something the user should know that is not an error (the run went on): a container
     that died and was made again, say. The model learns of it through the tool result."""
@@ -182,6 +225,8 @@ Event = Annotated[
     | InterruptEvent
     | StatusEvent
     | RejectionEvent
+    | CondensationEvent
+    | ContextFileEvent
     | NoticeEvent
     | CheckpointEvent
     | CheckpointFailedEvent

@@ -7,9 +7,11 @@ caller can abandon a request (pause) between attempts and so each attempt is vis
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -25,6 +27,9 @@ from agent.redact import protect_logs, redact
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "openai/gpt-4o"
+# The window assumed for a model litellm does not know and no setting names: small enough
+# for most local models; a provider that says its window is smaller teaches us the truth.
+DEFAULT_CONTEXT_WINDOW = 32_768
 
 # HTTP statuses worth another try: timeouts, conflicts, rate limits, server errors.
 _RETRY_STATUSES = {408, 409, 429}
@@ -55,12 +60,28 @@ class LLMCancelled(Exception):
 
 
 class LLMError(Exception):
-    """A call failed for good (after the retries, or on an error retrying cannot fix)."""
+    """A call failed for good (after the retries, or on an error retrying cannot fix).
 
-    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None):
+    ``context_exceeded``: the provider said the request is longer than the model's context
+    window; ``provider_window`` is the window it named and ``provider_tokens`` what it
+    counted in the request, when it said so."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status_code: int | None = None,
+        context_exceeded: bool = False,
+        provider_window: int | None = None,
+        provider_tokens: int | None = None,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.status_code = status_code
+        self.context_exceeded = context_exceeded
+        self.provider_window = provider_window
+        self.provider_tokens = provider_tokens
 
 
 class LLMToolCall(BaseModel):
@@ -103,10 +124,24 @@ class LLM(BaseModel):
     # A server's Retry-After is honoured up to this many seconds.
     retry_after_cap: float = 60.0
     stream: bool = False
+    # Tokens a request may hold. None: litellm's model info, else DEFAULT_CONTEXT_WINDOW.
+    context_window: int | None = Field(default=None, gt=0)
 
     @field_serializer("api_key", when_used="always")
     def _hide_key(self, value: SecretStr | None) -> None:
         return None
+
+    def effective_context_window(self) -> int:
+        """The window requests are kept under: the setting, else what litellm knows."""
+        if self.context_window is not None:
+            return self.context_window
+        return _known_window(self.model) or DEFAULT_CONTEXT_WINDOW
+
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Tokens of ``messages`` by litellm's counter for this model (tiktoken when it
+        does not know the model's own tokenizer)."""
+        litellm = import_litellm()
+        return int(litellm.token_counter(model=self.model, messages=messages))
 
     def completion(
         self,
@@ -135,13 +170,17 @@ class LLM(BaseModel):
                 odd = odd_reply(exc, self.base_url)
                 if odd is not None and odd.retryable is not None:
                     retryable = odd.retryable
-                if not retryable or attempt >= self.num_retries:
+                exceeded = is_context_exceeded(litellm, exc)
+                if exceeded or not retryable or attempt >= self.num_retries:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
                     what = odd.sentence if odd is not None else _describe(exc)
                     raise LLMError(
                         f"The model request failed{tries}: {self._redact(what)}",
-                        retryable=retryable,
+                        retryable=retryable and not exceeded,
                         status_code=status,
+                        context_exceeded=exceeded,
+                        provider_window=_named(_WINDOW_RE, str(exc)) if exceeded else None,
+                        provider_tokens=_named(_REQUESTED_RE, str(exc)) if exceeded else None,
                     ) from exc
                 wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
                 asked = retry_after(exc)
@@ -167,6 +206,10 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
     ) -> Any:
+        from agent.prompt_cache import mark_cache_breakpoints, wants_cache_control
+
+        if wants_cache_control(self.model):
+            messages = mark_cache_breakpoints(messages)
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -232,11 +275,69 @@ class LLM(BaseModel):
             usage=LLMUsage(
                 prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
                 completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cached_tokens=_cached_tokens(usage),
+                cache_write_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
                 cost=cost,
                 latency_s=latency,
             ),
             attempts=attempts,
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _known_window(model: str) -> int | None:
+    """The input window litellm's model list gives ``model``, or None (asked once per
+    model: the window is read for every request)."""
+    try:
+        info = import_litellm().get_model_info(model)
+    except Exception:  # not in litellm's list: the caller falls back
+        return None
+    window = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(window) if isinstance(window, int) and window > 0 else None
+
+
+def _cached_tokens(usage: Any) -> int:
+    """Prompt tokens read from the provider's cache (OpenAI's field; litellm maps
+    Anthropic's cache_read_input_tokens into it as well)."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    if not cached:
+        cached = getattr(usage, "cache_read_input_tokens", None)
+    return int(cached or 0)
+
+
+# What providers say when a request does not fit (litellm maps most, not all, of these to
+# ContextWindowExceededError; a local server's wording reaches us as a plain 400).
+_CONTEXT_PHRASES = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context window",
+    "context length",
+    "prompt is too long",
+    "input is too long",
+    "too many tokens",
+    "exceeds the model's",
+    "reduce the length of the messages",
+)
+_WINDOW_RE = re.compile(r"maximum context length is (\d[\d,]*) tokens", re.IGNORECASE)
+_REQUESTED_RE = re.compile(
+    r"(?:resulted in|you requested|prompt is too long:) (\d[\d,]*) tokens", re.IGNORECASE
+)
+
+
+def is_context_exceeded(litellm: ModuleType, exc: BaseException) -> bool:
+    if isinstance(exc, litellm.ContextWindowExceededError):
+        return True
+    status = getattr(exc, "status_code", None)
+    if status not in (None, 400, 413, 422):
+        return False
+    text = str(exc).lower()
+    return any(phrase in text for phrase in _CONTEXT_PHRASES)
+
+
+def _named(pattern: re.Pattern[str], text: str) -> int | None:
+    match = pattern.search(text)
+    return int(match.group(1).replace(",", "")) if match else None
 
 
 def _classify(litellm: ModuleType, exc: Exception) -> tuple[bool, int | None]:

@@ -29,8 +29,12 @@ class ConversationStats(BaseModel):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of prompt_tokens, those read from the provider's prompt cache.
+    cached_tokens: int = 0
     cost: float = 0.0
     llm_latency_s: float = 0.0
+    # Times older steps were summarised to fit the context window.
+    condensations: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -123,6 +123,13 @@ class AppSettings(BaseSettings):
         validation_alias=AliasChoices("confirmation_mode", "BERTH_CONFIRMATION_MODE"),
     )
 
+    # Tokens a request may hold, for models litellm does not know (None: litellm's figure,
+    # else a safe default). A provider that says its window is smaller is believed.
+    context_window: int | None = Field(default=None, ge=1024, le=10_000_000)
+    # The model that summarises older steps near the window ("": the conversation's own).
+    # Same endpoint and key as the main model.
+    condensation_model: str = ""
+
     # Sandbox limits, applied to the containers of conversations started afterwards.
     network_enabled: bool = True
     memory_limit: str = "2g"
@@ -131,10 +138,18 @@ class AppSettings(BaseSettings):
     # container's processes, or auto (freeze, then SIGSTOP where the freeze fails).
     pause_mode: Literal["auto", "freeze", "signals"] = "auto"
 
-    @field_validator("llm_model")
+    @field_validator("llm_model", "condensation_model")
     @classmethod
     def _strip_model(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("context_window", mode="before")
+    @classmethod
+    def _blank_window(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().replace(",", "").replace("_", "")
+            return value or None
+        return value
 
     @field_validator("llm_base_url")
     @classmethod
@@ -263,6 +278,26 @@ class AppSettings(BaseSettings):
         """An ``agent.LLM`` for these settings (cheap: litellm loads on the first call)."""
         from agent import LLM
 
-        if self.llm_api_key is None:  # LLM's own default (LLM_API_KEY) applies
-            return LLM(model=self.llm_model, base_url=self.llm_base_url)
-        return LLM(model=self.llm_model, base_url=self.llm_base_url, api_key=self.llm_api_key)
+        # The key only when one is set: otherwise LLM's own default (LLM_API_KEY) applies.
+        kwargs: dict[str, Any] = {
+            "model": self.llm_model,
+            "base_url": self.llm_base_url,
+            "context_window": self.context_window,
+        }
+        if self.llm_api_key is not None:
+            kwargs["api_key"] = self.llm_api_key
+        return LLM(**kwargs)
+
+    def make_condensation_llm(self) -> LLM | None:
+        """The model that summarises older steps, or None for the conversation's own."""
+        if not self.condensation_model or self.condensation_model == self.llm_model:
+            return None
+        llm = self.make_llm()
+        # Its own window comes from litellm: the setting describes the main model.
+        return llm.model_copy(
+            update={
+                "model": self.condensation_model,
+                "usage_id": "condenser",
+                "context_window": None,
+            }
+        )

@@ -231,7 +231,11 @@ class ConversationWorker(QObject):
         from agent import Agent, Conversation, Tool
 
         llm = self.settings.make_llm()
-        agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
+        agent = Agent(
+            llm=llm,
+            tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")],
+            condensation_llm=self.settings.make_condensation_llm(),
+        )
         from sandbox import DockerWorkspace
 
         # The settings' limits apply to each new conversation (image None: Berth's default).

@@ -52,7 +52,15 @@ PAUSE_MODE_TIP = (
     "rootless Docker and gVisor lack and heavy load can defeat; stopping by signal works\n"
     "anywhere. When neither holds, the status says the command goes on running."
 )
-TEXT_FIELDS = ("llm_model", "llm_base_url", "llm_api_key", "sandbox_image", "memory_limit")
+TEXT_FIELDS = (
+    "llm_model",
+    "llm_base_url",
+    "llm_api_key",
+    "context_window",
+    "condensation_model",
+    "sandbox_image",
+    "memory_limit",
+)
 
 
 def _message(error: Any) -> str:
@@ -63,6 +71,10 @@ def _message(error: Any) -> str:
         return str(ctx["error"])
     if kind in ("float_parsing", "float_type"):
         return "must be a number, e.g. 2 or 0.5"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "must be a whole number of tokens, e.g. 32768"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge', 0):,}"
     if kind == "greater_than":
         return f"must be more than {ctx.get('gt', 0):g}"
     if kind == "less_than_equal":
@@ -157,6 +169,20 @@ class SettingsDialog(QDialog):
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.api_key_edit = self._line("llm_api_key", key, "none (local servers need none)")
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        window = str(settings.context_window) if settings.context_window else ""
+        self.context_window_edit = self._line(
+            "context_window", window, "from the model's info, else 32768"
+        )
+        self.context_window_edit.setToolTip(
+            "Tokens a request may hold. Older steps are summarised before a request passes "
+            "75% of it. Leave empty for models litellm knows."
+        )
+        self.condensation_model_edit = self._line(
+            "condensation_model", settings.condensation_model, "the same model"
+        )
+        self.condensation_model_edit.setToolTip(
+            "A cheaper model to summarise older steps with (same endpoint and key)"
+        )
         self.image_edit = self._line("sandbox_image", settings.sandbox_image or "", "Berth's image")
         self.memory_edit = self._line("memory_limit", settings.memory_limit, "2g")
         self.memory_edit.setFixedWidth(self.SHORT_WIDTH)
@@ -182,6 +208,14 @@ class SettingsDialog(QDialog):
         model_form.addRow(self._label("Model:"), self._field("llm_model", self.model_edit))
         model_form.addRow(self._label("Base URL:"), self._field("llm_base_url", self.base_url_edit))
         model_form.addRow(self._label("API key:"), self._field("llm_api_key", self.api_key_edit))
+        model_form.addRow(
+            self._label("Context window (tokens):"),
+            self._field("context_window", self.context_window_edit),
+        )
+        model_form.addRow(
+            self._label("Condensation model:"),
+            self._field("condensation_model", self.condensation_model_edit),
+        )
 
         sandbox_box = QGroupBox("Sandbox", self)
         sandbox_form = self._form(sandbox_box)
@@ -306,6 +340,8 @@ class SettingsDialog(QDialog):
         values: dict[str, Any] = {
             "llm_model": self.model_edit.text(),
             "llm_base_url": self.base_url_edit.text(),
+            "context_window": self.context_window_edit.text(),
+            "condensation_model": self.condensation_model_edit.text(),
             "sandbox_image": self.image_edit.text(),
             "memory_limit": self.memory_edit.text(),
             "cpu_limit": self.cpus_edit.text().strip(),

@@ -128,11 +128,23 @@ class StatusBar(QStatusBar):
         prompt = stats.prompt_tokens if stats else 0
         completion = stats.completion_tokens if stats else 0
         cost = stats.cost if stats else 0.0
+        cached = stats.cached_tokens if stats else 0
+        condensations = stats.condensations if stats else 0
         self.steps_label.setText(f"{steps} step" + ("" if steps == 1 else "s"))
-        self.tokens_label.setText(f"↑ {format_tokens(prompt)}  ↓ {format_tokens(completion)}")
-        self.tokens_label.setToolTip(
-            f"Tokens sent to the model: {prompt:,}\nTokens received from it: {completion:,}"
-        )
+        # Cached tokens are part of those sent, read from the provider's prompt cache and
+        # priced lower: shown only once there are some.
+        sent = f"↑ {format_tokens(prompt)}"
+        if cached:
+            sent += f" ({format_tokens(cached)} cached)"
+        self.tokens_label.setText(f"{sent}  ↓ {format_tokens(completion)}")
+        tip = f"Tokens sent to the model: {prompt:,}"
+        if cached:
+            tip += f"\n  of which read from its prompt cache: {cached:,}"
+        tip += f"\nTokens received from it: {completion:,}"
+        if condensations:
+            times = "once" if condensations == 1 else f"{condensations} times"
+            tip += f"\nOlder steps summarised to fit the context window: {times}"
+        self.tokens_label.setToolTip(tip)
         self.cost_label.setText(format_cost(cost))
 
     def set_container(self, short_id: str | None, frozen: bool) -> None:

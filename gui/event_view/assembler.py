@@ -14,6 +14,8 @@ from agent.events import (
     AgentErrorEvent,
     CheckpointEvent,
     CheckpointFailedEvent,
+    CondensationEvent,
+    ContextFileEvent,
     Event,
     InterruptEvent,
     MessageEvent,
@@ -26,7 +28,15 @@ from agent.events import (
     StatusEvent,
 )
 from agent.status import AgentStatus
-from gui.event_view.rows import ErrorRow, MarkerRow, MessageRow, Row, Tone, ToolRow
+from gui.event_view.rows import (
+    ErrorRow,
+    MarkerRow,
+    MessageRow,
+    Row,
+    SummaryRow,
+    Tone,
+    ToolRow,
+)
 
 _STATUS_MARKERS: dict[AgentStatus, tuple[str, Tone]] = {
     AgentStatus.IDLE: ("Idle", Tone.NEUTRAL),
@@ -110,6 +120,19 @@ class RowAssembler:
             self._status(event, update)
         elif isinstance(event, RejectionEvent):
             self._marker("Rejected", Tone.WARNING, "rejection", event, update, event.reason)
+        elif isinstance(event, CondensationEvent):
+            row = SummaryRow(
+                timestamp=event.timestamp,
+                first_step=event.first_step,
+                last_step=event.last_step,
+                summary_text=event.summary,
+            )
+            self._insert(row, update)
+        elif isinstance(event, ContextFileEvent):
+            name = event.path.rsplit("/", 1)[-1]
+            size = _size(event.size)
+            detail = f"first 32 KB of {size} given to the agent" if event.truncated else size
+            self._marker(f"Read {name}", Tone.INFO, "context_file", event, update, detail)
         elif isinstance(event, CheckpointEvent):
             self._checkpoint(event, update)
         elif isinstance(event, CheckpointFailedEvent):
@@ -322,6 +345,10 @@ class RowAssembler:
             else:
                 still_queued.append(row)
         self._queued = still_queued
+
+
+def _size(count: int) -> str:
+    return f"{count} bytes" if count < 1024 else f"{count / 1024:.1f} KB"
 
 
 def _branch_detail(marker: MarkerRow) -> str:

@@ -22,7 +22,16 @@ from gui.event_view.parts import (
     PaintEnv,
     Part,
 )
-from gui.event_view.rows import ErrorRow, MarkerRow, MessageRow, Row, RowKind, Tone, ToolRow
+from gui.event_view.rows import (
+    ErrorRow,
+    MarkerRow,
+    MessageRow,
+    Row,
+    RowKind,
+    SummaryRow,
+    Tone,
+    ToolRow,
+)
 from gui.event_view.text_clip import ClippedText, clip_lines, more_lines_note, sanitize
 
 # How much of a long text a row shows: head lines, tail lines, characters per line.
@@ -209,6 +218,8 @@ def build_card(row: Row) -> Card:
         return Card(CardStyle.ERROR, (header, body), tone=Tone.DANGER)
     if isinstance(row, MarkerRow):
         return Card(CardStyle.MARKER, tone=row.tone, label=row.label, detail=row.detail, time=time)
+    if isinstance(row, SummaryRow):
+        return _summary_card(row, time)
     raise TypeError(f"no card for {type(row).__name__}")
 
 
@@ -227,6 +238,23 @@ def _message_card(row: MessageRow, time: str) -> Card:
     body = MarkdownPart(row.text, row.uid, row.version)
     style = CardStyle.USER if row.kind is RowKind.USER else CardStyle.ASSISTANT
     return Card(style, (header, body))
+
+
+def _summary_card(row: SummaryRow, time: str) -> Card:
+    """Folded: a marker saying which steps the model now sees as a summary. Unfolded (a
+    click, or Enter): the summary itself."""
+    label = f"\N{BLACK RIGHT-POINTING SMALL TRIANGLE} {row.label}"
+    if not row.expanded:
+        detail = "to fit the context window · click to read the summary"
+        return Card(CardStyle.MARKER, tone=Tone.INFO, label=label, detail=detail, time=time)
+    header = HeaderPart(
+        f"\N{BLACK DOWN-POINTING SMALL TRIANGLE} {row.label}",
+        meta=time,
+        chips=(Chip("summary", Tone.INFO),),
+        tone=Tone.INFO,
+    )
+    body = MarkdownPart(row.summary_text, row.uid, row.version)
+    return Card(CardStyle.TOOL, (header, body), tone=Tone.INFO)
 
 
 def _tool_card(row: ToolRow, time: str) -> Card:

@@ -17,7 +17,7 @@ from PySide6.QtCore import (
 
 from agent.events import Event
 from gui.event_view.assembler import RowAssembler, Update
-from gui.event_view.rows import MarkerRow, Row, ToolRow
+from gui.event_view.rows import MarkerRow, Row, SummaryRow, ToolRow
 
 _NO_PARENT = QModelIndex()
 
@@ -89,6 +89,16 @@ class EventListModel(QAbstractListModel):
 
     def clear(self) -> None:
         self.set_events(())
+
+    def toggle_summary(self, position: int) -> bool:
+        """Fold or unfold the summary row at ``position``; False for any other row."""
+        row = self.row_at(position)
+        if not isinstance(row, SummaryRow):
+            return False
+        row.toggle()
+        index = self.index(position)
+        self.dataChanged.emit(index, index)
+        return True
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ class RowKind(StrEnum):
     TOOL = "tool"
     ERROR = "error"
     MARKER = "marker"
+    SUMMARY = "summary"
 
 
 class Tone(StrEnum):
@@ -247,3 +248,28 @@ class MarkerRow(Row):
 
     def plain_text(self) -> str:
         return f"{self.label}: {self.detail}" if self.detail else self.label
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class SummaryRow(Row):
+    """Where older steps were condensed: a marker that expands to the summary."""
+
+    first_step: int
+    last_step: int
+    summary_text: str
+    expanded: bool = False
+
+    kind = RowKind.SUMMARY
+
+    @property
+    def label(self) -> str:
+        if self.first_step == self.last_step:
+            return f"Step {self.first_step} summarised"
+        return f"Steps {self.first_step}\N{EN DASH}{self.last_step} summarised"
+
+    def toggle(self) -> None:
+        self.expanded = not self.expanded
+        self.touch()
+
+    def plain_text(self) -> str:
+        return f"{self.label}\n{self.summary_text}"

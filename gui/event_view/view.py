@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QMenu, QStyl
 from gui.event_view.delegate import EventDelegate
 from gui.event_view.jump_button import JumpToLatestButton
 from gui.event_view.model import EventListModel, EventRole
-from gui.event_view.rows import MarkerRow, Row
+from gui.event_view.rows import MarkerRow, Row, SummaryRow
 from gui.event_view.step_button import StepButton, step_menu
 
 
@@ -176,6 +176,8 @@ class EventView(QListView):
         row = self._model.row_at(index.row())
         if isinstance(row, MarkerRow) and row.foldable:
             self._model.toggle_branch(index.row())
+        elif isinstance(row, SummaryRow):
+            self._toggle_summary(index)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
@@ -220,6 +222,15 @@ class EventView(QListView):
                     bar.setValue(bar.value() + shift)
                 finally:
                     self._adjusting = False
+
+    def _toggle_summary(self, index: QModelIndex) -> None:
+        """A condensation marker unfolds to its summary (and folds back), kept in view."""
+        if not self._model.toggle_summary(index.row()):
+            return
+        self._following = False
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        self._update_jump()
 
     # -- following -----------------------------------------------------------------------------
 
@@ -367,6 +378,12 @@ class EventView(QListView):
             self.scroll_to_end()
             event.accept()
             return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            current = self.currentIndex()
+            if current.isValid() and isinstance(self._model.row_at(current.row()), SummaryRow):
+                self._toggle_summary(current)
+                event.accept()
+                return
         if event.matches(QKeySequence.StandardKey.Copy):
             # The base class would copy only the current row's one-line summary.
             self.copy_selection()

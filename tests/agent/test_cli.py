@@ -102,3 +102,18 @@ def test_a_failed_checkpoint_prints_as_a_warning_and_checkpoints_stay_quiet():
     assert out.getvalue() == (
         "! warning: Checkpoint 2 could not be taken: no engine (the run goes on)\n"
     )
+
+
+def test_the_terminal_says_where_steps_were_summarised():
+    import io
+
+    from agent.cli import EventPrinter
+    from agent.events import CondensationEvent, ContextFileEvent
+
+    printer = EventPrinter(io.StringIO())
+    condensed = CondensationEvent(
+        summary="s", first_event_id="a", last_event_id="b", first_step=3, last_step=41
+    )
+    assert printer.format(condensed) == "≡ steps 3-41 summarised (context window)"
+    read = ContextFileEvent(path="/workspace/AGENTS.md", text="t", size=1, truncated=False)
+    assert printer.format(read) == "≡ read /workspace/AGENTS.md"

@@ -116,3 +116,29 @@ def test_cost_of_a_model_litellm_knows(llm_server):
     response = llm.completion(HELLO)
     assert response.usage.cost > 0
     assert make_llm(llm_server).completion(HELLO).usage.cost == 0  # unknown: no price
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_cached_tokens_are_counted_and_priced_as_the_provider_prices_them(llm_server, stream):
+    llm = make_llm(llm_server, model="openai/gpt-4o-mini", stream=stream)
+    llm_server.script = lambda _r: Reply.say("ok", prompt_tokens=10_000, completion_tokens=100)
+    uncached = llm.completion(HELLO).usage
+    llm_server.script = lambda _r: Reply.say(
+        "ok", prompt_tokens=10_000, completion_tokens=100, cached_tokens=8_000
+    )
+    cached = llm.completion(HELLO).usage
+
+    assert cached.cached_tokens == 8_000 and uncached.cached_tokens == 0
+    # gpt-4o-mini: $0.15 per million input tokens, half that when read from the cache.
+    assert cached.cost == pytest.approx(uncached.cost - 8_000 * 0.075e-6)
+
+
+def test_a_context_length_refusal_is_told_apart(llm_server):
+    llm_server.window_chars = 3
+    with pytest.raises(LLMError) as raised:
+        make_llm(llm_server).completion(HELLO)
+
+    error = raised.value
+    assert error.context_exceeded and not error.retryable
+    assert len(llm_server.requests) == 1  # not retried as it is
+    assert error.provider_window == 0 and error.provider_tokens == 1  # as the server said

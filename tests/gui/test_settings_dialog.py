@@ -64,6 +64,8 @@ def _fill(dialog: SettingsDialog, **texts: str) -> None:
         "image": dialog.image_edit,
         "memory": dialog.memory_edit,
         "cpus": dialog.cpus_edit,
+        "window": dialog.context_window_edit,
+        "condenser": dialog.condensation_model_edit,
     }
     for name, text in texts.items():
         edits[name].setText(text)
@@ -290,3 +292,28 @@ def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
     box.prune_button.click()
     qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
     assert box.space_label.text().startswith("Freed "), box.space_label.text()
+
+
+def test_context_window_and_condensation_model_reach_the_conversation(qtbot, home: Path) -> None:
+    dialog = _dialog(qtbot)
+    _fill(dialog, model="openai/local-model", window="32k")
+    assert "whole number" in dialog.error_text("context_window")
+    _fill(dialog, window="500")
+    assert "at least 1,024" in dialog.error_text("context_window")
+    assert not dialog.ok_button.isEnabled()
+    _fill(dialog, window="16,384", condenser="openai/small-model")
+    assert dialog.error_text("context_window") == ""
+    qtbot.wait(50)  # the hidden error line gives its room back
+    dialog.grab().save("/tmp/settings-context-window.png")
+    with qtbot.waitSignal(dialog.saved):
+        dialog.ok_button.click()
+
+    loaded = AppSettings.load()
+    assert loaded.context_window == 16_384
+    llm = loaded.make_llm()
+    assert llm.effective_context_window() == 16_384
+    summariser = loaded.make_condensation_llm()
+    assert summariser is not None and summariser.model == "openai/small-model"
+    loaded.context_window = None
+    loaded.condensation_model = ""
+    assert loaded.make_condensation_llm() is None  # the conversation's own model summarises

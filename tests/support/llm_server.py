@@ -14,6 +14,10 @@ replies is chosen by a Python function of the request, so a test reads like a di
 
 Requests can be delayed (``server.delay`` or ``Reply(delay=...)``) to catch an agent while
 it waits, and HTTP errors injected for the next N requests (``server.fail_next(2, 429)``).
+
+``server.window_chars`` makes it a model with a context window: a request whose messages
+hold more characters than that is refused with the 400 body OpenAI sends (code
+``context_length_exceeded``), the server counting four characters to a token.
 The real HTTP round trip goes through litellm and the OpenAI client, nothing is mocked.
 """
 
@@ -30,6 +34,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
 MODEL_NAME = "berth-scripted"
+# The window's unit: the server counts this many characters to a token.
+CHARS_PER_TOKEN = 4
+
+
+def context_length_exceeded(chars: int, window_chars: int) -> dict[str, Any]:
+    """The body OpenAI answers (HTTP 400) to a request longer than the model's window."""
+    return {
+        "error": {
+            "message": (
+                f"This model's maximum context length is {window_chars // CHARS_PER_TOKEN} "
+                f"tokens. However, your messages resulted in {chars // CHARS_PER_TOKEN} "
+                "tokens. Please reduce the length of the messages."
+            ),
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "context_length_exceeded",
+        }
+    }
 
 
 @dataclass
@@ -55,6 +77,8 @@ class Reply:
     delay: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    # Of prompt_tokens, those the "provider" read from its prompt cache (OpenAI's field).
+    cached_tokens: int = 0
 
     @classmethod
     def say(cls, text: str, **kw: Any) -> Reply:
@@ -82,6 +106,8 @@ class RecordedRequest:
     received_at: float
     # Set when the reply was sent (None if an error was injected or the client went away).
     answered: bool = False
+    # Set when the request was refused as longer than the server's window.
+    refused: bool = False
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -119,6 +145,20 @@ class RecordedRequest:
 
     def all_text(self) -> str:
         return "\n".join(_text_of(m) for m in self.messages)
+
+    def chars(self) -> int:
+        """What the window counts: the text of every message and of its tool calls."""
+        total = 0
+        for message in self.messages:
+            total += len(_text_of(message))
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") or {}
+                total += len(function.get("name") or "") + len(function.get("arguments") or "")
+        return total
+
+    def system_text(self) -> str:
+        systems = self.texts("system")
+        return systems[0] if systems else ""
 
 
 def _text_of(message: dict[str, Any]) -> str:
@@ -159,6 +199,8 @@ class ScriptedLLMServer:
     def __init__(self, script: Script | None = None, *, delay: float = 0.0) -> None:
         self.script: Script = script or (lambda _r: Reply.say("Done."))
         self.delay = delay
+        # Requests with more characters than this are refused (None: no window).
+        self.window_chars: int | None = None
         self.model_name = MODEL_NAME
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -221,6 +263,7 @@ class ScriptedLLMServer:
             if script is not None:
                 self.script = script
             self.delay = 0.0
+            self.window_chars = None
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` (429, 500, ...)."""
@@ -266,6 +309,26 @@ class ScriptedLLMServer:
         return f"chatcmpl-{next(self._ids)}"
 
 
+def unanswered_tool_calls(messages: list[dict[str, Any]]) -> list[str]:
+    """Tool calls not followed by their tool results (OpenAI refuses such a request), and
+    results answering no call just before them."""
+    problems: list[str] = []
+    waiting: list[str] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id in waiting:
+                waiting.remove(call_id)
+            else:
+                problems.append(f"tool result {call_id} answers no call")
+            continue
+        problems.extend(f"tool call {call_id} has no result" for call_id in waiting)
+        waiting = [c.get("id") for c in message.get("tool_calls") or []]
+    problems.extend(f"tool call {call_id} has no result" for call_id in waiting)
+    return problems
+
+
 def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -296,6 +359,18 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 received_at=time.monotonic(),
             )
             failure = server._record(request)
+            window = server.window_chars
+            if failure is None and window is not None and request.chars() > window:
+                request.refused = True
+                self._json(400, context_length_exceeded(request.chars(), window))
+                return
+            problems = unanswered_tool_calls(request.messages)
+            if failure is None and problems:
+                request.refused = True
+                message = "Invalid 'messages': " + "; ".join(problems)
+                error = {"message": message, "type": "invalid_request_error", "code": None}
+                self._json(400, {"error": error})
+                return
             if failure is not None:
                 self.send_response(failure.status)
                 for name, value in failure.headers.items():
@@ -348,12 +423,15 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _usage(reply: Reply) -> dict[str, int]:
-    return {
+def _usage(reply: Reply) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
+    if reply.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+    return usage
 
 
 def _completion(completion_id: str, reply: Reply, model: str) -> dict[str, Any]:

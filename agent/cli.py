@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent.events import (
     ActionEvent,
@@ -26,6 +26,9 @@ from agent.events import (
     StatusEvent,
 )
 from agent.status import AgentStatus
+
+if TYPE_CHECKING:
+    from agent.conversation import Conversation
 
 MAX_OBSERVATION_LINES = 30
 
@@ -183,7 +186,7 @@ def run_task(
         conversation.close()
 
 
-def _run_until_stopped(conversation, out: TextIO) -> AgentStatus:  # type: ignore[no-untyped-def]
+def _run_until_stopped(conversation: Conversation, out: TextIO) -> AgentStatus:
     result: list[AgentStatus] = []
     done = threading.Event()
 
@@ -210,7 +213,9 @@ def _run_until_stopped(conversation, out: TextIO) -> AgentStatus:  # type: ignor
     return result[0] if result else conversation.state.agent_status
 
 
-def _menu(conversation, status: AgentStatus, input_fn, out: TextIO) -> str | None:  # type: ignore[no-untyped-def]
+def _menu(
+    conversation: Conversation, status: AgentStatus, input_fn: Callable[[str], str], out: TextIO
+) -> str | None:
     label = {
         AgentStatus.PAUSED: "Paused",
         AgentStatus.ERROR: "The agent hit an error",

@@ -263,7 +263,6 @@ class AppSettings(BaseSettings):
         """An ``agent.LLM`` for these settings (cheap: litellm loads on the first call)."""
         from agent import LLM
 
-        kwargs: dict[str, object] = {"model": self.llm_model, "base_url": self.llm_base_url}
-        if self.llm_api_key is not None:
-            kwargs["api_key"] = self.llm_api_key
-        return LLM(**kwargs)
+        if self.llm_api_key is None:  # LLM's own default (LLM_API_KEY) applies
+            return LLM(model=self.llm_model, base_url=self.llm_base_url)
+        return LLM(model=self.llm_model, base_url=self.llm_base_url, api_key=self.llm_api_key)

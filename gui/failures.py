@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from agent.events import AgentErrorEvent, Event
 from agent.status import AgentStatus
@@ -36,7 +36,7 @@ class FailureHandling(QObject):
         # Under the stream, above the confirmation bar and the composer.
         area = window.findChild(QWidget, "stream_area")
         layout = area.layout() if area is not None else None
-        if layout is not None:
+        if isinstance(layout, QBoxLayout):
             layout.insertWidget(layout.indexOf(window.confirmation_bar), self.banner)
         self.image_builder = ImageBuilder(window)
         self.notifier = Notifier(window, window.windowTitle() or "Berth")

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -203,7 +203,7 @@ def check_litellm() -> str:
 
 
 @contextlib.contextmanager
-def _local_json_server(reply: dict[str, object]) -> Iterator[str]:
+def _local_json_server(reply: Mapping[str, object]) -> Iterator[str]:
     """A throwaway HTTP server on 127.0.0.1 answering every POST with ``reply``."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

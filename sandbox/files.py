@@ -100,7 +100,9 @@ class ContainerFiles:
         frozen: Callable[[], bool],
         exec_gate: threading.RLock | None = None,
     ) -> None:
-        self._api = api
+        # Any: the archive HEAD and streaming GET need the client's _url/_get/_raise_for_status,
+        # which the type stubs leave out.
+        self._api: Any = api
         self._id = container_id
         self._frozen = frozen
         self._exec_gate = exec_gate or threading.RLock()  # see PersistentShell
@@ -287,7 +289,7 @@ class ContainerFiles:
             current = posixpath.dirname(current)
         return current, "/".join(reversed(missing))
 
-    def _put(self, folder: str, data: bytes | IO[bytes]) -> None:
+    def _put(self, folder: str, data: bytes | IO[bytes] | _ProgressFile) -> None:
         self._api.put_archive(self._id, folder, data)
 
     def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:

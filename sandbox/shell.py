@@ -143,7 +143,7 @@ class PersistentShell:
         self._send_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._sock: Any = None
-        self._raw: socket.socket | Any = None
+        self._raw: Any = None  # a socket, or the SDK's socket wrapper (npipe, ssh)
         self._reader: threading.Thread | None = None
 
         # Parser state, guarded by _cond.

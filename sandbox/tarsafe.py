@@ -103,7 +103,7 @@ class ChunkReader(io.RawIOBase):
         super().close()
 
 
-def open_stream(reader: IO[bytes]) -> tarfile.TarFile:
+def open_stream(reader: IO[bytes] | io.RawIOBase) -> tarfile.TarFile:
     """A forward-only tar reader: headers are parsed as they arrive; nothing is buffered."""
     return tarfile.open(fileobj=reader, mode="r|", bufsize=64 * 1024)
 

@@ -179,7 +179,7 @@ class DockerWorkspace:
                     container.reload()
             self._container = container
             self._files = ContainerFiles(
-                client.api, container.id, frozen=lambda: self.frozen, exec_gate=self._exec_gate
+                client.api, str(container.id), frozen=lambda: self.frozen, exec_gate=self._exec_gate
             )
             self._drop_shell()
             if not self.frozen:  # ready before the first command, which then starts at once
@@ -317,7 +317,7 @@ class DockerWorkspace:
             shell = self._shell
             try:
                 left = pause_modes.signal_all(
-                    self.client.api, container.id, shell.pid if shell else None, "STOP"
+                    self.client.api, str(container.id), shell.pid if shell else None, "STOP"
                 )
             except Exception as exc:
                 self._clock.resume()
@@ -345,7 +345,7 @@ class DockerWorkspace:
             else:
                 shell = self._shell
                 pause_modes.signal_all(
-                    self.client.api, container.id, shell.pid if shell else None, "CONT"
+                    self.client.api, str(container.id), shell.pid if shell else None, "CONT"
                 )
         self._set_hold(Hold.NONE)
 
@@ -370,7 +370,7 @@ class DockerWorkspace:
         while True:
             shell = PersistentShell(
                 self.client.api,
-                container.id,
+                str(container.id),
                 clock=self._clock,
                 workdir=labels.WORKDIR,
                 environment=self.environment,

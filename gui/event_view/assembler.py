@@ -137,11 +137,11 @@ class RowAssembler:
         if event.tool_name == "finish":
             message = event.arguments.get("message")
             if isinstance(message, str) and message.strip():
-                row = MessageRow(
+                finished = MessageRow(
                     timestamp=event.timestamp, role="assistant", text=message, finished=True
                 )
-                self._tool_rows[event.tool_call_id] = row
-                self._insert(row, update)
+                self._tool_rows[event.tool_call_id] = finished
+                self._insert(finished, update)
                 return
         row = ToolRow(
             timestamp=event.timestamp,

@@ -113,7 +113,7 @@ class Card:
             )
             card_width = min(card_width, int(natural) + 2 * m.pad_x + 2)
             left = width - m.margin_x - card_width
-            inner = card_width - 2 * m.pad_x
+            inner = int(card_width - 2 * m.pad_x)
         card = QRectF(rect.x() + left, rect.y() + m.gap, card_width, height - 2 * m.gap)
         fill, border = {
             CardStyle.USER: (c.user, c.user_border),

@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--shot", help="save a PNG of the view here and exit")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    app = QApplication.instance() or QApplication([])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
     if args.dark:
         app.setStyle("Fusion")
         palette = QPalette()

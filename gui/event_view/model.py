@@ -7,6 +7,7 @@ from enum import IntEnum
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QByteArray,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -132,15 +133,15 @@ class EventListModel(QAbstractListModel):
             return _tooltip(row)
         return None
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
         names.update(
             {
-                EventRole.ROW: b"row",
-                EventRole.KIND: b"kind",
-                EventRole.QUEUED: b"queued",
-                EventRole.FULL_TEXT: b"fullText",
-                EventRole.OUTPUT: b"output",
+                int(EventRole.ROW): QByteArray(b"row"),
+                int(EventRole.KIND): QByteArray(b"kind"),
+                int(EventRole.QUEUED): QByteArray(b"queued"),
+                int(EventRole.FULL_TEXT): QByteArray(b"fullText"),
+                int(EventRole.OUTPUT): QByteArray(b"output"),
             }
         )
         return names

@@ -8,6 +8,7 @@ in idle time, and every re-layout keeps the row at the top of the viewport in pl
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from PySide6.QtCore import (
     QEvent,
@@ -231,9 +232,9 @@ class EventView(QListView):
         self,
         top_left: QModelIndex | QPersistentModelIndex,
         bottom_right: QModelIndex | QPersistentModelIndex,
-        roles: list[int] | None = None,
+        roles: Sequence[int] = (),
     ) -> None:
-        roles = list(roles or [])
+        roles = list(roles)
         if top_left.row() == bottom_right.row():
             row = self._model.row_at(top_left.row())
             if row is not None:

@@ -298,13 +298,11 @@ class FileBrowser(QWidget):
             # Several items: each reports its own bytes, so the bar shows items done.
             count = len(paths)
             for number, host_path in enumerate(paths):
-                workspace.upload(
-                    host_path,
-                    container_dir,
-                    progress=lambda done, total, n=number: report(
-                        _overall(n, count, done, total), 1000
-                    ),
-                )
+
+                def item_progress(done: int, total: int, n: int = number) -> None:
+                    report(_overall(n, count, done, total), 1000)
+
+                workspace.upload(host_path, container_dir, progress=item_progress)
                 report(_overall(number + 1, count, 0, 0), 1000)
 
         self._start_transfer(

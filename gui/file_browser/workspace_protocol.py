@@ -7,23 +7,31 @@ pulling the Docker SDK into every GUI import.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 
 class EntryLike(Protocol):
-    name: str
-    path: str
-    kind: str  # "file" | "dir" | "symlink" | "other"
-    size: int
-    mtime: datetime
-    mode: int
+    # Read-only members: sandbox.FileEntry's `kind` is a Literal, which a mutable `str`
+    # member would not accept.
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # "file" | "dir" | "symlink" | "other"
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime(self) -> datetime: ...
+    @property
+    def mode(self) -> int: ...
 
 
 class FileWorkspace(Protocol):
-    def list_dir(self, path: str) -> list[EntryLike]: ...  # pragma: no cover - protocol
+    def list_dir(self, path: str) -> Sequence[EntryLike]: ...  # pragma: no cover - protocol
 
     def read_bytes(self, path: str) -> bytes: ...  # pragma: no cover - protocol
 

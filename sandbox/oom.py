@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import docker
 
@@ -41,13 +42,15 @@ def looks_killed(result: CommandResult) -> bool:
 
 def oom_kills_since(api: docker.APIClient, container_id: str, since: float) -> int:
     """How many OOM kills the engine reported for the container since ``since``."""
-    events = api.events(
+    # The engine takes fractional seconds as text (the stubs know only int and datetime).
+    client: Any = api
+    events = client.events(
         since=f"{since:.3f}",
         until=f"{time.time():.3f}",
         filters={"container": container_id, "event": "oom"},
         decode=True,
     )
-    return sum(1 for _ in events)
+    return sum(1 for event in events if int(event.get("timeNano") or 0) >= since * 1e9)
 
 
 def name_oom(result: CommandResult, memory: str) -> CommandResult:

@@ -400,7 +400,7 @@ class DockerWorkspace:
             return
         try:
             with self._exec_gate:
-                warden = Warden(self.client.api, self.container.id, shell.pid)
+                warden = Warden(self.client.api, str(self.container.id), shell.pid)
         except Exception as exc:  # Stop still works through the shell, less thoroughly
             log.warning("could not start the process warden: %s", exc)
             return
@@ -536,7 +536,7 @@ class DockerWorkspace:
         self._oom_checked = time.time()
         try:
             with engine_errors():
-                kills = oom.oom_kills_since(self.client.api, self.container.id, since)
+                kills = oom.oom_kills_since(self.client.api, str(self.container.id), since)
         except Exception:  # the plain "Killed" is still true
             return result
         return oom.name_oom(result, self.memory) if kills else result

@@ -531,8 +531,9 @@ class DockerWorkspace:
         """The result, saying "ran out of memory" when the engine saw an OOM kill."""
         if not oom.looks_killed(result):
             return result
-        # A little before the start (the engine's clock), never before the last check.
-        since = max(self._command_started - 0.5, self._oom_checked)
+        # Since this command started, never before the last check: a late second kill of
+        # an earlier command must not be pinned on this one.
+        since = max(self._command_started, self._oom_checked)
         self._oom_checked = time.time()
         try:
             with engine_errors():
@@ -549,15 +550,17 @@ class DockerWorkspace:
             self.thaw()
         shell = self._shell
         if shell is not None:
+            command = shell.command_number
             shell.interrupt()
             # Should SIGINT and the shell's own SIGKILL not end it (no exec can start when
             # the pids limit is full), the warden ends all the command started.
-            timer = threading.Timer(STOP_FALLBACK_S, self._end_if_still_busy, args=(shell,))
+            timer = threading.Timer(STOP_FALLBACK_S, self._end_if_still_busy, args=(shell, command))
             timer.daemon = True
             timer.start()
 
-    def _end_if_still_busy(self, shell: PersistentShell) -> None:
-        if self._shell is shell and shell.busy:
+    def _end_if_still_busy(self, shell: PersistentShell, command: int) -> None:
+        # Only the very command that was stopped: never one the user started since.
+        if self._shell is shell and shell.busy and shell.command_number == command:
             self._ask_warden("end-new")
 
     # -- files -----------------------------------------------------------------------------

@@ -44,6 +44,8 @@ MAIN_PROCESS = ["sleep", "infinity"]
 _NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
                  "fork: Resource temporarily unavailable",
                  "Cannot fork")  # fmt: skip
+# After a command was SIGKILLed: when to look (again) for the engine's OOM event.
+OOM_EVENT_WAITS = (0.0, 0.2, 0.4, 0.8)
 # After Stop, how long SIGINT and the shell's SIGKILL get before the warden steps in.
 STOP_FALLBACK_S = 3.0
 # How long a shell that died gives the engine to report its container stopped or removed.
@@ -534,12 +536,19 @@ class DockerWorkspace:
         # Since this command started, never before the last check: a late second kill of
         # an earlier command must not be pinned on this one.
         since = max(self._command_started, self._oom_checked)
-        self._oom_checked = time.time()
+        kills = 0
         try:
-            with engine_errors():
-                kills = oom.oom_kills_since(self.client.api, str(self.container.id), since)
+            # The engine may record the event a moment after the command saw its kill.
+            for wait in OOM_EVENT_WAITS:
+                threading.Event().wait(wait)
+                with engine_errors():
+                    kills = oom.oom_kills_since(self.client.api, str(self.container.id), since)
+                if kills:
+                    break
         except Exception:  # the plain "Killed" is still true
             return result
+        finally:
+            self._oom_checked = time.time()
         return oom.name_oom(result, self.memory) if kills else result
 
     def interrupt(self) -> None:

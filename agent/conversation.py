@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.agent import Agent
+from agent.checkpoints import Checkpoint, CheckpointKeeper
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
@@ -63,6 +64,7 @@ from agent.stuck import REPEATS, is_stuck
 if TYPE_CHECKING:
     from agent.tools import ToolDefinition, ToolResult
     from sandbox import DockerWorkspace
+    from sandbox.checkpoints import FileChange
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +230,10 @@ class Conversation:
         try:
             self._spec = self._spec_of(self.workspace)
             self._save_state()
+            self._checkpoints = CheckpointKeeper(self)
             if reopened:
                 self._recover()
+                self._checkpoints.recover()
         except BaseException:
             # Nobody holds this conversation: its container must not run on unowned.
             with contextlib.suppress(Exception):
@@ -267,7 +271,14 @@ class Conversation:
                 start_status = self._status
             try:
                 self._write_unwritten()
-                return self._run(start_status)
+                outcome = self._run(start_status)
+                if outcome != AgentStatus.PAUSED:
+                    # A run that ended on its own returns with its last step's checkpoint
+                    # saved (conversation.checkpoints lists it); a pause never waits for it.
+                    self._checkpoints.settle(
+                        lambda: self._pause_requested or self._interrupt_requested
+                    )
+                return outcome
             except PersistenceError as exc:
                 return self._pause_for_disk(exc)
             except Exception as exc:
@@ -365,13 +376,16 @@ class Conversation:
                 self._closed = True
             if self._tool_job is not None:
                 self._interrupt_now(note="The conversation was closed while it ran.")
+            self._checkpoints.close()
             with contextlib.suppress(Exception):
                 self.workspace.close()
             self._save_state()
             self._store.close()
 
     def delete(self, remove_container: bool = True) -> None:
-        """Close, remove the container and its volume, and delete the saved conversation."""
+        """Close, remove the container and its volume, and delete the saved conversation
+        (its checkpoints with it)."""
+        self._checkpoints.delete()
         self.close()
         if remove_container:
             with contextlib.suppress(Exception):
@@ -381,6 +395,32 @@ class Conversation:
     @property
     def stats(self) -> ConversationStats:
         return self.state.stats
+
+    # --- checkpoints (agent.checkpoints has the rules) -------------------------------------
+
+    @property
+    def checkpoints(self) -> list[Checkpoint]:
+        """Oldest first: [0] is /workspace as the conversation found it, then one after
+        each tool call that ran."""
+        return self._checkpoints.checkpoints
+
+    def rewind(self, checkpoint_id: str) -> None:
+        """/workspace back to a checkpoint byte for byte; the history goes on from there
+        (later events stay in the log as an abandoned branch). Status: PAUSED."""
+        self._checkpoints.rewind(checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> Conversation:
+        """A new conversation (own id, container, volume) with the events up to that
+        checkpoint and /workspace as it was there. This one is untouched."""
+        return self._checkpoints.fork(checkpoint_id)
+
+    def changes(self, since: str | None = None) -> list[FileChange]:
+        """What changed in /workspace since the first checkpoint (or the one named)."""
+        return self._checkpoints.changes(since)
+
+    @property
+    def checkpoint_keeper(self) -> CheckpointKeeper:
+        return self._checkpoints
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -393,6 +433,7 @@ class Conversation:
             self._approved.update(a.tool_call_id for a in self.state.pending_actions)
         if start_status == AgentStatus.PAUSED or self._tool_job is not None:
             self._record(ResumeEvent())
+        self._checkpoints.before_run()
         self._set_status(AgentStatus.RUNNING)
         self._revivals = 0
 
@@ -564,6 +605,9 @@ class Conversation:
             self._set_status(AgentStatus.FINISHED)
             return AgentStatus.FINISHED
 
+        # The last tool call's checkpoint first, so this call's changes stay out of it.
+        if not self._checkpoints.settle(lambda: self._pause_requested or self._interrupt_requested):
+            return None  # the loop sees the pause or the stop; the call runs on resume
         job = _Job(action)
         on_output = None
         if self._on_command_output is not None:
@@ -608,7 +652,7 @@ class Conversation:
                 self._set_status(AgentStatus.ERROR, message)
                 return AgentStatus.ERROR
         else:
-            self._observe(job.action, job.result)
+            self._checkpoints.after_tool(self._observe(job.action, job.result))
         return self._check_stuck()
 
     def _revive_container(self, action: ActionEvent, error: BaseException) -> bool:
@@ -663,17 +707,17 @@ class Conversation:
             content = note
             if result is not None and result.content.strip():
                 content = f"{result.content.rstrip()}\n\n{note}"
-            self._record(
-                ObservationEvent(
-                    tool_call_id=tool_job.action.tool_call_id,
-                    tool_name=tool_job.action.tool_name,
-                    content=content,
-                    is_error=True,
-                    exit_code=result.exit_code if result is not None else None,
-                    cwd=result.cwd if result is not None else None,
-                    ended="interrupted",
-                )
+            stopped = ObservationEvent(
+                tool_call_id=tool_job.action.tool_call_id,
+                tool_name=tool_job.action.tool_name,
+                content=content,
+                is_error=True,
+                exit_code=result.exit_code if result is not None else None,
+                cwd=result.cwd if result is not None else None,
+                ended="interrupted",
             )
+            self._record(stopped)
+            self._checkpoints.after_tool(stopped)  # it ran part way: that is worth keeping
         for action in self.state.pending_actions:
             self._record(
                 ObservationEvent(
@@ -690,19 +734,19 @@ class Conversation:
 
     # --- results ---------------------------------------------------------------------------
 
-    def _observe(self, action: ActionEvent, result: ToolResult) -> None:
-        self._record(
-            ObservationEvent(
-                tool_call_id=action.tool_call_id,
-                tool_name=action.tool_name,
-                content=result.content,
-                is_error=result.is_error,
-                exit_code=result.exit_code,
-                cwd=result.cwd,
-                diff=result.diff,
-                ended=result.ended,
-            )
+    def _observe(self, action: ActionEvent, result: ToolResult) -> ObservationEvent:
+        event = ObservationEvent(
+            tool_call_id=action.tool_call_id,
+            tool_name=action.tool_name,
+            content=result.content,
+            is_error=result.is_error,
+            exit_code=result.exit_code,
+            cwd=result.cwd,
+            diff=result.diff,
+            ended=result.ended,
         )
+        self._record(event)
+        return event
 
     def _observe_error(self, action: ActionEvent, text: str) -> None:
         self._record(

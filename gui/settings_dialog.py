@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.app_settings import AppSettings, env_overrides, store_keyring_key
+from gui.checkpoint_space import CheckpointSpaceBox
 
 ERROR_STYLE = "color: #cf222e;"
 NOTE_STYLE = "color: #59636e;"
@@ -234,6 +235,8 @@ class SettingsDialog(QDialog):
         layout.setSpacing(10)
         layout.addWidget(model_box)
         layout.addWidget(sandbox_box)
+        self.checkpoint_box = CheckpointSpaceBox(self)
+        layout.addWidget(self.checkpoint_box)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)

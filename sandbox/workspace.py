@@ -199,6 +199,9 @@ class DockerWorkspace:
                 ]
             },
         )
+        # One being removed (`docker rm -f` still under way) or dead cannot be started again:
+        # a new container on the same volume or folder takes its place.
+        found = [c for c in found if c.status not in ("removing", "dead")]
         if not found:
             return None
         found.sort(key=lambda c: c.attrs.get("Created", ""), reverse=True)
@@ -272,11 +275,22 @@ class DockerWorkspace:
                         container.remove(force=True)
                 name = self.volume
                 if volume and name is not None:
+                    self._remove_helpers(name)
                     with contextlib.suppress(docker.errors.NotFound):
                         client.volumes.get(name).remove(force=True)
             self._container = None
             self._files = None
             self._set_hold(Hold.NONE)
+
+    def _remove_helpers(self, volume: str) -> None:
+        """Berth's other containers on this volume (checkpoint helpers) go first: a volume
+        in use cannot be removed."""
+        users = self.client.containers.list(
+            all=True, filters={"volume": volume, "label": f"{labels.MANAGED}=true"}
+        )
+        for user in users:
+            with contextlib.suppress(docker.errors.NotFound):
+                user.remove(force=True)
 
     # -- freeze ----------------------------------------------------------------------------
 

@@ -269,3 +269,24 @@ def test_saved_settings_apply_to_the_next_conversation(
     assert host["NanoCpus"] == 500_000_000
     assert host["NetworkMode"] == "none"
     assert workspace.pause_mode == "signals"
+
+
+def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
+    qtbot, sandbox_image, docker_client
+):
+    from gui.app_settings import AppSettings
+    from gui.settings_dialog import SettingsDialog
+    from sandbox.checkpoints import store_only
+
+    # Something in the store to measure and to prune.
+    store = store_only(docker_client)
+    store.usage()
+    store.close()
+    dialog = SettingsDialog(AppSettings())
+    qtbot.addWidget(dialog)
+    box = dialog.checkpoint_box
+    qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
+    assert box.space_label.text().startswith("Checkpoints use "), box.space_label.text()
+    box.prune_button.click()
+    qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
+    assert box.space_label.text().startswith("Freed "), box.space_label.text()

@@ -35,6 +35,7 @@ _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 # tars the whole subtree); when the container runs, `find` answers instead.
 LIST_STREAM_LIMIT = 2 * 1024 * 1024
 _MAX_LINKS = 16
+PATH_MAX, NAME_MAX = 4096, 255
 
 
 def _unix_mode(go_mode: int) -> int:
@@ -71,7 +72,19 @@ def _parse_time(text: str) -> datetime:
 
 def _norm(path: str) -> str:
     if not path.startswith("/"):
-        raise SandboxError(f"Container paths must be absolute: {path!r}")
+        raise SandboxError(f"Container paths must be absolute: {path[:200]!r}")
+    # Linux's limits, said plainly rather than as the engine's raw error.
+    if len(path.encode("utf-8", "surrogateescape")) > PATH_MAX:
+        raise SandboxError(
+            f"The path is {len(path):,} characters long; Linux allows at most {PATH_MAX:,} "
+            f"bytes for a path: {path[:60]}…"
+        )
+    longest = max(path.split("/"), key=len)
+    if len(longest.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise SandboxError(
+            f"A name in the path is {len(longest):,} characters long; Linux allows at most "
+            f"{NAME_MAX} bytes for one file or folder name: {longest[:60]}…"
+        )
     normal = posixpath.normpath(path)
     return "/" + normal.lstrip("/")
 

@@ -18,6 +18,7 @@ class CommandResult(BaseModel):
     timed_out: bool = False  # the hard timeout hit: the command's process group was killed
     interrupted: bool = False  # interrupt() (or C-c) ended it
     truncated: bool = False  # the middle of the output was cut
+    out_of_memory: bool = False  # the kernel's OOM killer ended it (the memory limit)
 
 
 FileKind = Literal["file", "dir", "symlink", "other"]

@@ -235,6 +235,11 @@ class PersistentShell:
         return not self._eof
 
     @property
+    def command_number(self) -> int:
+        """Which command this is (one more for each command sent): tells two apart."""
+        return self._seq
+
+    @property
     def busy(self) -> bool:
         """True while a command runs (including one left running by a no-output timeout)."""
         return self._phase != "idle" and not self._eof

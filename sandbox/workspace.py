@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -15,7 +16,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sandbox import labels, pause_modes
+from sandbox import labels, oom, pause_modes
 from sandbox.clock import ActiveClock
 from sandbox.engine import connect, engine_errors
 from sandbox.errors import (
@@ -32,10 +33,21 @@ from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
 from sandbox.models import CommandResult, FileEntry
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.shell import OutputCallback, PersistentShell
+from sandbox.warden import Warden
+
+log = logging.getLogger(__name__)
 
 # What apt and pip need as root inside the container; every other capability is dropped.
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
 MAIN_PROCESS = ["sleep", "infinity"]
+# Signs in a command's output that the pids limit is full (bash's and glibc's words).
+_NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
+                 "fork: Resource temporarily unavailable",
+                 "Cannot fork")  # fmt: skip
+# After a command was SIGKILLed: when to look (again) for the engine's OOM event.
+OOM_EVENT_WAITS = (0.0, 0.2, 0.4, 0.8)
+# After Stop, how long SIGINT and the shell's SIGKILL get before the warden steps in.
+STOP_FALLBACK_S = 3.0
 # How long a shell that died gives the engine to report its container stopped or removed.
 GONE_SETTLE_S = 1.0
 
@@ -80,6 +92,11 @@ class DockerWorkspace:
         # No pause while an exec starts (the engine wedges the container): see freeze().
         self._exec_gate = threading.RLock()
         self.hold = Hold.NONE  # what holds the processes still (see suspend())
+        self._command_started = time.time()  # for naming an OOM kill (sandbox/oom.py)
+        self._oom_checked = 0.0
+        self._warden: Warden | None = None
+        self._created_fresh = False  # start() made this container (no old shells in it)
+        self._stale_checked = False
 
     # -- identity --------------------------------------------------------------------------
 
@@ -154,7 +171,9 @@ class DockerWorkspace:
             if self.conversation_id is None:
                 self.conversation_id = uuid.uuid4().hex[:12]
             with engine_errors():
-                container = self._find() or self._create()
+                found = self._find()
+                container = found or self._create()
+                self._created_fresh = found is None
                 if container.status == "paused":
                     self._set_hold(Hold.FROZEN)
                 elif container.status != "running":
@@ -350,6 +369,9 @@ class DockerWorkspace:
 
     def _drop_shell(self) -> None:
         shell, self._shell = self._shell, None
+        warden, self._warden = self._warden, None
+        if warden is not None:
+            warden.close()
         if shell is not None:
             shell.close()
 
@@ -373,6 +395,7 @@ class DockerWorkspace:
             try:
                 with engine_errors(container.short_id):
                     shell.open()
+                self._open_warden(shell)
                 return shell
             except docker.errors.APIError as exc:
                 if not _is_paused_error(exc):
@@ -382,6 +405,31 @@ class DockerWorkspace:
             # exec cannot start in a frozen container, so wait for the thaw, as a running
             # command would.
             self._wait_while_paused()
+
+    def _open_warden(self, shell: PersistentShell) -> None:
+        """The helper that ends what the shell started (sandbox/warden.py). On the first
+        shell of a reattached container it also ends the shells an app left behind."""
+        old, self._warden = self._warden, None
+        if old is not None:
+            old.close()
+        if shell.pid is None:
+            return
+        try:
+            with self._exec_gate:
+                warden = Warden(self.client.api, str(self.container.id), shell.pid)
+        except Exception as exc:  # Stop still works through the shell, less thoroughly
+            log.warning("could not start the process warden: %s", exc)
+            return
+        self._warden = warden
+        if not self._created_fresh and not self._stale_checked:
+            self._stale_checked = True
+            ended = warden.ask("stale")
+            if ended > 0:
+                log.info("ended %d shell(s) left running by an earlier session", ended)
+
+    def _ask_warden(self, word: str) -> int:
+        warden = self._warden
+        return warden.ask(word) if warden is not None else -1
 
     def _wait_while_paused(self) -> None:
         container = self.container
@@ -453,14 +501,19 @@ class DockerWorkspace:
         Time spent frozen counts toward neither timeout.
         """
         shell = self._current_shell()
+        if not is_input:
+            self._command_started = time.time()
+            if not shell.busy:
+                self._ask_warden("mark")  # the jobs that were there before this command
         try:
-            return shell.run(
+            result = shell.run(
                 command,
                 timeout,
                 no_output_timeout=no_output_timeout,
                 is_input=is_input,
                 on_output=on_output,
             )
+            return self._after_command(self._named_oom(result))
         except ShellDiedError as exc:
             with self._shell_lock:
                 if self._shell is shell:
@@ -470,14 +523,68 @@ class DockerWorkspace:
                 raise
             raise gone from exc
 
+    def _after_command(self, result: CommandResult) -> CommandResult:
+        """Stopped or timed out: its background jobs end with it. Out of processes (a fork
+        bomb): every job of the shell ends, so commands can run again, and the result
+        says so."""
+        if result.interrupted or result.timed_out:
+            self._ask_warden("end-new")
+            return result
+        if not any(sign in result.output for sign in _NO_PROCESSES):
+            return result
+        ended = self._ask_warden("end-all")
+        if ended <= 0:
+            return result
+        note = (
+            f"\n[The container ran out of processes (its limit is {self.pids_limit}), so "
+            f"Berth ended the shell's background jobs ({ended} process group"
+            f"{'s' if ended != 1 else ''}). Commands can run again; start again only the "
+            "jobs you need.]"
+        )
+        return result.model_copy(update={"output": result.output + note})
+
+    def _named_oom(self, result: CommandResult) -> CommandResult:
+        """The result, saying "ran out of memory" when the engine saw an OOM kill."""
+        if not oom.looks_killed(result):
+            return result
+        # Since this command started, never before the last check: a late second kill of
+        # an earlier command must not be pinned on this one.
+        since = max(self._command_started, self._oom_checked)
+        kills = 0
+        try:
+            # The engine may record the event a moment after the command saw its kill.
+            for wait in OOM_EVENT_WAITS:
+                threading.Event().wait(wait)
+                with engine_errors():
+                    kills = oom.oom_kills_since(self.client.api, str(self.container.id), since)
+                if kills:
+                    break
+        except Exception:  # the plain "Killed" is still true
+            return result
+        finally:
+            self._oom_checked = time.time()
+        return oom.name_oom(result, self.memory) if kills else result
+
     def interrupt(self) -> None:
         """End the running command: thaw if frozen, SIGINT its process group, SIGKILL if it
-        lingers. Safe from any thread; the shell stays usable."""
+        lingers, then everything it started (background jobs too). Safe from any thread;
+        the shell stays usable."""
         if self.hold is not Hold.NONE:
             self.thaw()
         shell = self._shell
         if shell is not None:
+            command = shell.command_number
             shell.interrupt()
+            # Should SIGINT and the shell's own SIGKILL not end it (no exec can start when
+            # the pids limit is full), the warden ends all the command started.
+            timer = threading.Timer(STOP_FALLBACK_S, self._end_if_still_busy, args=(shell, command))
+            timer.daemon = True
+            timer.start()
+
+    def _end_if_still_busy(self, shell: PersistentShell, command: int) -> None:
+        # Only the very command that was stopped: never one the user started since.
+        if self._shell is shell and shell.busy and shell.command_number == command:
+            self._ask_warden("end-new")
 
     # -- files -----------------------------------------------------------------------------
 

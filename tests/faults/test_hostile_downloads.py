@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import DockerWorkspace, NoSuchPathError, PathOutsideError
+from sandbox import DockerWorkspace, NoSuchPathError, PathOutsideError, SandboxError
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -158,3 +158,17 @@ def test_downloading_twice_keeps_both(ws: DockerWorkspace, tmp_path: Path) -> No
     second = ws.download("/workspace/h/notes", tmp_path)
     assert (first.name, first.read_bytes()) == ("notes", b"one")
     assert (second.name, second.read_bytes()) == ("notes (1)", b"two")
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/workspace/" + "a" * 5000, "Linux allows at most 4,096"),
+        ("/workspace/" + "b" * 300 + "/x", "at most 255 bytes for one file"),
+    ],
+    ids=["5000-char-path", "300-char-name"],
+)
+def test_an_overlong_path_is_a_clear_error(ws: DockerWorkspace, path: str, says: str) -> None:
+    for action in (ws.read_bytes, ws.stat, lambda p: ws.write_bytes(p, b"x")):
+        with pytest.raises(SandboxError, match=says):
+            action(path)

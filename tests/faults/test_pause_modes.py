@@ -6,6 +6,7 @@ state, and a counter written by the command, say whether the container really ho
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -30,6 +31,12 @@ def _counting_script(request: RecordedRequest) -> Reply:
     if not request.tool_results():
         return Reply.call("bash", command=COUNT)
     return Reply.say("Counted.")
+
+
+def _quietly(ws: DockerWorkspace, command: str) -> None:
+    """Run a command the test abandons: its end (the container removed) is no failure."""
+    with contextlib.suppress(Exception):
+        ws.execute(command, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,7 @@ def test_pause_under_a_fork_and_cpu_storm_never_claims_a_freeze_that_failed(make
         "(while :; do (true &) ; sleep 0.001; done) & "
         f"i=0; while :; do i=$((i+1)); echo $i > {TICKS}; sleep 0.01; done"
     )
-    worker = threading.Thread(target=lambda: ws.execute(storm, timeout=120), daemon=True)
+    worker = threading.Thread(target=_quietly, args=(ws, storm), daemon=True)
     worker.start()
     wait_until(lambda: ws.exists(TICKS), what="the storm to start")
     outcomes: dict[str, int] = {"frozen": 0, "stopped": 0, "none": 0}

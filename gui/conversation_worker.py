@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from agent.events import ActionEvent, Event, MessageEvent
+from agent.output_buffer import OutputBuffer
 from agent.status import AgentStatus
 from gui.app_settings import AppSettings
 
@@ -48,33 +49,6 @@ _STARTS_A_RUN = {
     AgentStatus.STUCK,
 }
 SHUTDOWN_WAIT_S = 20.0
-
-
-class OutputBuffer:
-    """Live output chunks gathered on engine threads and drained by the GUI in one go.
-
-    Only the first chunk after a drain asks the GUI to drain, so a command that prints a
-    thousand lines a second posts a handful of events, not a thousand.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._chunks: list[tuple[str, str]] = []
-
-    def add(self, tool_call_id: str, chunk: str) -> bool:
-        """Store a chunk; True when the caller should ask for a drain."""
-        with self._lock:
-            first = not self._chunks
-            if self._chunks and self._chunks[-1][0] == tool_call_id:
-                self._chunks[-1] = (tool_call_id, self._chunks[-1][1] + chunk)
-            else:
-                self._chunks.append((tool_call_id, chunk))
-            return first
-
-    def drain(self) -> list[tuple[str, str]]:
-        with self._lock:
-            chunks, self._chunks = self._chunks, []
-            return chunks
 
 
 class ConversationWorker(QObject):

@@ -44,7 +44,8 @@ class Phase(StrEnum):
 STARTS_A_RUN = frozenset(
     {AgentStatus.IDLE, AgentStatus.FINISHED, AgentStatus.ERROR, AgentStatus.STUCK}
 )
-_RESUMABLE = frozenset({AgentStatus.PAUSED, AgentStatus.ERROR, AgentStatus.STUCK})
+# STUCK is not resumable: the same step would repeat; a new message gets it going.
+_RESUMABLE = frozenset({AgentStatus.PAUSED, AgentStatus.ERROR})
 _STOPPABLE = frozenset(
     {AgentStatus.RUNNING, AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION}
 )
@@ -60,7 +61,8 @@ def allowed_commands(phase: Phase, status: AgentStatus) -> frozenset[Command]:
     if phase is Phase.STARTING:
         return _ALWAYS
     allowed = set(_ALWAYS)
-    if phase is Phase.RUNNING:
+    # A status of RUNNING may reach a watcher before it hears that the run began.
+    if phase is Phase.RUNNING or status is AgentStatus.RUNNING:
         # A run pausing for confirmation reports it before run() returns: the answer is
         # kept and given as soon as it has.
         if status is AgentStatus.WAITING_FOR_CONFIRMATION:
@@ -74,6 +76,4 @@ def allowed_commands(phase: Phase, status: AgentStatus) -> frozenset[Command]:
         allowed.add(Command.STOP)
     if status is AgentStatus.WAITING_FOR_CONFIRMATION:
         allowed |= {Command.APPROVE, Command.REJECT}
-    if status is AgentStatus.IDLE:
-        allowed.add(Command.PAUSE)  # pausing ahead of the run is recorded
     return frozenset(allowed)

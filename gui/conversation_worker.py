@@ -33,6 +33,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from agent.events import ActionEvent, Event, MessageEvent
 from agent.output_buffer import OutputBuffer
+from agent.session_commands import STARTS_A_RUN, Phase
 from agent.status import AgentStatus
 from gui.app_settings import AppSettings
 
@@ -41,13 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Statuses from which sending a message starts a run by itself.
-_STARTS_A_RUN = {
-    AgentStatus.IDLE,
-    AgentStatus.FINISHED,
-    AgentStatus.ERROR,
-    AgentStatus.STUCK,
-}
 SHUTDOWN_WAIT_S = 20.0
 
 
@@ -108,23 +102,15 @@ class ConversationWorker(QObject):
         with self._lock:
             self._reopen[generation] = conversation_id
 
-    def delete_saved(self, conversation_id: str, remove_container: bool) -> None:
-        """Delete a saved conversation that is not open (blocks on the disk or Docker)."""
-        from agent.persistence import resolve_persistence_dir
+    def delete_saved(self, conversation_id: str, remove_container: bool) -> bool:
+        """Delete a saved conversation that is not open, without starting its container
+        (removed by label); True when that waits for the engine (blocks on Docker)."""
+        from agent.deletion import delete_saved, remove_pending
 
-        folder = resolve_persistence_dir(self.persistence_dir) / conversation_id
-        if not remove_container:
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        from agent import Agent, Conversation, Tool
-
-        # Reopening finds its container by label; delete() then removes it and its volume.
-        agent = Agent(llm=self.settings.make_llm(), tools=[Tool(name="BashTool")])
-        Conversation(
-            agent, conversation_id=conversation_id, persistence_dir=self.persistence_dir
-        ).delete(remove_container=True)
+        remove_pending(self.persistence_dir)  # left by a delete while the engine was away
+        return delete_saved(
+            conversation_id, self.persistence_dir, remove_container=remove_container
+        )
 
     # --- slots, on the worker thread --------------------------------------------------------
 
@@ -281,11 +267,13 @@ class ConversationSession(QObject):
     reset = Signal()  # a new conversation began: clear the views
     reopened = Signal(object)  # a saved Conversation, reopened: show its events
     deleted = Signal(str)  # a saved conversation's id, once it is gone
+    removal_pending = Signal(str)  # what to tell the user: the engine was away
 
     _open_requested = Signal(int)
     _run_requested = Signal(int)
     _call_done = Signal(object, object, object)  # then, result, error
     _deleted = Signal(str)
+    _removal_pending = Signal(str)
 
     def __init__(
         self,
@@ -304,6 +292,7 @@ class ConversationSession(QObject):
         self._run_requested.connect(self._worker.run)
         self._call_done.connect(self._on_call_done)
         self._deleted.connect(self.deleted)
+        self._removal_pending.connect(self.removal_pending)
         self._reopening: str | None = None
         w = self._worker
         w.starting.connect(self._on_starting)
@@ -337,6 +326,10 @@ class ConversationSession(QObject):
         self._shut = False
         # Approve or Reject clicked before the run that asked had returned: done then.
         self._answer: Callable[[], None] | None = None
+        # Containers left by a delete while the engine was away go once it is back.
+        from agent.deletion import remove_pending
+
+        self._call(remove_pending, persistence_dir)
 
     # --- what the window reads --------------------------------------------------------------
 
@@ -355,6 +348,19 @@ class ConversationSession(QObject):
     @property
     def is_running(self) -> bool:
         return self._run_active
+
+    @property
+    def phase(self) -> Phase:
+        """Where the conversation stands, in the session rules' terms."""
+        if self._shut:
+            return Phase.CLOSED
+        if self._starting:
+            return Phase.STARTING
+        if self._conversation is None and self._status is AgentStatus.IDLE:
+            return Phase.NOT_STARTED
+        # A status other than IDLE came from a conversation (its ready signal may still be
+        # on its way), so that status decides.
+        return Phase.RUNNING if self._run_active else Phase.OPEN
 
     @property
     def conversation(self) -> Conversation | None:
@@ -484,7 +490,11 @@ class ConversationSession(QObject):
         else:
 
             def work() -> None:
-                self._worker.delete_saved(conversation_id, remove_container)
+                if self._worker.delete_saved(conversation_id, remove_container):
+                    self._removal_pending.emit(
+                        "Deleted. Docker is not reachable: its container and volume are "
+                        "removed when Docker is back."
+                    )
 
         # A conversation still closing (left by New or by opening another) is closed first:
         # deleting reopens it, and two handles on one folder and container would race.
@@ -548,7 +558,7 @@ class ConversationSession(QObject):
         if self._run_active:
             # The run may have decided to finish just before the message landed.
             self._rerun = True
-        elif self._status in _STARTS_A_RUN:
+        elif self._status in STARTS_A_RUN:
             self._start_run()
 
     def _after_reject(self, generation: int) -> None:
@@ -662,7 +672,7 @@ class ConversationSession(QObject):
         if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
             answer()
             return
-        if rerun and status in _STARTS_A_RUN:
+        if rerun and status in STARTS_A_RUN:
             self._start_run()  # returns at once if the model already saw every message
         else:
             self.status_changed.emit(self._status, self._detail)

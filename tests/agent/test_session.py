@@ -3,7 +3,6 @@ real engine and the scripted model server (several at once, each in its own cont
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import docker
@@ -18,6 +17,7 @@ from sandbox import labels
 from tests.agent.helpers import make_agent, wait_until
 from tests.sandbox.conftest import docker_host
 from tests.support.llm_server import RecordedRequest, Reply
+from tests.support.workspaces import closed_port_docker_host
 
 # --- the rules, without Docker ---------------------------------------------------------------
 
@@ -41,6 +41,7 @@ def test_the_rules_say_what_each_phase_and_status_allow():
     finished = allowed_commands(Phase.OPEN, S.FINISHED)
     assert C.SEND in finished and not {C.RESUME, C.STOP, C.PAUSE} & finished
     assert C.RESUME in allowed_commands(Phase.OPEN, S.ERROR)
+    assert C.RESUME not in allowed_commands(Phase.OPEN, S.STUCK)  # a new message, rather
 
 
 def test_a_session_refuses_what_its_phase_does_not_allow(tmp_path):
@@ -193,15 +194,9 @@ def test_reopening_through_a_session_shows_the_saved_conversation(llm_server, se
     assert workspace.read_bytes("/workspace/quick.txt") == b"quick\n"
 
 
-def _closed_port() -> str:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
-
-
 def test_a_start_without_the_engine_keeps_the_message_for_the_retry(llm_server, sessions):
     llm_server.script = _by_task
-    with docker_host(_closed_port()):
+    with docker_host(closed_port_docker_host()):
         a = sessions()
         a.session.send("quick: write a file")
         wait_until(lambda: a.of(n.StartFailed), 60, what="the start to fail")
@@ -220,7 +215,7 @@ def test_delete_with_the_engine_away_removes_the_container_when_it_is_back(
     by_label = {"label": f"{labels.CONVERSATION}={conversation_id}"}
     assert docker_client.containers.list(all=True, filters=by_label)
 
-    with docker_host(_closed_port()):
+    with docker_host(closed_port_docker_host()):
         assert delete_saved(conversation_id, tmp_path) is True  # pending: the engine is away
         assert remove_pending(tmp_path) == []
     assert not (tmp_path / conversation_id).exists()

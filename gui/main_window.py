@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def _build_centre(self) -> None:
         self.event_view = EventView(self)
-        self.composer = Composer(self.action_send, self)
+        self.composer = Composer(self.action_send, self, settings_action=self.action_settings)
         self.composer_edit = self.composer.editor
         self.confirmation_bar = ConfirmationBar(self)
         self.engine_dialog: QMessageBox | None = None

@@ -169,7 +169,7 @@ def test_composer_hint_says_what_send_will_do() -> None:
     running = hint_for(AgentStatus.RUNNING, starting=False, queued=2, configured=True)
     assert running.startswith("2 messages queued")
     assert "Resume" in hint_for(AgentStatus.PAUSED, starting=False, queued=1, configured=True)
-    assert "LLM_MODEL" in hint_for(AgentStatus.IDLE, starting=False, queued=0, configured=False)
+    assert "Settings" in hint_for(AgentStatus.IDLE, starting=False, queued=0, configured=False)
     assert "type ahead" in hint_for(AgentStatus.IDLE, starting=True, queued=0, configured=True)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
+    CheckpointFailedEvent,
     Event,
     InterruptEvent,
     MessageEvent,
@@ -106,6 +107,8 @@ class EventPrinter:
             return "▶ resumed"
         if isinstance(event, InterruptEvent):
             return "■ stopped"
+        if isinstance(event, CheckpointFailedEvent):
+            return f"! warning: {event.message} (the run goes on)"
         if isinstance(event, StatusEvent) and event.status in (
             AgentStatus.FINISHED,
             AgentStatus.STUCK,

@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.agent import Agent
+from agent.checkpoints import Checkpoint, CheckpointKeeper
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
     Event,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     RejectionEvent,
@@ -46,7 +48,9 @@ from agent.events import (
 )
 from agent.history import build_messages, pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
-from agent.persistence import ConversationStore, resolve_persistence_dir
+from agent.pausing import HoldWord, hold_command
+from agent.persistence import ConversationStore, PersistenceError, resolve_persistence_dir
+from agent.recovery import MAX_REVIVALS_PER_RUN, revive
 from agent.state import (
     ConversationStats,
     LLMSpec,
@@ -60,6 +64,7 @@ from agent.stuck import REPEATS, is_stuck
 if TYPE_CHECKING:
     from agent.tools import ToolDefinition, ToolResult
     from sandbox import DockerWorkspace
+    from sandbox.checkpoints import FileChange
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +191,9 @@ class Conversation:
         self._tool_job: _Job | None = None
         self._approved: set[str] = set()
         self._closed = False
+        self._revivals = 0  # containers brought back in this run
+        self._unwritten: list[Event] = []  # refused by the disk, written by the next run()
+        self._disk_error: PersistenceError | None = None
 
         self.id = conversation_id or uuid.uuid4().hex
         root = resolve_persistence_dir(persistence_dir)
@@ -196,8 +204,8 @@ class Conversation:
         self._events: list[Event] = []
         reopened = self._store.exists()
         if reopened:
-            saved = self._store.load_state()
             self._events = self._store.load_events()
+            saved = self._store.load_state(self._events)
             self._status = saved.agent_status
             self._status_detail = saved.status_detail
             self._stats = saved.stats
@@ -219,10 +227,19 @@ class Conversation:
 
         self.workspace: DockerWorkspace = self._make_workspace(workspace, spec)
         self.workspace.start()
-        self._spec = self._spec_of(self.workspace)
-        self._save_state()
-        if reopened:
-            self._recover()
+        try:
+            self._spec = self._spec_of(self.workspace)
+            self._save_state()
+            self._checkpoints = CheckpointKeeper(self)
+            if reopened:
+                self._recover()
+                self._checkpoints.recover()
+        except BaseException:
+            # Nobody holds this conversation: its container must not run on unowned.
+            with contextlib.suppress(Exception):
+                self.workspace.close()
+            self._store.close()
+            raise
 
     # --- the public API --------------------------------------------------------------------
 
@@ -253,11 +270,25 @@ class Conversation:
             with self._cond:
                 start_status = self._status
             try:
-                return self._run(start_status)
+                self._write_unwritten()
+                outcome = self._run(start_status)
+                if outcome != AgentStatus.PAUSED:
+                    # A run that ended on its own returns with its last step's checkpoint
+                    # saved (conversation.checkpoints lists it); a pause never waits for it.
+                    self._checkpoints.settle(
+                        lambda: self._pause_requested or self._interrupt_requested
+                    )
+                return outcome
+            except PersistenceError as exc:
+                return self._pause_for_disk(exc)
             except Exception as exc:
                 log.exception("the conversation loop failed")
-                self._record(AgentErrorEvent(message=f"Internal error: {exc!r}", source="internal"))
-                self._set_status(AgentStatus.ERROR, f"Internal error: {exc}")
+                try:
+                    message = f"Internal error: {exc!r}"
+                    self._record(AgentErrorEvent(message=message, source="internal"))
+                    self._set_status(AgentStatus.ERROR, f"Internal error: {exc}")
+                except PersistenceError as disk:
+                    return self._pause_for_disk(disk)
                 return AgentStatus.ERROR
             finally:
                 with self._cond:
@@ -345,13 +376,16 @@ class Conversation:
                 self._closed = True
             if self._tool_job is not None:
                 self._interrupt_now(note="The conversation was closed while it ran.")
+            self._checkpoints.close()
             with contextlib.suppress(Exception):
                 self.workspace.close()
             self._save_state()
             self._store.close()
 
     def delete(self, remove_container: bool = True) -> None:
-        """Close, remove the container and its volume, and delete the saved conversation."""
+        """Close, remove the container and its volume, and delete the saved conversation
+        (its checkpoints with it)."""
+        self._checkpoints.delete()
         self.close()
         if remove_container:
             with contextlib.suppress(Exception):
@@ -361,6 +395,32 @@ class Conversation:
     @property
     def stats(self) -> ConversationStats:
         return self.state.stats
+
+    # --- checkpoints (agent.checkpoints has the rules) -------------------------------------
+
+    @property
+    def checkpoints(self) -> list[Checkpoint]:
+        """Oldest first: [0] is /workspace as the conversation found it, then one after
+        each tool call that ran."""
+        return self._checkpoints.checkpoints
+
+    def rewind(self, checkpoint_id: str) -> None:
+        """/workspace back to a checkpoint byte for byte; the history goes on from there
+        (later events stay in the log as an abandoned branch). Status: PAUSED."""
+        self._checkpoints.rewind(checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> Conversation:
+        """A new conversation (own id, container, volume) with the events up to that
+        checkpoint and /workspace as it was there. This one is untouched."""
+        return self._checkpoints.fork(checkpoint_id)
+
+    def changes(self, since: str | None = None) -> list[FileChange]:
+        """What changed in /workspace since the first checkpoint (or the one named)."""
+        return self._checkpoints.changes(since)
+
+    @property
+    def checkpoint_keeper(self) -> CheckpointKeeper:
+        return self._checkpoints
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -373,14 +433,18 @@ class Conversation:
             self._approved.update(a.tool_call_id for a in self.state.pending_actions)
         if start_status == AgentStatus.PAUSED or self._tool_job is not None:
             self._record(ResumeEvent())
+        self._checkpoints.before_run()
         self._set_status(AgentStatus.RUNNING)
+        self._revivals = 0
 
+        # Resuming releases the container, however it was held: a command paused mid-way,
+        # or a container found frozen on reopen (reopening itself never thaws it).
+        with contextlib.suppress(Exception):
+            self.workspace.thaw()
         iterations = 0
         while True:
             if self._tool_job is not None:
-                # A command paused mid-way: let it carry on where it stood.
-                with contextlib.suppress(Exception):
-                    self.workspace.thaw()
+                # A command paused mid-way: it carries on where it stood.
                 outcome = self._await_tool(self._tool_job)
                 if outcome is not None:
                     return outcome
@@ -541,6 +605,9 @@ class Conversation:
             self._set_status(AgentStatus.FINISHED)
             return AgentStatus.FINISHED
 
+        # The last tool call's checkpoint first, so this call's changes stay out of it.
+        if not self._checkpoints.settle(lambda: self._pause_requested or self._interrupt_requested):
+            return None  # the loop sees the pause or the stop; the call runs on resume
         job = _Job(action)
         on_output = None
         if self._on_command_output is not None:
@@ -570,15 +637,14 @@ class Conversation:
         if outcome == "interrupt":
             return self._interrupt_now()
         if outcome == "pause":
-            try:
-                self.workspace.freeze()
-            except Exception as exc:  # the pause must still happen; say why it is partial
-                log.warning("could not freeze the container: %s", exc)
-            return self._paused("Paused while a command ran; the container is frozen")
+            hold, detail = hold_command(self.workspace)  # never claims a freeze that failed
+            return self._paused(detail, hold)
         with self._cond:
             self._tool_job = None
         assert job.action is not None
         if job.error is not None:
+            if self._revive_container(job.action, job.error):
+                return self._check_stuck()
             self._observe_error(job.action, f"The sandbox failed: {job.error}")
             if type(job.error).__name__ == "ContainerGoneError":
                 message = f"The container is gone: {job.error}"
@@ -586,8 +652,21 @@ class Conversation:
                 self._set_status(AgentStatus.ERROR, message)
                 return AgentStatus.ERROR
         else:
-            self._observe(job.action, job.result)
+            self._checkpoints.after_tool(self._observe(job.action, job.result))
         return self._check_stuck()
+
+    def _revive_container(self, action: ActionEvent, error: BaseException) -> bool:
+        """A container gone under a tool call is brought back (agent/recovery.py): the call's
+        result tells the model what was lost, a NoticeEvent tells the user."""
+        if type(error).__name__ != "ContainerGoneError" or self._revivals >= MAX_REVIVALS_PER_RUN:
+            return False
+        revival = revive(self.workspace, error)
+        if revival is None:
+            return False
+        self._revivals += 1
+        self._observe_error(action, revival.for_model)
+        self._record(NoticeEvent(title=revival.title, text=revival.detail, source="container"))
+        return True
 
     def _wait(self, job: _Job) -> str:
         """Block until the job is done or a pause/interrupt is requested."""
@@ -601,8 +680,8 @@ class Conversation:
                     return "pause"
                 self._cond.wait()
 
-    def _paused(self, detail: str) -> AgentStatus:
-        self._record(PauseEvent())
+    def _paused(self, detail: str, hold: HoldWord | None = None) -> AgentStatus:
+        self._record(PauseEvent(hold=hold))
         self._set_status(AgentStatus.PAUSED, detail)
         return AgentStatus.PAUSED
 
@@ -628,17 +707,17 @@ class Conversation:
             content = note
             if result is not None and result.content.strip():
                 content = f"{result.content.rstrip()}\n\n{note}"
-            self._record(
-                ObservationEvent(
-                    tool_call_id=tool_job.action.tool_call_id,
-                    tool_name=tool_job.action.tool_name,
-                    content=content,
-                    is_error=True,
-                    exit_code=result.exit_code if result is not None else None,
-                    cwd=result.cwd if result is not None else None,
-                    ended="interrupted",
-                )
+            stopped = ObservationEvent(
+                tool_call_id=tool_job.action.tool_call_id,
+                tool_name=tool_job.action.tool_name,
+                content=content,
+                is_error=True,
+                exit_code=result.exit_code if result is not None else None,
+                cwd=result.cwd if result is not None else None,
+                ended="interrupted",
             )
+            self._record(stopped)
+            self._checkpoints.after_tool(stopped)  # it ran part way: that is worth keeping
         for action in self.state.pending_actions:
             self._record(
                 ObservationEvent(
@@ -655,19 +734,19 @@ class Conversation:
 
     # --- results ---------------------------------------------------------------------------
 
-    def _observe(self, action: ActionEvent, result: ToolResult) -> None:
-        self._record(
-            ObservationEvent(
-                tool_call_id=action.tool_call_id,
-                tool_name=action.tool_name,
-                content=result.content,
-                is_error=result.is_error,
-                exit_code=result.exit_code,
-                cwd=result.cwd,
-                diff=result.diff,
-                ended=result.ended,
-            )
+    def _observe(self, action: ActionEvent, result: ToolResult) -> ObservationEvent:
+        event = ObservationEvent(
+            tool_call_id=action.tool_call_id,
+            tool_name=action.tool_name,
+            content=result.content,
+            is_error=result.is_error,
+            exit_code=result.exit_code,
+            cwd=result.cwd,
+            diff=result.diff,
+            ended=result.ended,
         )
+        self._record(event)
+        return event
 
     def _observe_error(self, action: ActionEvent, text: str) -> None:
         self._record(
@@ -712,11 +791,50 @@ class Conversation:
     # --- recording -------------------------------------------------------------------------
 
     def _record(self, event: Event) -> None:
-        """On disk (fsynced), then in memory, then to the callbacks (no lock held)."""
+        """On disk (fsynced), then in memory, then to the callbacks (no lock held).
+
+        When the disk refuses it (full, read-only), the event waits in memory, in order,
+        for the next run() to write it: a tool call's result is never lost, nor its call
+        run twice. PersistenceError tells the caller."""
         with self._record_lock:
-            self._store.append(event)
+            if self._unwritten:
+                self._unwritten.append(event)
+                raise self._disk_error or PersistenceError(self._store.folder, OSError())
+            try:
+                self._store.append(event)
+            except PersistenceError as exc:
+                self._unwritten.append(event)
+                self._disk_error = exc
+                raise
             with self._cond:
                 self._events.append(event)
+        self._tell(event)
+
+    def _write_unwritten(self) -> None:
+        """Write the events a full or read-only disk refused, oldest first."""
+        with self._record_lock:
+            waiting, self._unwritten = self._unwritten, []
+        for number, event in enumerate(waiting):
+            try:
+                self._record(event)
+            except PersistenceError:
+                with self._record_lock:
+                    self._unwritten[:0] = waiting[number + 1 :]
+                raise
+
+    def _pause_for_disk(self, exc: PersistenceError) -> AgentStatus:
+        """PAUSED with the disk's error, in memory (the disk cannot take it); run() retries."""
+        log.warning("the conversation cannot be written: %s", exc)
+        with self._cond:
+            self._status, self._status_detail = AgentStatus.PAUSED, str(exc)
+        with contextlib.suppress(Exception):
+            self._save_state()
+        if self._on_status_change is not None:
+            with contextlib.suppress(Exception):
+                self._on_status_change(AgentStatus.PAUSED)
+        return AgentStatus.PAUSED
+
+    def _tell(self, event: Event) -> None:
         for callback in list(self._callbacks):
             try:
                 callback(event)
@@ -770,20 +888,15 @@ class Conversation:
             return workspace
         from sandbox import DockerWorkspace
 
+        # A reopened conversation keeps its saved network, limits and pause mode.
+        kwargs: dict[str, Any] = {"conversation_id": self.id, **spec.options()}
         if workspace is not None:
-            host_dir = str(Path(workspace).expanduser().resolve())
-            made = DockerWorkspace(spec.image, host_dir=host_dir, conversation_id=self.id)
-        else:
-            kwargs: dict[str, Any] = {"conversation_id": self.id, "network": spec.network}
-            if spec.host_dir:
-                kwargs["host_dir"] = spec.host_dir
-            if spec.volume:
-                kwargs["volume"] = spec.volume
-            for name in ("memory", "cpus", "pids_limit"):
-                value = getattr(spec, name)
-                if value is not None:
-                    kwargs[name] = value
-            made = DockerWorkspace(spec.image, **kwargs)
+            kwargs["host_dir"] = str(Path(workspace).expanduser().resolve())
+        elif spec.host_dir:
+            kwargs["host_dir"] = spec.host_dir
+        elif spec.volume:
+            kwargs["volume"] = spec.volume
+        made = DockerWorkspace(spec.image, **kwargs)
         self._spec = self._spec_of(made, started=False)
         return made
 
@@ -804,17 +917,13 @@ class Conversation:
             memory=attr("memory"),
             cpus=attr("cpus"),
             pids_limit=attr("pids_limit"),
+            pause_mode=str(attr("pause_mode")) if attr("pause_mode") is not None else None,
         )
 
     def _recover(self) -> None:
-        """After a crash or a quit: a container left frozen is thawed, a run left RUNNING
-        becomes PAUSED, and each tool call left without a result gets one."""
-        try:
-            # start() notices a container left paused (frozen); thaw() unpauses it.
-            if self.workspace.frozen:
-                self.workspace.thaw()
-        except Exception as exc:
-            log.warning("could not check whether the container was left frozen: %s", exc)
+        """After a crash or a quit: a run left RUNNING becomes PAUSED, and each tool call
+        left without a result gets one. A container left frozen stays frozen (the status
+        says so) until the user resumes: reopening never thaws it behind their back."""
         waiting = self._status == AgentStatus.WAITING_FOR_CONFIRMATION
         if not waiting:
             for action in pending_actions(self.state.events):
@@ -827,7 +936,16 @@ class Conversation:
                         ended="app_stopped",
                     )
                 )
+        frozen = bool(getattr(self.workspace, "frozen", False))
         if self._status == AgentStatus.RUNNING:
             self._set_status(
-                AgentStatus.PAUSED, "The app stopped while the agent ran; run() resumes"
+                AgentStatus.PAUSED,
+                "The app stopped while the agent ran; "
+                + (
+                    "the container is still frozen; run() thaws it and resumes"
+                    if frozen
+                    else "run() resumes"
+                ),
             )
+        elif frozen and self._status == AgentStatus.PAUSED:
+            self._set_status(AgentStatus.PAUSED, "Paused; the container is frozen")

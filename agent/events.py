@@ -98,6 +98,9 @@ class AgentErrorEvent(EventBase):
 
 class PauseEvent(EventBase):
     kind: Literal["pause"] = "pause"
+    # With a command in flight: what holds it still ("frozen", "stopped" by SIGSTOP), or
+    # "running" when the pause could not hold it. None when no command was in flight.
+    hold: Literal["frozen", "stopped", "running"] | None = None
 
 
 class ResumeEvent(EventBase):
@@ -122,6 +125,53 @@ class RejectionEvent(EventBase):
     reason: str = ""
 
 
+class NoticeEvent(EventBase):
+    """Something the user should know that is not an error (the run went on): a container
+    that died and was made again, say. The model learns of it through the tool result."""
+
+    kind: Literal["notice"] = "notice"
+    title: str
+    text: str = ""
+    source: str = ""  # "container" for a recreated container
+
+
+class CheckpointEvent(EventBase):
+    """/workspace was saved in the checkpoint store (taken off the loop's thread, so it can
+    land after later events; ``after_event_id`` says where in the history it belongs)."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    checkpoint_id: str
+    step: int
+    # The ObservationEvent of the tool call it follows (None for the first checkpoint).
+    event_id: str | None = None
+    # The last event recorded when it was taken: a rewind keeps the history up to here.
+    after_event_id: str | None = None
+    tree: str
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+
+class CheckpointFailedEvent(EventBase):
+    """A checkpoint could not be taken: a warning; the run goes on without it."""
+
+    kind: Literal["checkpoint_failed"] = "checkpoint_failed"
+    step: int
+    event_id: str | None = None
+    message: str
+
+
+class RewindEvent(EventBase):
+    """/workspace was put back to a checkpoint. Events between that checkpoint's
+    ``after_event_id`` and this event are an abandoned branch the model no longer sees."""
+
+    kind: Literal["rewind"] = "rewind"
+    rewind_id: str
+    checkpoint_id: str
+    step: int
+    to_event_id: str | None = None
+
+
 Event = Annotated[
     MessageEvent
     | ActionEvent
@@ -131,7 +181,11 @@ Event = Annotated[
     | ResumeEvent
     | InterruptEvent
     | StatusEvent
-    | RejectionEvent,
+    | RejectionEvent
+    | NoticeEvent
+    | CheckpointEvent
+    | CheckpointFailedEvent
+    | RewindEvent,
     Field(discriminator="kind"),
 ]
 

@@ -5,6 +5,9 @@ calls is followed by one tool message per call, in order, before anything else. 
 not always in that order (a user message can arrive while a command runs), so user
 messages that land inside a tool call group are moved to just after it, and a call with no
 recorded result (which the engine never leaves, but a damaged file could) gets one.
+
+Only the live branch is sent (agent.branches): a rewind's abandoned events never reach the
+model, and the rewind itself reaches it as a user message saying what happened.
 """
 
 from __future__ import annotations
@@ -13,9 +16,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.events import ActionEvent, Event, MessageEvent, ObservationEvent
+from agent.branches import live_events
+from agent.events import ActionEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 
 MISSING_RESULT = "(no result was recorded for this tool call)"
+
+
+def rewind_text(event: RewindEvent) -> str:
+    where = "the start of the conversation" if event.step == 0 else f"step {event.step}"
+    return (
+        f"[Berth] The user rewound /workspace to checkpoint {where}: every change made to "
+        "it after that point, by commands and by edits, was undone, and the tool calls made "
+        "after it are no longer part of this conversation. Files are exactly as they were "
+        "then; processes started later may still be running."
+    )
 
 
 def tool_call_arguments(action: ActionEvent) -> str:
@@ -47,7 +61,9 @@ def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str
     def group_done() -> bool:
         return all(call_id in results for call_id in open_calls)
 
-    for event in events:
+    for event in live_events(events):
+        if isinstance(event, RewindEvent):
+            event = MessageEvent(id=event.id, role="user", text=rewind_text(event))
         if isinstance(event, ActionEvent):
             if current_response is not None and event.response_id == current_response:
                 messages[_last_assistant(messages)]["tool_calls"].append(_tool_call(event))
@@ -107,6 +123,7 @@ def _tool_call(action: ActionEvent) -> dict[str, Any]:
 
 
 def pending_actions(events: Sequence[Event]) -> list[ActionEvent]:
-    """Actions with no observation yet, in order."""
+    """Actions of the live branch with no observation yet, in order."""
+    events = live_events(events)
     answered = {e.tool_call_id for e in events if isinstance(e, ObservationEvent)}
     return [e for e in events if isinstance(e, ActionEvent) and e.tool_call_id not in answered]

@@ -19,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from agent.events import LLMUsage
+from agent.llm_replies import NoChoicesError, odd_reply, retry_after
+from agent.redact import protect_logs, redact
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,8 @@ class LLM(BaseModel):
     # Backoff: retry_min_wait * 2**attempt, capped at retry_max_wait (seconds).
     retry_min_wait: float = Field(default_factory=lambda: float(_env("LLM_RETRY_MIN_WAIT") or 1.0))
     retry_max_wait: float = 30.0
+    # A server's Retry-After is honoured up to this many seconds.
+    retry_after_cap: float = 60.0
     stream: bool = False
 
     @field_serializer("api_key", when_used="always")
@@ -114,6 +118,7 @@ class LLM(BaseModel):
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in."""
         litellm = import_litellm()
+        protect_logs(self.api_key.get_secret_value() if self.api_key else None)
         cancel = cancel or threading.Event()
         attempt = 0
         while True:
@@ -122,33 +127,38 @@ class LLM(BaseModel):
             started = time.monotonic()
             try:
                 response = self._call_once(litellm, messages, tools, cancel)
+                return self._parse(litellm, response, time.monotonic() - started, attempt + 1)
             except LLMCancelled:
                 raise
             except Exception as exc:
                 retryable, status = _classify(litellm, exc)
+                odd = odd_reply(exc, self.base_url)
+                if odd is not None and odd.retryable is not None:
+                    retryable = odd.retryable
                 if not retryable or attempt >= self.num_retries:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
+                    what = odd.sentence if odd is not None else _describe(exc)
                     raise LLMError(
-                        f"The model request failed{tries}: {self._redact(_describe(exc))}",
+                        f"The model request failed{tries}: {self._redact(what)}",
                         retryable=retryable,
                         status_code=status,
                     ) from exc
                 wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
+                asked = retry_after(exc)
+                if asked is not None:  # the server said when: honour it, within reason
+                    wait = min(asked, self.retry_after_cap)
                 log.info("LLM call failed (%s); retry %d in %.2fs", status, attempt + 1, wait)
                 attempt += 1
                 if cancel.wait(wait):
                     raise LLMCancelled() from None
                 continue
-            latency = time.monotonic() - started
-            return self._parse(litellm, response, latency, attempt + 1)
 
     # --- internals -------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        """Error texts end up in events and on screen: never with the key in them."""
-        if self.api_key is not None and self.api_key.get_secret_value():
-            text = text.replace(self.api_key.get_secret_value(), "***")
-        return text
+        """Error texts end up in events and on screen: never with the key, or 8 characters
+        of it, in them."""
+        return redact(text, self.api_key.get_secret_value() if self.api_key else None)
 
     def _call_once(
         self,
@@ -192,7 +202,10 @@ class LLM(BaseModel):
     def _parse(
         self, litellm: ModuleType, response: Any, latency: float, attempts: int
     ) -> LLMResponse:
-        choice = response.choices[0]
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise NoChoicesError()
+        choice = choices[0]
         message = choice.message
         calls = []
         for call in getattr(message, "tool_calls", None) or []:

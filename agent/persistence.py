@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -39,6 +38,23 @@ def resolve_persistence_dir(persistence_dir: str | os.PathLike[str] | None) -> P
     return Path(persistence_dir) if persistence_dir is not None else default_persistence_dir()
 
 
+class PersistenceError(OSError):
+    """The conversation's folder cannot be written (full, read-only, gone). Nothing already
+    recorded is lost; the sentence says what to do."""
+
+    def __init__(self, folder: Path, exc: OSError) -> None:
+        reason = exc.strerror or str(exc)
+        super().__init__(
+            exc.errno,
+            f"Berth cannot write the conversation to {folder} ({reason}). The conversation "
+            "is paused and nothing already recorded is lost: free some space or make the "
+            "folder writable, then resume.",
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class ConversationStore:
     """The folder of one conversation. Thread-safe appends."""
 
@@ -48,13 +64,17 @@ class ConversationStore:
         self.events_path = folder / EVENTS_FILE
         self._append_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._events_file: TextIO | None = None
+        self._events_fd: int | None = None
 
     def exists(self) -> bool:
-        return self.state_path.exists()
+        """Saved before: a state.json, or events without one (rebuilt on load_state)."""
+        return self.state_path.exists() or self.events_path.exists()
 
     def create(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PersistenceError(self.folder, exc) from exc
         # The folder holds the history of someone's work: not for other users to read.
         with contextlib.suppress(OSError):
             os.chmod(self.folder, 0o700)
@@ -62,13 +82,29 @@ class ConversationStore:
     # --- events ----------------------------------------------------------------------------
 
     def append(self, event: Event) -> None:
-        line = event.model_dump_json() + "\n"
+        """One whole line, fsynced, or nothing: a short or failed write (a full disk) is cut
+        back off, so the next append never glues onto half an event."""
+        line = (event.model_dump_json() + "\n").encode("utf-8")
         with self._append_lock:
-            if self._events_file is None:
-                self._events_file = open(self.events_path, "a", encoding="utf-8")  # noqa: SIM115
-            self._events_file.write(line)
-            self._events_file.flush()
-            os.fsync(self._events_file.fileno())
+            try:
+                if self._events_fd is None:
+                    self._events_fd = os.open(
+                        self.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                    )
+                fd = self._events_fd
+                start = os.fstat(fd).st_size
+                try:
+                    written = 0
+                    while written < len(line):
+                        written += os.write(fd, line[written:])
+                    os.fsync(fd)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, start)
+                        os.fsync(fd)
+                    raise
+            except OSError as exc:
+                raise PersistenceError(self.folder, exc) from exc
 
     def load_events(self) -> list[Event]:
         """Every event on disk. A torn last line (a crash mid-write) is dropped."""
@@ -102,26 +138,39 @@ class ConversationStore:
     def save_state(self, state: PersistedState) -> None:
         data = state.model_dump_json(indent=2)
         with self._state_lock:
-            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.folder)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.folder)
+            except OSError as exc:
+                raise PersistenceError(self.folder, exc) from exc
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(tmp, self.state_path)
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+                if isinstance(exc, OSError) and not isinstance(exc, PersistenceError):
+                    raise PersistenceError(self.folder, exc) from exc
                 raise
 
-    def load_state(self) -> PersistedState:
-        return PersistedState.model_validate_json(self.state_path.read_bytes())
+    def load_state(self, events: list[Event] | None = None) -> PersistedState:
+        """state.json; when missing, empty or damaged, rebuilt from the events (logged)."""
+        try:
+            return PersistedState.model_validate_json(self.state_path.read_bytes())
+        except (OSError, ValidationError, ValueError) as exc:
+            log.warning("rebuilding %s from the events: %s", self.state_path, exc)
+        from agent.state_rebuild import rebuild_state
+
+        return rebuild_state(self.folder.name, self.load_events() if events is None else events)
 
     def close(self) -> None:
         with self._append_lock:
-            if self._events_file is not None:
-                self._events_file.close()
-                self._events_file = None
+            if self._events_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._events_fd)
+                self._events_fd = None
 
     def remove(self) -> None:
         self.close()
@@ -137,11 +186,11 @@ def list_conversations(
         return []
     summaries = []
     for folder in root.iterdir():
-        state_path = folder / STATE_FILE
-        if not state_path.is_file():
+        store = ConversationStore(folder)
+        if not folder.is_dir() or not store.exists():
             continue
         try:
-            state = PersistedState.model_validate_json(state_path.read_bytes())
+            state = store.load_state()
         except (OSError, ValidationError, json.JSONDecodeError) as exc:
             log.warning("skipping %s: %s", folder, exc)
             continue

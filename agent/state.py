@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -46,6 +47,17 @@ class WorkspaceSpec(BaseModel):
     memory: str | None = None
     cpus: float | None = None
     pids_limit: int | None = None
+    pause_mode: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The DockerWorkspace keyword arguments that recreate this container as it was
+        (network, limits, pause mode); unset ones keep DockerWorkspace's defaults."""
+        options: dict[str, Any] = {"network": self.network}
+        for name in ("memory", "cpus", "pids_limit", "pause_mode"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = value
+        return options
 
 
 class LLMSpec(BaseModel):

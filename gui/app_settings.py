@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +127,9 @@ class AppSettings(BaseSettings):
     network_enabled: bool = True
     memory_limit: str = "2g"
     cpu_limit: float = Field(default=2.0, gt=0, le=256)
+    # How Pause holds a running command still: the engine's freeze, SIGSTOP to the
+    # container's processes, or auto (freeze, then SIGSTOP where the freeze fails).
+    pause_mode: Literal["auto", "freeze", "signals"] = "auto"
 
     @field_validator("llm_model")
     @classmethod
@@ -243,6 +246,7 @@ class AppSettings(BaseSettings):
             "network": self.network_enabled,
             "memory": self.memory_limit,
             "cpus": self.cpu_limit,
+            "pause_mode": self.pause_mode,
         }
 
     @property

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,7 @@ class ConversationWorker(QObject):
         self._container_state: dict[int, tuple[str, bool]] = {}
         # Generations that reopen a saved conversation (History), by its id.
         self._reopen: dict[int, str] = {}
+        self._closing: dict[int, list[threading.Thread]] = {}
 
     # --- called from the GUI thread (cheap, thread-safe) ------------------------------------
 
@@ -98,9 +99,15 @@ class ConversationWorker(QObject):
             self._container_state.pop(generation, None)
             return self._conversations.pop(generation, None)
 
-    def reopen_as(self, generation: int, conversation_id: str) -> None:
+    def reopen_as(
+        self,
+        generation: int,
+        conversation_id: str,
+        closing: Sequence[threading.Thread] = (),
+    ) -> None:
         with self._lock:
             self._reopen[generation] = conversation_id
+            self._closing[generation] = list(closing)
 
     def delete_saved(self, conversation_id: str, remove_container: bool) -> bool:
         """Delete a saved conversation that is not open, without starting its container
@@ -118,6 +125,12 @@ class ConversationWorker(QObject):
     def open(self, generation: int) -> None:
         """Create the conversation and its container, send early messages, run."""
         self.starting.emit(generation, "Starting the container…")
+        with self._lock:
+            closing = self._closing.pop(generation, [])
+        # A conversation still closing (left by New) may be the one reopened: its close
+        # (the last checkpoint, then stopping the container) must not race the reopen.
+        for thread in closing:
+            thread.join(SHUTDOWN_WAIT_S)
         try:
             conversation = self._create(generation)
         except Exception as exc:
@@ -268,6 +281,9 @@ class ConversationSession(QObject):
     reopened = Signal(object)  # a saved Conversation, reopened: show its events
     deleted = Signal(str)  # a saved conversation's id, once it is gone
     removal_pending = Signal(str)  # what to tell the user: the engine was away
+    forked = Signal(str)  # the new conversation's id (it is then opened)
+    changes_ready = Signal(object, list)  # since (checkpoint id or None), [FileChange]
+    changes_failed = Signal(str)
 
     _open_requested = Signal(int)
     _run_requested = Signal(int)
@@ -440,6 +456,50 @@ class ConversationSession(QObject):
         else:
             self._call(conversation.interrupt)
 
+    # Checkpoints: the rules are the Conversation's (agent.checkpoints); these only run them
+    # off the GUI thread. A rewind pauses a running conversation itself.
+
+    def rewind(self, checkpoint_id: str) -> None:
+        conversation = self._conversation
+        if conversation is not None:
+            self._call(conversation.rewind, checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> None:
+        """Fork, then show the fork (this conversation carries on untouched)."""
+        conversation = self._conversation
+        if conversation is None:
+            return
+
+        def work() -> str:
+            fork = conversation.fork(checkpoint_id)
+            fork.close()  # reopened below by the session, as any saved conversation
+            return fork.id
+
+        def then(fork_id: str) -> None:
+            self.forked.emit(fork_id)
+            self.open_conversation(fork_id)
+
+        self._call(work, then=then)
+
+    def changes(self, since: str | None) -> None:
+        """``changes_ready`` with what changed in /workspace since ``since`` (None: start)."""
+        conversation = self._conversation
+        if self._shut:
+            return
+        if conversation is None:
+            self.changes_ready.emit(since, [])
+            return
+        future: Future[Any] = self._calls.submit(conversation.changes, since)
+
+        def done(f: Future[Any]) -> None:  # the call thread; signals queue to the GUI
+            error = f.exception()
+            if error is not None:
+                self.changes_failed.emit(_describe(error))
+            else:
+                self.changes_ready.emit(since, f.result())
+
+        future.add_done_callback(done)
+
     def new_conversation(self) -> None:
         """Leave the current conversation (closed in the background) and begin afresh."""
         old = self._worker.forget(self._generation)
@@ -471,7 +531,8 @@ class ConversationSession(QObject):
             return
         self.new_conversation()
         self._reopening = conversation_id
-        self._worker.reopen_as(self._generation, conversation_id)
+        closing = [t for t in self._closing if t.is_alive()]
+        self._worker.reopen_as(self._generation, conversation_id, closing)
         self._opened = True
         self._starting = True
         self._open_requested.emit(self._generation)

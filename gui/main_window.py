@@ -25,15 +25,18 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedLayout,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent
+from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 from agent.status import AgentStatus
 from gui.actions import MainActions, load_icon
 from gui.app_settings import AppSettings
+from gui.changes_view import ChangesView
+from gui.checkpoint_controls import CheckpointControls
 from gui.composer import Composer
 from gui.confirmation_bar import ConfirmationBar
 from gui.conversation_worker import ConversationSession
@@ -241,11 +244,18 @@ class MainWindow(QMainWindow):
         left.setSizes([640, 130])
 
         self.file_browser = FileBrowser(self)
+        self.changes_view = ChangesView(self)
         files = QFrame(self)
         files.setObjectName("panel")
         files_layout = QVBoxLayout(files)
         files_layout.setContentsMargins(6, 4, 6, 6)
-        files_layout.addWidget(self.file_browser)
+        # The Changes view beside the file tree: what the agent changed, as diffs.
+        self.side_tabs = QTabWidget(files)
+        self.side_tabs.setObjectName("side_tabs")
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self.file_browser, "Files")
+        self.side_tabs.addTab(self.changes_view, "Changes")
+        files_layout.addWidget(self.side_tabs)
         self.file_tree = self.file_browser.file_tree
         self.file_viewer = self.file_browser.file_viewer
 
@@ -313,6 +323,9 @@ class MainWindow(QMainWindow):
         s.engine_unreachable.connect(self._on_engine_unreachable)
         self.confirmation_bar.approved.connect(self.session.approve)
         self.confirmation_bar.rejected.connect(self.session.reject)
+        self.checkpoint_controls = CheckpointControls(
+            self, s, self.event_view, self.changes_view, self.side_tabs
+        )
 
     # --- user actions -----------------------------------------------------------------------
 
@@ -350,6 +363,8 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self, conversation: Conversation) -> None:
         self.file_browser.set_workspace(conversation.workspace)
+        steps = [(cp.id, cp.step) for cp in conversation.checkpoints]
+        self.checkpoint_controls.set_checkpoints(steps)
         self._update_controls()
 
     def _on_start_failed(self, message: str) -> None:
@@ -362,7 +377,8 @@ class MainWindow(QMainWindow):
     def _on_event(self, event: Event) -> None:
         self.event_view.model().append_event(event)
         self._show_stream(True)
-        if isinstance(event, ObservationEvent):
+        self.checkpoint_controls.on_event(event)
+        if isinstance(event, ObservationEvent | RewindEvent):
             self.file_browser.refresh()
         elif isinstance(event, MessageEvent) and event.role == "user" and not self._title:
             self._set_title(event.text)
@@ -388,6 +404,7 @@ class MainWindow(QMainWindow):
 
     def _on_reset(self) -> None:
         self.event_view.model().clear()
+        self.checkpoint_controls.reset()
         self._show_stream(False)
         self.file_browser.set_workspace(None)
         self.status_bar.set_stats(None)

@@ -20,6 +20,7 @@ from pydantic import SecretStr, ValidationError
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -33,12 +34,24 @@ from PySide6.QtWidgets import (
 )
 
 from gui.app_settings import AppSettings, env_overrides, store_keyring_key
+from gui.checkpoint_space import CheckpointSpaceBox
 
 ERROR_STYLE = "color: #cf222e;"
 NOTE_STYLE = "color: #59636e;"
 OK_STYLE = "color: #1a7f37;"
 
 # The fields the dialog edits as text, in the order of the form.
+# The pause modes of sandbox.pause_modes, as the dialog offers them.
+PAUSE_MODES = {
+    "auto": "Freeze, else stop by signal (auto)",
+    "freeze": "Freeze the container (docker pause)",
+    "signals": "Stop the processes by signal (SIGSTOP)",
+}
+PAUSE_MODE_TIP = (
+    "How Pause holds a running command still. Freezing needs the cgroup freezer, which\n"
+    "rootless Docker and gVisor lack and heavy load can defeat; stopping by signal works\n"
+    "anywhere. When neither holds, the status says the command goes on running."
+)
 TEXT_FIELDS = ("llm_model", "llm_base_url", "llm_api_key", "sandbox_image", "memory_limit")
 
 
@@ -152,6 +165,12 @@ class SettingsDialog(QDialog):
         self.network_check = QCheckBox("Allow the container to reach the network", self)
         self.network_check.setObjectName("network_enabled")
         self.network_check.setChecked(settings.network_enabled)
+        self.pause_combo = QComboBox(self)
+        self.pause_combo.setObjectName("pause_mode")
+        for mode, text in PAUSE_MODES.items():
+            self.pause_combo.addItem(text, mode)
+        self.pause_combo.setCurrentIndex(max(0, self.pause_combo.findData(settings.pause_mode)))
+        self.pause_combo.setToolTip(PAUSE_MODE_TIP)
         self.confirm_check = QCheckBox("Ask before each command or file edit", self)
         self.confirm_check.setObjectName("confirmation_mode")
         self.confirm_check.setChecked(settings.confirmation_mode)
@@ -172,6 +191,7 @@ class SettingsDialog(QDialog):
             self._label("Memory limit:"), self._field("memory_limit", self.memory_edit)
         )
         sandbox_form.addRow(self._label("CPU limit:"), self._field("cpu_limit", self.cpus_edit))
+        sandbox_form.addRow(self._label("Pause:"), self._field("pause_mode", self.pause_combo))
         sandbox_form.addRow(
             self._label("Confirmation:"), self._field("confirmation_mode", self.confirm_check)
         )
@@ -215,6 +235,8 @@ class SettingsDialog(QDialog):
         layout.setSpacing(10)
         layout.addWidget(model_box)
         layout.addWidget(sandbox_box)
+        self.checkpoint_box = CheckpointSpaceBox(self)
+        layout.addWidget(self.checkpoint_box)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)
@@ -288,6 +310,7 @@ class SettingsDialog(QDialog):
             "memory_limit": self.memory_edit.text(),
             "cpu_limit": self.cpus_edit.text().strip(),
             "network_enabled": self.network_check.isChecked(),
+            "pause_mode": self.pause_combo.currentData(),
             "confirmation_mode": self.confirm_check.isChecked(),
             "max_iterations": self._settings.max_iterations,
         }

@@ -6,6 +6,7 @@ Only the Docker SDK here: nothing of LLMs or Qt.
 from sandbox.errors import (
     ContainerGoneError,
     EngineUnreachableError,
+    FreezeFailedError,
     ImageBuildError,
     ImageMissingError,
     NoSuchPathError,
@@ -16,6 +17,7 @@ from sandbox.errors import (
 )
 from sandbox.models import CommandResult, FileEntry
 from sandbox.orphans import reap_orphans
+from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.workspace import DockerWorkspace
 
 __all__ = [
@@ -24,10 +26,14 @@ __all__ = [
     "DockerWorkspace",
     "EngineUnreachableError",
     "FileEntry",
+    "FreezeFailedError",
+    "Hold",
     "ImageBuildError",
     "ImageMissingError",
     "NoSuchPathError",
     "PathOutsideError",
+    "PauseMode",
+    "PauseOutcome",
     "SandboxError",
     "ShellBusyError",
     "ShellDiedError",

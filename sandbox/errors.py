@@ -38,6 +38,10 @@ class ContainerGoneError(SandboxError):
     """The container was removed or stopped under us."""
 
 
+class FreezeFailedError(SandboxError):
+    """The engine could not freeze the container (it reports why); the processes run on."""
+
+
 class ShellDiedError(SandboxError):
     """The workspace's shell ended (``exit``, a crash, a kill); the next command gets a new one."""
 

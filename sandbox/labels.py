@@ -5,6 +5,9 @@ from __future__ import annotations
 MANAGED = "berth.managed"
 CONVERSATION = "berth.conversation"
 WORKDIR = "/workspace"
+# On a conversation's checkpoint helper (sandbox.checkpoints), which mounts its /workspace.
+# Not CONVERSATION: the agent's container is found by that label and must be the only one.
+CHECKPOINTS_OF = "berth.checkpoints.of"
 
 
 def labels_for(conversation_id: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,12 +15,13 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sandbox import labels
+from sandbox import labels, pause_modes
 from sandbox.clock import ActiveClock
 from sandbox.engine import connect, engine_errors
 from sandbox.errors import (
     ContainerGoneError,
     EngineUnreachableError,
+    FreezeFailedError,
     ImageMissingError,
     NoSuchPathError,
     SandboxError,
@@ -28,11 +30,14 @@ from sandbox.errors import (
 from sandbox.files import ContainerFiles, Progress
 from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
 from sandbox.models import CommandResult, FileEntry
+from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.shell import OutputCallback, PersistentShell
 
 # What apt and pip need as root inside the container; every other capability is dropped.
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
 MAIN_PROCESS = ["sleep", "infinity"]
+# How long a shell that died gives the engine to report its container stopped or removed.
+GONE_SETTLE_S = 1.0
 
 
 class DockerWorkspace:
@@ -52,6 +57,7 @@ class DockerWorkspace:
         environment: Mapping[str, str] | None = None,
         client: docker.DockerClient | None = None,
         on_progress: Callable[[str], None] | None = None,
+        pause_mode: PauseMode | str = PauseMode.AUTO,
     ) -> None:
         self.image = resolve_image(image)
         self.host_dir = Path(host_dir).resolve() if host_dir is not None else None
@@ -63,6 +69,7 @@ class DockerWorkspace:
         self.pids_limit = pids_limit
         self.environment = dict(environment or {})
         self.on_progress = on_progress
+        self.pause_mode = PauseMode(pause_mode)
         self._client = client
         self._container: Container | None = None
         self._files: ContainerFiles | None = None
@@ -72,7 +79,7 @@ class DockerWorkspace:
         self._lifecycle = threading.Lock()
         # No pause while an exec starts (the engine wedges the container): see freeze().
         self._exec_gate = threading.RLock()
-        self.frozen = False
+        self.hold = Hold.NONE  # what holds the processes still (see suspend())
 
     # -- identity --------------------------------------------------------------------------
 
@@ -100,6 +107,11 @@ class DockerWorkspace:
         if self._volume:
             return self._volume
         return labels.volume_name(self.conversation_id) if self.conversation_id else None
+
+    @property
+    def frozen(self) -> bool:
+        """True while the engine holds the container frozen (exec cannot start then)."""
+        return self.hold is Hold.FROZEN
 
     @property
     def started(self) -> bool:
@@ -144,8 +156,7 @@ class DockerWorkspace:
             with engine_errors():
                 container = self._find() or self._create()
                 if container.status == "paused":
-                    self.frozen = True
-                    self._clock.pause()
+                    self._set_hold(Hold.FROZEN)
                 elif container.status != "running":
                     container.start()
                     container.reload()
@@ -169,6 +180,9 @@ class DockerWorkspace:
                 ]
             },
         )
+        # One being removed (`docker rm -f` still under way) or dead cannot be started again:
+        # a new container on the same volume or folder takes its place.
+        found = [c for c in found if c.status not in ("removing", "dead")]
         if not found:
             return None
         found.sort(key=lambda c: c.attrs.get("Created", ""), reverse=True)
@@ -228,7 +242,7 @@ class DockerWorkspace:
                 if self.frozen:
                     self._container.unpause()
                 self._container.stop(timeout=3)
-            self._set_frozen(False)
+            self._set_hold(Hold.NONE)
 
     def remove(self, volume: bool = True) -> None:
         """Remove the container, and with ``volume`` its named volume (never a host folder)."""
@@ -242,48 +256,95 @@ class DockerWorkspace:
                         container.remove(force=True)
                 name = self.volume
                 if volume and name is not None:
+                    self._remove_helpers(name)
                     with contextlib.suppress(docker.errors.NotFound):
                         client.volumes.get(name).remove(force=True)
             self._container = None
             self._files = None
-            self._set_frozen(False)
+            self._set_hold(Hold.NONE)
+
+    def _remove_helpers(self, volume: str) -> None:
+        """Berth's other containers on this volume (checkpoint helpers) go first: a volume
+        in use cannot be removed."""
+        users = self.client.containers.list(
+            all=True, filters={"volume": volume, "label": f"{labels.MANAGED}=true"}
+        )
+        for user in users:
+            with contextlib.suppress(docker.errors.NotFound):
+                user.remove(force=True)
 
     # -- freeze ----------------------------------------------------------------------------
 
-    def _set_frozen(self, frozen: bool) -> None:
-        self.frozen = frozen
-        if frozen:
-            self._clock.pause()
-        else:
+    def _set_hold(self, hold: Hold) -> None:
+        self.hold = hold
+        if hold is Hold.NONE:
             self._clock.resume()
+        else:
+            self._clock.pause()
 
     def freeze(self) -> None:
-        """Freeze every process in the container (the engine's pause API). Idempotent."""
+        """Freeze every process in the container (the engine's pause API), checking with the
+        engine that it took and retrying briefly. Raises FreezeFailedError when it did not.
+        Idempotent."""
+        outcome = self._suspend(PauseMode.FREEZE)
+        if not outcome.held:
+            raise FreezeFailedError(f"The container could not be frozen: {outcome.detail}.")
+
+    def suspend(self) -> PauseOutcome:
+        """Hold every process still as ``pause_mode`` says (freeze, signals, or auto: freeze,
+        then signals when the freeze fails). Never raises for a pause that did not take:
+        the outcome says what is true, and the command then runs on."""
+        return self._suspend(self.pause_mode)
+
+    def _suspend(self, mode: PauseMode) -> PauseOutcome:
         container = self.container
-        if self.frozen:
-            return
+        if self.hold is not Hold.NONE:
+            return PauseOutcome(hold=self.hold)
         with engine_errors(container.short_id), self._exec_gate:
-            try:
-                self._clock.pause()  # first: no timer may fire while the pause is under way
-                container.pause()
-            except docker.errors.APIError as exc:
-                if "already paused" not in str(exc):
+            self._clock.pause()  # first: no timer may fire while the pause is under way
+            reason = ""
+            if mode is not PauseMode.SIGNALS:
+                reason = pause_modes.freeze(container)
+                if not reason:
+                    self._set_hold(Hold.FROZEN)
+                    return PauseOutcome(hold=Hold.FROZEN)
+                if mode is PauseMode.FREEZE:
                     self._clock.resume()
-                    raise
-            self.frozen = True
+                    return PauseOutcome(hold=Hold.NONE, detail=reason)
+            shell = self._shell
+            try:
+                left = pause_modes.signal_all(
+                    self.client.api, str(container.id), shell.pid if shell else None, "STOP"
+                )
+            except Exception as exc:
+                self._clock.resume()
+                why = f"{reason}; " if reason else ""
+                return PauseOutcome(hold=Hold.NONE, detail=f"{why}SIGSTOP failed ({exc})")
+            self._set_hold(Hold.STOPPED)
+            detail = f"{reason}" if reason else ""
+            if left:
+                detail += f"{'; ' if detail else ''}{left} processes could not be stopped"
+            return PauseOutcome(hold=Hold.STOPPED, detail=detail)
 
     def thaw(self) -> None:
-        """Unfreeze the container. Idempotent."""
+        """Undo the pause, however it was held (unfreeze, or SIGCONT). Idempotent."""
         container = self.container
-        if not self.frozen:
+        hold = self.hold
+        if hold is Hold.NONE:
             return
         with engine_errors(container.short_id):
-            try:
-                container.unpause()
-            except docker.errors.APIError as exc:
-                if "not paused" not in str(exc):
-                    raise
-        self._set_frozen(False)
+            if hold is Hold.FROZEN:
+                try:
+                    container.unpause()
+                except docker.errors.APIError as exc:
+                    if "not paused" not in str(exc):
+                        raise
+            else:
+                shell = self._shell
+                pause_modes.signal_all(
+                    self.client.api, str(container.id), shell.pid if shell else None, "CONT"
+                )
+        self._set_hold(Hold.NONE)
 
     # -- the shell -------------------------------------------------------------------------
 
@@ -346,28 +407,35 @@ class DockerWorkspace:
             return shell
 
     def _gone_or(self, error: SandboxError) -> SandboxError:
-        """ContainerGoneError when the container is missing or stopped, else ``error``."""
+        """ContainerGoneError when the container is missing or stopped, else ``error``.
+
+        A shell that died with its container is noticed before the engine has updated the
+        container's state: a dead shell gets a short while for the state to settle."""
         container = self._container
         if container is None:
             return error
-        try:
-            with engine_errors():
-                container.reload()
-        except EngineUnreachableError as exc:
-            return exc  # the engine itself went away, not just the shell
-        except docker.errors.NotFound:
-            return ContainerGoneError(
-                f"The container {container.short_id} was removed. start() makes a new one on "
-                "the same files."
-            )
-        except Exception:
-            return error
-        if container.status not in ("running", "paused"):
-            return ContainerGoneError(
-                f"The container {container.short_id} is {container.status} (it stopped or "
-                "was killed, perhaps out of memory). start() starts it again."
-            )
-        return error
+        deadline = time.monotonic() + (GONE_SETTLE_S if isinstance(error, ShellDiedError) else 0)
+        while True:
+            try:
+                with engine_errors():
+                    container.reload()
+            except EngineUnreachableError as exc:
+                return exc  # the engine itself went away, not just the shell
+            except docker.errors.NotFound:
+                return ContainerGoneError(
+                    f"The container {container.short_id} was removed. start() makes a new one "
+                    "on the same files."
+                )
+            except Exception:
+                return error
+            if container.status not in ("running", "paused"):
+                return ContainerGoneError(
+                    f"The container {container.short_id} is {container.status} (it stopped or "
+                    "was killed, perhaps out of memory). start() starts it again."
+                )
+            if time.monotonic() >= deadline:
+                return error
+            threading.Event().wait(0.05)
 
     def execute(
         self,
@@ -405,7 +473,7 @@ class DockerWorkspace:
     def interrupt(self) -> None:
         """End the running command: thaw if frozen, SIGINT its process group, SIGKILL if it
         lingers. Safe from any thread; the shell stays usable."""
-        if self.frozen:
+        if self.hold is not Hold.NONE:
             self.thaw()
         shell = self._shell
         if shell is not None:

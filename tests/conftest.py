@@ -29,6 +29,10 @@ for _var in ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY"):
     os.environ.pop(_var, None)
 
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test:bookworm-minbase")
+# The checkpoint helper needs Python (the agent's image needs only bash): built the same way.
+CHECKPOINT_IMAGE = os.environ.get(
+    "BERTH_TEST_CHECKPOINT_IMAGE", "berth-test-checkpoints:bookworm-python3"
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,20 +61,37 @@ def sandbox_image(docker_client) -> Iterator[str]:
     from sandbox.images.offline import build_offline_image
 
     build_offline_image(TEST_IMAGE, client=docker_client)
-    repository = TEST_IMAGE.rpartition(":")[0] or TEST_IMAGE
+    build_offline_image(CHECKPOINT_IMAGE, client=docker_client, include=["python3"])
     session_tag = f"session-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    docker_client.images.get(TEST_IMAGE).tag(repository, session_tag)
-    session_image = f"{repository}:{session_tag}"
-    previous = os.environ.get("BERTH_SANDBOX_IMAGE")
-    os.environ["BERTH_SANDBOX_IMAGE"] = session_image
+    session_image = _tag_for_session(docker_client, TEST_IMAGE, session_tag)
+    helper_image = _tag_for_session(docker_client, CHECKPOINT_IMAGE, session_tag)
+    # The session's own checkpoint store too: never the user's, never another session's.
+    store_volume = f"berth-test-checkpoints-{session_tag}"
+    settings = {
+        "BERTH_SANDBOX_IMAGE": session_image,
+        "BERTH_CHECKPOINT_IMAGE": helper_image,
+        "BERTH_CHECKPOINT_VOLUME": store_volume,
+    }
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     yield session_image
-    if previous is None:
-        os.environ.pop("BERTH_SANDBOX_IMAGE", None)
-    else:
-        os.environ["BERTH_SANDBOX_IMAGE"] = previous
-    _remove_test_containers(docker_client, session_image)
-    with contextlib.suppress(Exception):  # the tag only; the cached image stays
-        docker_client.images.remove(session_image, noprune=True)
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    for image in (session_image, helper_image):
+        _remove_test_containers(docker_client, image)
+        with contextlib.suppress(Exception):  # the tag only; the cached image stays
+            docker_client.images.remove(image, noprune=True)
+    with contextlib.suppress(Exception):
+        docker_client.volumes.get(store_volume).remove(force=True)
+
+
+def _tag_for_session(client, image: str, session_tag: str) -> str:
+    repository = image.rpartition(":")[0] or image
+    client.images.get(image).tag(repository, session_tag)
+    return f"{repository}:{session_tag}"
 
 
 def _remove_test_containers(client, image: str) -> None:

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.branches import abandoned_ids
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
+    CheckpointEvent,
+    CheckpointFailedEvent,
     Event,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     RejectionEvent,
     ResumeEvent,
+    RewindEvent,
     StatusEvent,
 )
 from agent.status import AgentStatus
@@ -56,11 +61,19 @@ class RowAssembler:
         self._tool_rows: dict[str, Row] = {}
         self._responses_with_thought: set[str] = set()
         self._queued: list[MessageRow] = []
+        # For rewinds: every event (the branches are worked out from them), the row each
+        # event made, the tool row each observation completed.
+        self._events: list[Event] = []
+        self._current_event: str | None = None
+        self._rows_by_event: dict[str, Row] = {}
+        self._observation_rows: dict[str, Row] = {}
 
     def add(self, event: Event) -> Update:
         update = Update()
         index = self.event_count
         self.event_count += 1
+        self._events.append(event)
+        self._current_event = event.id
         request_count = getattr(event, "request_event_count", None)
         if request_count is not None:
             self._deliver(request_count, update)
@@ -81,11 +94,15 @@ class RowAssembler:
                 update,
             )
         elif isinstance(event, PauseEvent):
-            self._set_pending_paused(True, update)
-            self._marker("Paused", Tone.WARNING, "pause", event, update)
+            # A pause that could not hold the command (hold "running") leaves it running.
+            self._set_pending_paused(event.hold != "running", update)
+            label = "Paused (the command runs on)" if event.hold == "running" else "Paused"
+            self._marker(label, Tone.WARNING, "pause", event, update)
         elif isinstance(event, ResumeEvent):
             self._set_pending_paused(False, update)
             self._marker("Resumed", Tone.SUCCESS, "resume", event, update)
+        elif isinstance(event, NoticeEvent):
+            self._marker(event.title, Tone.WARNING, "notice", event, update, detail=event.text)
         elif isinstance(event, InterruptEvent):
             self._marker("Stopped", Tone.DANGER, "interrupt", event, update)
         elif isinstance(event, StatusEvent):
@@ -93,6 +110,30 @@ class RowAssembler:
             self._status(event, update)
         elif isinstance(event, RejectionEvent):
             self._marker("Rejected", Tone.WARNING, "rejection", event, update, event.reason)
+        elif isinstance(event, CheckpointEvent):
+            self._checkpoint(event, update)
+        elif isinstance(event, CheckpointFailedEvent):
+            label = f"Checkpoint {event.step} not taken"
+            self._marker(label, Tone.WARNING, "checkpoint_failed", event, update, event.message)
+        elif isinstance(event, RewindEvent):
+            self._rewind(event, update)
+        return update
+
+    def toggle_branch(self, marker: MarkerRow) -> Update:
+        """Unfold (or fold again) the abandoned branch a rewind marker stands for."""
+        update = Update()
+        if not marker.foldable:
+            return update
+        marker.expanded = not marker.expanded
+        marker.detail = _branch_detail(marker)
+        marker.touch()
+        update.changed.append(marker)
+        for row in marker.branch:
+            hidden = row.abandoned and not marker.expanded
+            if row.hidden != hidden:
+                row.hidden = hidden
+                row.touch()
+                update.changed.append(row)
         return update
 
     def deliver(self, request_event_count: int) -> Update:
@@ -171,6 +212,7 @@ class RowAssembler:
             row = None
         if isinstance(row, ToolRow):
             row.observation = event
+            self._observation_rows[event.id] = row
             row.touch()
             update.changed.append(row)
             return
@@ -182,7 +224,42 @@ class RowAssembler:
             observation=event,
         )
         self._tool_rows[event.tool_call_id] = orphan
+        self._observation_rows[event.id] = orphan
         self._insert(orphan, update)
+
+    def _checkpoint(self, event: CheckpointEvent, update: Update) -> None:
+        # After a tool call: its row. The first one: the message the run started from.
+        if event.event_id is not None:
+            row = self._observation_rows.get(event.event_id)
+        else:
+            row = self._rows_by_event.get(event.after_event_id or "")
+            row = row if isinstance(row, MessageRow) else None
+        if row is None:
+            return
+        row.checkpoint_id, row.step = event.checkpoint_id, event.step
+        row.touch()
+        update.changed.append(row)
+
+    def _rewind(self, event: RewindEvent, update: Update) -> None:
+        abandoned = abandoned_ids(self._events)
+        marker = MarkerRow(
+            timestamp=event.timestamp,
+            label="Rewound to the start" if event.step == 0 else f"Rewound to step {event.step}",
+            tone=Tone.INFO,
+            source="rewind",
+        )
+        for row in self.rows:
+            now = row.event_id in abandoned
+            if now == row.abandoned:
+                continue
+            row.abandoned = now
+            row.hidden = now  # newly abandoned rows fold under this rewind's marker
+            if now:
+                marker.branch.append(row)
+            row.touch()
+            update.changed.append(row)
+        marker.detail = _branch_detail(marker)
+        self._insert(marker, update)
 
     def _status(self, event: StatusEvent, update: Update) -> None:
         last = self.rows[-1] if self.rows else None
@@ -225,6 +302,9 @@ class RowAssembler:
     # -- helpers --------------------------------------------------------------------------
 
     def _insert(self, row: Row, update: Update) -> None:
+        if row.event_id is None and self._current_event is not None:
+            row.event_id = self._current_event
+            self._rows_by_event.setdefault(self._current_event, row)
         row.position = len(self.rows)
         self.rows.append(row)
         update.inserted.append(row)
@@ -242,3 +322,14 @@ class RowAssembler:
             else:
                 still_queued.append(row)
         self._queued = still_queued
+
+
+def _branch_detail(marker: MarkerRow) -> str:
+    if not marker.branch:
+        return ""
+    steps = sum(isinstance(row, ToolRow) for row in marker.branch)
+    count = steps or len(marker.branch)
+    noun = ("step" if steps else "row") + ("s" if count != 1 else "")
+    if marker.expanded:
+        return f"The abandoned branch ({count} {noun}) is shown greyed. Click to fold it."
+    return f"{count} {noun} of the abandoned branch folded away. Click to show them."

@@ -21,6 +21,8 @@ from gui.event_view.model import EventListModel
 from gui.event_view.parts import MarkdownPart, PaintEnv
 from gui.event_view.rows import Row
 
+ABANDONED_OPACITY = 0.45
+
 
 class EventDelegate(QStyledItemDelegate):
     height_corrected = Signal()
@@ -161,6 +163,8 @@ class EventDelegate(QStyledItemDelegate):
         # The width the row was measured at, whatever width the view gives the item.
         rect = QRectF(option.rect.x(), option.rect.y(), self._width, reserved)
         painter.setClipRect(rect)
+        if row.abandoned:
+            painter.setOpacity(ABANDONED_OPACITY)  # a branch a rewind left: there, but faded
         self.card(row).paint(painter, rect, self._env, selected, reserved)
         painter.restore()
         if height != reserved:

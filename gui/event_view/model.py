@@ -17,7 +17,7 @@ from PySide6.QtCore import (
 
 from agent.events import Event
 from gui.event_view.assembler import RowAssembler, Update
-from gui.event_view.rows import Row, ToolRow
+from gui.event_view.rows import MarkerRow, Row, ToolRow
 
 _NO_PARENT = QModelIndex()
 
@@ -91,6 +91,12 @@ class EventListModel(QAbstractListModel):
         self.set_events(())
 
     # -- queries ----------------------------------------------------------------------------
+
+    def toggle_branch(self, position: int) -> None:
+        """Unfold or fold the abandoned branch of the rewind marker at ``position``."""
+        row = self.row_at(position)
+        if isinstance(row, MarkerRow):
+            self._apply(self._assembler.toggle_branch(row))
 
     def row_at(self, position: int) -> Row | None:
         if 0 <= position < self._count:

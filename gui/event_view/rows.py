@@ -48,6 +48,14 @@ class Row:
     # Position in the model, set when the row is inserted (rows are only ever appended).
     position: int = -1
     _clock: str | None = None
+    # The event that made the row; a rewind abandons rows by it.
+    event_id: str | None = None
+    # The checkpoint taken after this step ("Rewind to here", "Fork from here").
+    checkpoint_id: str | None = None
+    step: int | None = None
+    # On a branch a rewind left (drawn greyed); hidden while its rewind marker is folded.
+    abandoned: bool = False
+    hidden: bool = False
 
     kind = RowKind.MARKER
 
@@ -223,9 +231,17 @@ class MarkerRow(Row):
     label: str
     tone: Tone = Tone.NEUTRAL
     detail: str = ""
-    # Which event kind made it ("pause", "resume", "interrupt", "status", "rejection").
+    # Which event kind made it ("pause", "resume", "interrupt", "status", "rejection",
+    # "rewind", "checkpoint_failed").
     source: str = ""
     status: str = ""
+    # A rewind marker: the rows it abandoned, folded away until the user unfolds them.
+    branch: list[Row] = field(default_factory=list)
+    expanded: bool = False
+
+    @property
+    def foldable(self) -> bool:
+        return self.source == "rewind" and bool(self.branch)
 
     kind = RowKind.MARKER
 

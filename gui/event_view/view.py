@@ -17,16 +17,31 @@ from PySide6.QtCore import (
     QPoint,
     Qt,
     QTimer,
+    Signal,
 )
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QStyle, QWidget
+from PySide6.QtGui import (
+    QAction,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QMenu, QStyle, QWidget
 
 from gui.event_view.delegate import EventDelegate
 from gui.event_view.jump_button import JumpToLatestButton
 from gui.event_view.model import EventListModel, EventRole
+from gui.event_view.rows import MarkerRow, Row
+from gui.event_view.step_button import StepButton, step_menu
 
 
 class EventView(QListView):
+    # A step's "Rewind to here" / "Fork from here" (context menu or hover button): the
+    # window asks before it discards anything and runs the command off this thread.
+    rewind_requested = Signal(str, int)  # checkpoint id, step
+    fork_requested = Signal(str, int)
+
     # Within this many pixels of the bottom counts as "at the bottom".
     FOLLOW_SLACK = 8
     # Idle measuring works in slices this long (ms), so the GUI thread never stalls.
@@ -89,7 +104,14 @@ class EventView(QListView):
         select_all.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         select_all.triggered.connect(self.selectAll)
         self.addAction(select_all)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
+
+        self._step_button = StepButton(self)
+        self._step_button.rewind_clicked.connect(self.rewind_requested)
+        self._step_button.fork_clicked.connect(self.fork_requested)
+        self.viewport().setMouseTracking(True)
+        self.clicked.connect(self._on_clicked)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -124,6 +146,60 @@ class EventView(QListView):
         text = self.selected_text()
         if text:
             QGuiApplication.clipboard().setText(text)
+
+    @property
+    def step_button(self) -> StepButton:
+        """The floating button over the hovered step (hidden when no step is hovered)."""
+        return self._step_button
+
+    def step_menu_at(self, pos: QPoint) -> QMenu:
+        """The context menu for the row at ``pos`` (viewport coordinates)."""
+        menu = QMenu(self)
+        for action in self.actions():
+            menu.addAction(action)
+        row = self._model.row_at(self.indexAt(pos).row())
+        if row is not None and row.checkpoint_id is not None and row.step is not None:
+            menu.addSeparator()
+            checkpoint_id, step = row.checkpoint_id, row.step
+            for action in step_menu(menu, step).actions():
+                action.setParent(menu)
+                menu.addAction(action)
+            rewind, fork = menu.actions()[-2:]
+            rewind.triggered.connect(lambda: self.rewind_requested.emit(checkpoint_id, step))
+            fork.triggered.connect(lambda: self.fork_requested.emit(checkpoint_id, step))
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        self.step_menu_at(pos).popup(self.viewport().mapToGlobal(pos))
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        row = self._model.row_at(index.row())
+        if isinstance(row, MarkerRow) and row.foldable:
+            self._model.toggle_branch(index.row())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        self._hover(event.position().toPoint())
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        if not self._step_button.underMouse() and not self._step_button.menu().isVisible():
+            self._step_button.hide()
+
+    def _hover(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        row = self._model.row_at(index.row()) if index.isValid() else None
+        if row is None or row.checkpoint_id is None or row.step is None:
+            if not self._step_button.menu().isVisible():
+                self._step_button.hide()
+            return
+        self._step_button.show_for(row.checkpoint_id, row.step, self.visualRect(index))
+
+    def _sync_hidden(self, first: int, last: int) -> None:
+        for position in range(first, last + 1):
+            row: Row | None = self._model.row_at(position)
+            if row is not None and self.isRowHidden(position) != row.hidden:
+                self.setRowHidden(position, row.hidden)
 
     def relayout(self) -> None:
         """Lay every row out again, keeping what the user looks at where it is."""
@@ -172,6 +248,7 @@ class EventView(QListView):
     # -- keeping heights right ------------------------------------------------------------------
 
     def _on_reset(self) -> None:
+        self._sync_hidden(0, self._model.rowCount() - 1)
         self._following = True
         self._measure_tail()
         self._start_measuring()
@@ -225,6 +302,7 @@ class EventView(QListView):
             if row is not None:
                 self._delegate.row_height(row, exact=True)
         super().rowsInserted(parent, start, end)
+        self._sync_hidden(start, end)
         if end - start + 1 > self.MEASURE_ON_INSERT and not self._measure_timer.isActive():
             self._start_measuring()
 
@@ -235,6 +313,7 @@ class EventView(QListView):
         roles: Sequence[int] = (),
     ) -> None:
         roles = list(roles)
+        self._sync_hidden(top_left.row(), bottom_right.row())
         if top_left.row() == bottom_right.row():
             row = self._model.row_at(top_left.row())
             if row is not None:

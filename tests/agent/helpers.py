@@ -36,7 +36,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
 
 
 def kinds(events: list[Event]) -> list[str]:
-    return [e.kind for e in events]
+    """The kinds in order, without checkpoints: they land whenever the store is done (off
+    the loop's thread), so their place among the other events is not fixed."""
+    return [e.kind for e in events if e.kind != "checkpoint"]
+
+
+def history(conversation: Conversation) -> list[Event]:
+    """The events without checkpoints (see kinds)."""
+    return [e for e in conversation.state.events if e.kind != "checkpoint"]
 
 
 def actions(conversation: Conversation) -> list[ActionEvent]:

@@ -87,3 +87,18 @@ def test_ctrl_c_pauses_and_a_message_goes_in(llm_server, sandbox_image, tmp_path
     output = "".join(lines)
     assert "[agent] Got: please stop now" in output
     assert "slept" in output  # the paused command finished after the resume
+
+
+def test_a_failed_checkpoint_prints_as_a_warning_and_checkpoints_stay_quiet():
+    import io
+
+    from agent.cli import EventPrinter
+    from agent.events import CheckpointEvent, CheckpointFailedEvent
+
+    out = io.StringIO()
+    printer = EventPrinter(out)
+    printer(CheckpointEvent(checkpoint_id="c", step=1, tree="t"))
+    printer(CheckpointFailedEvent(step=2, message="Checkpoint 2 could not be taken: no engine"))
+    assert out.getvalue() == (
+        "! warning: Checkpoint 2 could not be taken: no engine (the run goes on)\n"
+    )

@@ -25,6 +25,7 @@ from agent.events import (
 )
 from tests.agent.helpers import (
     actions,
+    history,
     kinds,
     line_count,
     make_agent,
@@ -88,7 +89,7 @@ def test_a_task_runs_to_the_end_and_is_on_disk(llm_server, shared_workspace, dat
     second = llm_server.requests[1]
     assert second.last_tool_result() == observations(conversation)[0].content
     assert second.tool_names == ["bash", "file_editor", "finish"]
-    final = conversation.state.events[-2]
+    final = history(conversation)[-2]
     assert isinstance(final, MessageEvent) and final.text == "All done."
     stats = conversation.state.stats
     assert (stats.llm_calls, stats.prompt_tokens, stats.completion_tokens) == (2, 22, 14)
@@ -242,7 +243,7 @@ def test_interrupt_stops_the_command(llm_server, shared_workspace, new_conversat
     assert result == [AgentStatus.PAUSED]
     stopped = observations(conversation)[0]
     assert stopped.ended == "interrupted" and "never printed" not in stopped.content
-    assert isinstance(conversation.state.events[-2], InterruptEvent)
+    assert isinstance(history(conversation)[-2], InterruptEvent)
     assert "alive" in shared_workspace.execute("echo alive").output  # the shell survived
 
     assert conversation.run() == AgentStatus.FINISHED
@@ -299,7 +300,7 @@ def test_a_message_sent_while_running_reaches_the_model(llm_server, new_conversa
     thread.join(15)
     assert result == [AgentStatus.FINISHED]
     assert llm_server.requests[1].user_texts() == ["First question", "One more thing"]
-    assert conversation.state.events[-2].text == "Seen: One more thing"
+    assert history(conversation)[-2].text == "Seen: One more thing"
 
 
 def test_llm_errors_are_retried_then_reported_then_recovered(llm_server, new_conversation):
@@ -389,7 +390,7 @@ def test_confirmation_approve_and_reject(llm_server, shared_workspace, new_conve
     assert shared_workspace.exists("/workspace/approved.txt")
 
     conversation.reject("Deleting it is too dangerous")
-    assert isinstance(conversation.state.events[-3], RejectionEvent)
+    assert isinstance(history(conversation)[-3], RejectionEvent)
     assert observations(conversation)[-1].ended == "rejected"
     assert conversation.run() == AgentStatus.FINISHED
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agent import AgentStatus, Conversation, default_persistence_dir, list_conversations
 from agent.events import ObservationEvent
-from tests.agent.helpers import make_agent, observations, wait_until
+from tests.agent.helpers import history, make_agent, observations, wait_until
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.llm_server import RecordedRequest, Reply
 
@@ -57,7 +57,7 @@ def test_reopen_restores_everything_and_reattaches(llm_server, sandbox_image, do
 
         reopened.send_message("And now?")
         assert reopened.run() == AgentStatus.FINISHED
-        assert reopened.state.events[-2].text == "Done: And now?"
+        assert history(reopened)[-2].text == "Done: And now?"
         assert_key_nowhere(docker_client, default_persistence_dir().parent, container_id)
         reopened.delete()
     finally:

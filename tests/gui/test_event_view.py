@@ -16,6 +16,7 @@ from agent.events import (
     AgentErrorEvent,
     InterruptEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     ResumeEvent,
@@ -531,3 +532,32 @@ def test_a_command_in_a_frozen_container_reads_paused_not_running(qtbot, view: E
     settle(qtbot, view)
     # A finished command keeps its result when the conversation pauses later.
     assert chip_texts(view, 1) == {"exit 0": Tone.SUCCESS}
+
+
+def test_a_pause_that_could_not_hold_the_command_reads_running_on(qtbot, view: EventView) -> None:
+    model = view.model()
+    model.append_event(MessageEvent(role="user", text="count"))
+    model.append_event(bash("c", "for i in 1 2 3; do sleep 1; done", count=1))
+    model.append_event(PauseEvent(hold="running"))
+    settle(qtbot, view)
+    assert chip_texts(view, 1) == {"running…": Tone.INFO}  # never "paused": it runs on
+    model.append_event(PauseEvent(hold="stopped"))
+    settle(qtbot, view)
+    assert chip_texts(view, 1) == {"paused": Tone.WARNING}
+
+
+def test_a_recreated_container_is_a_notice_not_an_error(qtbot, view: EventView) -> None:
+    model = view.model()
+    model.append_event(
+        NoticeEvent(
+            title="The container was gone; Berth made a new one",
+            text="Lost: every process. Files in /workspace are kept.",
+            source="container",
+        )
+    )
+    settle(qtbot, view)
+    assert kinds(model) == [RowKind.MARKER]
+    assert full_text(model, 0) == (
+        "The container was gone; Berth made a new one: "
+        "Lost: every process. Files in /workspace are kept."
+    )

@@ -137,7 +137,12 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
     assert loaded.confirmation_mode is True
     assert loaded.schema_version == 1
     assert loaded.llm_api_key is not None and loaded.llm_api_key.get_secret_value() == SECRET
-    assert loaded.workspace_options() == {"network": False, "memory": "512m", "cpus": 0.5}
+    assert loaded.workspace_options() == {
+        "network": False,
+        "memory": "512m",
+        "cpus": 0.5,
+        "pause_mode": "auto",
+    }
 
     again = _dialog(qtbot, loaded)  # a reopened dialog shows what was saved
     assert again.model_edit.text() == "openai/my-model"
@@ -250,8 +255,10 @@ def test_saved_settings_apply_to_the_next_conversation(
     qtbot.waitExposed(dialog)
     _fill(dialog, memory="256m", cpus="0.5")
     dialog.network_check.setChecked(False)
+    dialog.pause_combo.setCurrentIndex(dialog.pause_combo.findData("signals"))
     dialog.ok_button.click()
     assert window.settings.memory_limit == "256m" and not window.settings.network_enabled
+    assert window.settings.pause_mode == "signals"
     assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == TEST_API_KEY
 
     window.composer_edit.setPlainText("Say hello")
@@ -262,6 +269,28 @@ def test_saved_settings_apply_to_the_next_conversation(
     assert host["Memory"] == 256 * 1024**2
     assert host["NanoCpus"] == 500_000_000
     assert host["NetworkMode"] == "none"
+    assert workspace.pause_mode == "signals"
+
+
+def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
+    qtbot, sandbox_image, docker_client
+):
+    from gui.app_settings import AppSettings
+    from gui.settings_dialog import SettingsDialog
+    from sandbox.checkpoints import store_only
+
+    # Something in the store to measure and to prune.
+    store = store_only(docker_client)
+    store.usage()
+    store.close()
+    dialog = SettingsDialog(AppSettings())
+    qtbot.addWidget(dialog)
+    box = dialog.checkpoint_box
+    qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
+    assert box.space_label.text().startswith("Checkpoints use "), box.space_label.text()
+    box.prune_button.click()
+    qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
+    assert box.space_label.text().startswith("Freed "), box.space_label.text()
 
 
 def test_first_start_without_a_model_points_at_settings(

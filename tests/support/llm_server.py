@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 MODEL_NAME = "berth-scripted"
 
@@ -147,6 +147,12 @@ def replies_in_order(replies: Iterable[Reply], then: Reply | None = None) -> Scr
     return script
 
 
+class RawAnswer(NamedTuple):
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
 class ScriptedLLMServer:
     """An OpenAI-compatible server answering from a script; start()/stop() or ``with``."""
 
@@ -156,7 +162,7 @@ class ScriptedLLMServer:
         self.model_name = MODEL_NAME
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._failures: list[int] = []
+        self._failures: list[RawAnswer] = []
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -218,8 +224,22 @@ class ScriptedLLMServer:
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` (429, 500, ...)."""
+        body = {"error": {"message": f"injected {status}", "type": "server_error"}}
+        self.answer_next(count, status, json.dumps(body).encode())
+
+    def answer_next(
+        self,
+        count: int,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Answer the next ``count`` requests with exactly this status, body and headers
+        (a Retry-After, an HTML error page, a reply without choices...)."""
+        answer = RawAnswer(status, body, {"Content-Type": content_type, **(headers or {})})
         with self._lock:
-            self._failures.extend([status] * count)
+            self._failures.extend([answer] * count)
 
     def wait_for_requests(self, count: int, timeout: float = 30.0) -> RecordedRequest:
         """Block until at least ``count`` requests arrived; return the ``count``-th."""
@@ -236,7 +256,7 @@ class ScriptedLLMServer:
 
     # --- used by the handler ---------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> int | None:
+    def _record(self, request: RecordedRequest) -> RawAnswer | None:
         with self._request_arrived:
             self._requests.append(request)
             self._request_arrived.notify_all()
@@ -277,10 +297,13 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             )
             failure = server._record(request)
             if failure is not None:
-                self._json(
-                    failure,
-                    {"error": {"message": f"injected {failure}", "type": "server_error"}},
-                )
+                self.send_response(failure.status)
+                for name, value in failure.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(failure.body)))
+                self.end_headers()
+                self.wfile.write(failure.body)
+                self.wfile.flush()
                 return
             try:
                 reply = server.script(request)

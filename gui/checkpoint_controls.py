@@ -1,0 +1,121 @@
+"""Rewind, fork and the Changes view, wired between the window's widgets and its session.
+
+The rules (what a rewind keeps, what a fork copies) are the Conversation's; this asks the
+user once before a rewind discards later work, runs the commands through the session (off
+the GUI thread) and keeps the Changes view fresh while it is on screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QCheckBox, QMessageBox, QTabWidget, QWidget
+
+from agent.events import CheckpointEvent, Event, ObservationEvent, RewindEvent
+from gui.changes_view import ChangesView
+from gui.conversation_worker import ConversationSession
+from gui.event_view import EventView
+
+if TYPE_CHECKING:
+    from sandbox.checkpoints import FileChange
+
+# Changes are looked at again at most this often while the agent works.
+REFRESH_MS = 400
+
+
+class CheckpointControls(QObject):
+    def __init__(
+        self,
+        window: QWidget,
+        session: ConversationSession,
+        event_view: EventView,
+        changes_view: ChangesView,
+        tabs: QTabWidget,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._session = session
+        self._changes = changes_view
+        self._tabs = tabs
+        self._steps: list[tuple[str, int]] = []
+        # Asked once: "Don't ask again" holds for the rest of the session.
+        self.confirm_rewinds = True
+        self.last_question: QMessageBox | None = None
+        event_view.rewind_requested.connect(self.ask_rewind)
+        event_view.fork_requested.connect(self.fork)
+        changes_view.refresh_requested.connect(session.changes)
+        session.changes_ready.connect(self._on_changes)
+        session.changes_failed.connect(changes_view.set_error)
+        tabs.currentChanged.connect(lambda _i: self.refresh_soon())
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._refresh_if_shown)
+
+    # -- from the window ----------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, CheckpointEvent):
+            self._steps.append((event.checkpoint_id, event.step))
+            self._changes.set_checkpoints(self._steps)
+        if isinstance(event, ObservationEvent | RewindEvent | CheckpointEvent):
+            self.refresh_soon()
+
+    def set_checkpoints(self, steps: list[tuple[str, int]]) -> None:
+        self._steps = list(steps)
+        self._changes.set_checkpoints(self._steps)
+        self.refresh_soon()
+
+    def reset(self) -> None:
+        self._steps = []
+        self._changes.set_checkpoints([])
+        self._changes.set_changes([])
+
+    def refresh_soon(self) -> None:
+        self._timer.start()
+
+    # -- the commands ---------------------------------------------------------------------------
+
+    def ask_rewind(self, checkpoint_id: str, step: int) -> None:
+        if not self.confirm_rewinds:
+            self._session.rewind(checkpoint_id)
+            return
+        where = "the start" if step == 0 else f"step {step}"
+        box = QMessageBox(self._window)
+        box.setObjectName("rewind_question")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Rewind")
+        box.setText(f"Rewind /workspace to {where}?")
+        box.setInformativeText(
+            "Every change made to /workspace after that point is undone, shell commands "
+            "included. The later steps stay in the stream, folded and greyed, and the agent "
+            "no longer sees them. To keep them, fork instead."
+        )
+        rewind = box.addButton("Rewind", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        again = QCheckBox("Don't ask again", box)
+        box.setCheckBox(again)
+
+        def answered() -> None:
+            if box.clickedButton() is rewind:
+                self.confirm_rewinds = not again.isChecked()
+                self._session.rewind(checkpoint_id)
+
+        box.finished.connect(lambda _r: answered())
+        self.last_question = box
+        box.open()
+
+    def fork(self, checkpoint_id: str, _step: int) -> None:
+        self._session.fork(checkpoint_id)
+
+    # -- the Changes view -----------------------------------------------------------------------
+
+    def _refresh_if_shown(self) -> None:
+        if self._tabs.currentWidget() is self._changes and self._session.conversation:
+            self._changes.request_refresh()
+
+    def _on_changes(self, since: object, changes: list[FileChange]) -> None:
+        if since == self._changes.since_checkpoint():  # an answer to an older question
+            self._changes.set_changes(changes)

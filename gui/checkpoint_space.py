@@ -1,0 +1,118 @@
+"""The Settings dialog's Checkpoints box: the disk space checkpoints use, and pruning.
+
+Both ask the store (a helper container), so they run on a thread of their own and report
+back by a queued signal: the dialog never waits on Docker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import docker.errors
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+# The store's modules are imported here, on the GUI thread, when the dialog module loads:
+# importing them on the worker thread while Qt collects garbage here crashes shiboken.
+from sandbox.checkpoints import default_store_volume, helper_image, store_only
+from sandbox.engine import connect
+from sandbox.images.offline import image_exists
+
+# Each conversation keeps its first checkpoint (the workspace as it was found) and these.
+KEEP_LAST = 20
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1000
+    return f"{value:,.1f} TB"
+
+
+class _Signals(QObject):
+    done = Signal(str)
+
+
+# Each task's signal object lives as long as the app: a dialog closed while the store is
+# still answering must not take the object its thread is about to emit from.
+_SIGNALS: list[_Signals] = []
+
+
+def _run(work: Callable[[], str], signals: _Signals) -> None:
+    try:
+        text = work()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        text = f"Could not reach the checkpoint store: {first or type(exc).__name__}"
+    signals.done.emit(text)
+
+
+def _usage_text() -> str:
+    # Nothing to measure, or no helper yet: say so rather than start (or build) anything.
+    client = connect()
+    try:
+        client.volumes.get(default_store_volume())
+    except docker.errors.NotFound:
+        return "No checkpoints yet."
+    if not image_exists(client, helper_image()):
+        return "Checkpoints are measured once their helper image is built (first run)."
+    store = store_only(client)
+    try:
+        usage = store.usage()
+    finally:
+        store.close()
+    return f"Checkpoints use {_size(usage.bytes)} ({usage.objects:,} stored contents)."
+
+
+def _prune_text() -> str:
+    store = store_only()
+    try:
+        freed = store.prune(KEEP_LAST)
+        usage = store.usage()
+    finally:
+        store.close()
+    return f"Freed {_size(freed)}; checkpoints now use {_size(usage.bytes)}."
+
+
+class CheckpointSpaceBox(QGroupBox):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Checkpoints", parent)
+        self.setObjectName("checkpoint_box")
+        self.space_label = QLabel(
+            "Measuring the space checkpoints use\N{HORIZONTAL ELLIPSIS}", self
+        )
+        self.space_label.setObjectName("checkpoint_space")
+        self.space_label.setWordWrap(True)
+        self.prune_button = QPushButton("Prune old checkpoints", self)
+        self.prune_button.setObjectName("prune_checkpoints")
+        self.prune_button.setToolTip(
+            f"Each conversation keeps its first checkpoint and its newest {KEEP_LAST}; "
+            "content no checkpoint needs is removed"
+        )
+        self.prune_button.clicked.connect(self.prune)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.space_label, 1)
+        layout.addWidget(self.prune_button)
+        self._start(_usage_text)
+
+    @property
+    def busy(self) -> bool:
+        return not self.prune_button.isEnabled()
+
+    def prune(self) -> None:
+        self.space_label.setText("Pruning\N{HORIZONTAL ELLIPSIS}")
+        self._start(_prune_text)
+
+    def _start(self, work: Callable[[], str]) -> None:
+        self.prune_button.setEnabled(False)
+        signals = _Signals()
+        _SIGNALS.append(signals)
+        signals.done.connect(self._done)
+        threading.Thread(target=_run, args=(work, signals), daemon=True).start()
+
+    def _done(self, text: str) -> None:
+        self.space_label.setText(text)
+        self.prune_button.setEnabled(True)

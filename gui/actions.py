@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
+from agent.session_commands import Command, Phase, allowed_commands
 from agent.status import AgentStatus
 
 
@@ -77,11 +78,6 @@ _SPECS = (
     ),
 )
 
-# While the container is starting only New and Settings make sense (and typing ahead).
-_RUN_STATES = {AgentStatus.RUNNING}
-_RESUMABLE = {AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION, AgentStatus.ERROR}
-_STOPPABLE = {AgentStatus.RUNNING, AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION}
-
 
 def load_icon(name: str, fallback: QStyle.StandardPixmap | None = None) -> QIcon:
     """An icon from icons/NAME.svg, else the style's nearest standard icon."""
@@ -99,15 +95,17 @@ def load_icon(name: str, fallback: QStyle.StandardPixmap | None = None) -> QIcon
 
 
 def enabled_for(
-    status: AgentStatus, *, starting: bool, has_text: bool, configured: bool
+    status: AgentStatus, *, phase: Phase, has_text: bool, configured: bool
 ) -> dict[str, bool]:
-    """Which actions are enabled, by object name."""
+    """Which actions are enabled, by object name: the session's rules decide
+    (agent/session_commands.py); Resume also approves what waits for confirmation."""
+    allowed = allowed_commands(phase, status)
     return {
         "action_new": True,
-        "action_send": has_text and configured,
-        "action_pause": not starting and status in _RUN_STATES,
-        "action_resume": not starting and status in _RESUMABLE,
-        "action_stop": not starting and status in _STOPPABLE,
+        "action_send": has_text and configured and Command.SEND in allowed,
+        "action_pause": Command.PAUSE in allowed,
+        "action_resume": bool({Command.RESUME, Command.APPROVE} & allowed),
+        "action_stop": Command.STOP in allowed,
         "action_settings": True,
     }
 
@@ -140,14 +138,14 @@ class MainActions(QObject):
         self.action_resume = self._by_name["action_resume"]
         self.action_stop = self._by_name["action_stop"]
         self.action_settings = self._by_name["action_settings"]
-        self.update_for(AgentStatus.IDLE, starting=False, has_text=False, configured=True)
+        self.update_for(AgentStatus.IDLE, phase=Phase.NOT_STARTED, has_text=False, configured=True)
 
     def all(self) -> list[QAction]:
         return list(self._by_name.values())
 
     def update_for(
-        self, status: AgentStatus, *, starting: bool, has_text: bool, configured: bool
+        self, status: AgentStatus, *, phase: Phase, has_text: bool, configured: bool
     ) -> None:
-        states = enabled_for(status, starting=starting, has_text=has_text, configured=configured)
+        states = enabled_for(status, phase=phase, has_text=has_text, configured=configured)
         for name, on in states.items():
             self._by_name[name].setEnabled(on)

@@ -28,7 +28,7 @@ _SEND_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter}
 def hint_for(status: AgentStatus, *, starting: bool, queued: int, configured: bool) -> str:
     """One line under the composer saying what happens to a message sent now."""
     if not configured:
-        return "No model set: start Berth with LLM_MODEL (and LLM_API_KEY) in the environment."
+        return "No model chosen yet: pick one (and its key) in Settings."
     if starting:
         return "Starting the container… you can type ahead; messages are sent when it is up."
     queued_note = ""
@@ -74,7 +74,13 @@ class ComposerEdit(QPlainTextEdit):
 class Composer(QFrame):
     """The framed box with the send button and the hint line (objectName composer_frame)."""
 
-    def __init__(self, send_action: QAction, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        send_action: QAction,
+        parent: QWidget | None = None,
+        *,
+        settings_action: QAction | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("composer_frame")
         self._send_action = send_action
@@ -99,10 +105,20 @@ class Composer(QFrame):
         self.send_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
 
+        # With no model chosen, the hint's way out is a click away, not an env variable.
+        self.settings_button = QToolButton(self)
+        self.settings_button.setObjectName("composer_open_settings")
+        self.settings_button.setText("Open Settings…")
+        self.settings_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        if settings_action is not None:
+            self.settings_button.clicked.connect(settings_action.trigger)
+        self.settings_button.hide()
+
         row = QHBoxLayout()
         row.setContentsMargins(4, 0, 0, 0)
         row.setSpacing(8)
         row.addWidget(self.hint, 1)
+        row.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         layout = QVBoxLayout(self)
@@ -127,6 +143,7 @@ class Composer(QFrame):
 
     def set_hint(self, status: AgentStatus, *, starting: bool, queued: int, configured: bool):
         self.hint.setText(hint_for(status, starting=starting, queued=queued, configured=configured))
+        self.settings_button.setVisible(not configured)
 
     def _submit(self) -> None:
         if self._send_action.isEnabled():

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from agent.events import ActionEvent, Event, MessageEvent
+from agent.output_buffer import OutputBuffer
+from agent.session_commands import STARTS_A_RUN, Phase
 from agent.status import AgentStatus
 from gui.app_settings import AppSettings
 
@@ -40,41 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Statuses from which sending a message starts a run by itself.
-_STARTS_A_RUN = {
-    AgentStatus.IDLE,
-    AgentStatus.FINISHED,
-    AgentStatus.ERROR,
-    AgentStatus.STUCK,
-}
 SHUTDOWN_WAIT_S = 20.0
-
-
-class OutputBuffer:
-    """Live output chunks gathered on engine threads and drained by the GUI in one go.
-
-    Only the first chunk after a drain asks the GUI to drain, so a command that prints a
-    thousand lines a second posts a handful of events, not a thousand.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._chunks: list[tuple[str, str]] = []
-
-    def add(self, tool_call_id: str, chunk: str) -> bool:
-        """Store a chunk; True when the caller should ask for a drain."""
-        with self._lock:
-            first = not self._chunks
-            if self._chunks and self._chunks[-1][0] == tool_call_id:
-                self._chunks[-1] = (tool_call_id, self._chunks[-1][1] + chunk)
-            else:
-                self._chunks.append((tool_call_id, chunk))
-            return first
-
-    def drain(self) -> list[tuple[str, str]]:
-        with self._lock:
-            chunks, self._chunks = self._chunks, []
-            return chunks
 
 
 class ConversationWorker(QObject):
@@ -141,23 +109,15 @@ class ConversationWorker(QObject):
             self._reopen[generation] = conversation_id
             self._closing[generation] = list(closing)
 
-    def delete_saved(self, conversation_id: str, remove_container: bool) -> None:
-        """Delete a saved conversation that is not open (blocks on the disk or Docker)."""
-        from agent.persistence import resolve_persistence_dir
+    def delete_saved(self, conversation_id: str, remove_container: bool) -> bool:
+        """Delete a saved conversation that is not open, without starting its container
+        (removed by label); True when that waits for the engine (blocks on Docker)."""
+        from agent.deletion import delete_saved, remove_pending
 
-        folder = resolve_persistence_dir(self.persistence_dir) / conversation_id
-        if not remove_container:
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        from agent import Agent, Conversation, Tool
-
-        # Reopening finds its container by label; delete() then removes it and its volume.
-        agent = Agent(llm=self.settings.make_llm(), tools=[Tool(name="BashTool")])
-        Conversation(
-            agent, conversation_id=conversation_id, persistence_dir=self.persistence_dir
-        ).delete(remove_container=True)
+        remove_pending(self.persistence_dir)  # left by a delete while the engine was away
+        return delete_saved(
+            conversation_id, self.persistence_dir, remove_container=remove_container
+        )
 
     # --- slots, on the worker thread --------------------------------------------------------
 
@@ -324,6 +284,7 @@ class ConversationSession(QObject):
     reset = Signal()  # a new conversation began: clear the views
     reopened = Signal(object)  # a saved Conversation, reopened: show its events
     deleted = Signal(str)  # a saved conversation's id, once it is gone
+    removal_pending = Signal(str)  # what to tell the user: the engine was away
     forked = Signal(str)  # the new conversation's id (it is then opened)
     changes_ready = Signal(object, list)  # since (checkpoint id or None), [FileChange]
     changes_failed = Signal(str)
@@ -332,6 +293,7 @@ class ConversationSession(QObject):
     _run_requested = Signal(int)
     _call_done = Signal(object, object, object)  # then, result, error
     _deleted = Signal(str)
+    _removal_pending = Signal(str)
 
     def __init__(
         self,
@@ -350,6 +312,7 @@ class ConversationSession(QObject):
         self._run_requested.connect(self._worker.run)
         self._call_done.connect(self._on_call_done)
         self._deleted.connect(self.deleted)
+        self._removal_pending.connect(self.removal_pending)
         self._reopening: str | None = None
         w = self._worker
         w.starting.connect(self._on_starting)
@@ -383,6 +346,10 @@ class ConversationSession(QObject):
         self._shut = False
         # Approve or Reject clicked before the run that asked had returned: done then.
         self._answer: Callable[[], None] | None = None
+        # Containers left by a delete while the engine was away go once it is back.
+        from agent.deletion import remove_pending
+
+        self._call(remove_pending, persistence_dir)
 
     # --- what the window reads --------------------------------------------------------------
 
@@ -401,6 +368,19 @@ class ConversationSession(QObject):
     @property
     def is_running(self) -> bool:
         return self._run_active
+
+    @property
+    def phase(self) -> Phase:
+        """Where the conversation stands, in the session rules' terms."""
+        if self._shut:
+            return Phase.CLOSED
+        if self._starting:
+            return Phase.STARTING
+        if self._conversation is None and self._status is AgentStatus.IDLE:
+            return Phase.NOT_STARTED
+        # A status other than IDLE came from a conversation (its ready signal may still be
+        # on its way), so that status decides.
+        return Phase.RUNNING if self._run_active else Phase.OPEN
 
     @property
     def conversation(self) -> Conversation | None:
@@ -575,7 +555,11 @@ class ConversationSession(QObject):
         else:
 
             def work() -> None:
-                self._worker.delete_saved(conversation_id, remove_container)
+                if self._worker.delete_saved(conversation_id, remove_container):
+                    self._removal_pending.emit(
+                        "Deleted. Docker is not reachable: its container and volume are "
+                        "removed when Docker is back."
+                    )
 
         # A conversation still closing (left by New or by opening another) is closed first:
         # deleting reopens it, and two handles on one folder and container would race.
@@ -639,7 +623,7 @@ class ConversationSession(QObject):
         if self._run_active:
             # The run may have decided to finish just before the message landed.
             self._rerun = True
-        elif self._status in _STARTS_A_RUN:
+        elif self._status in STARTS_A_RUN:
             self._start_run()
 
     def _after_reject(self, generation: int) -> None:
@@ -753,7 +737,7 @@ class ConversationSession(QObject):
         if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
             answer()
             return
-        if rerun and status in _STARTS_A_RUN:
+        if rerun and status in STARTS_A_RUN:
             self._start_run()  # returns at once if the model already saw every message
         else:
             self.status_changed.emit(self._status, self._detail)

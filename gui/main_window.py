@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
 
     def _build_centre(self) -> None:
         self.event_view = EventView(self)
-        self.composer = Composer(self.action_send, self)
+        self.composer = Composer(self.action_send, self, settings_action=self.action_settings)
         self.composer_edit = self.composer.editor
         self.confirmation_bar = ConfirmationBar(self)
         self.engine_dialog: QMessageBox | None = None
@@ -318,6 +318,7 @@ class MainWindow(QMainWindow):
         s.queued_changed.connect(lambda _n: self._update_controls())
         s.run_finished.connect(self._on_run_finished)
         s.error.connect(self._show_error)
+        s.removal_pending.connect(self._show_error)
         s.reset.connect(self._on_reset)
         s.engine_unreachable.connect(self._on_engine_unreachable)
         self.confirmation_bar.approved.connect(self.session.approve)
@@ -504,7 +505,7 @@ class MainWindow(QMainWindow):
         status = s.status
         configured = self.settings.is_configured
         self.actions_.update_for(
-            status, starting=starting, has_text=self.composer.has_text(), configured=configured
+            status, phase=s.phase, has_text=self.composer.has_text(), configured=configured
         )
         detail = "Starting the container…" if starting else s.status_detail
         self.status_bar.set_status(status, detail, starting=starting)

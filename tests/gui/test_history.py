@@ -32,6 +32,14 @@ def script(request: RecordedRequest) -> Reply:
     return Reply.call("finish", message="Wrote /workspace/kept.txt.")
 
 
+def _container_gone(client, container_id: str) -> bool:
+    try:
+        client.containers.get(container_id)
+    except docker.errors.NotFound:
+        return True
+    return False
+
+
 def _row_title(window, conversation_id: str) -> str:
     model = window.history_panel.model
     row = model.row_of(conversation_id)
@@ -94,14 +102,7 @@ def test_reopen_after_restart_carry_on_then_delete(
     qtbot.waitUntil(lambda: conversation_id not in panel.ids(), timeout=5_000)
     qtbot.waitUntil(lambda: not folder.exists(), timeout=60_000)
 
-    def container_gone() -> bool:
-        try:
-            docker_client.containers.get(container_id)
-        except docker.errors.NotFound:
-            return True
-        return False
-
-    qtbot.waitUntil(container_gone, timeout=60_000)
+    qtbot.waitUntil(lambda: _container_gone(docker_client, container_id), timeout=60_000)
     # What is left is a fresh conversation, and nothing stays listed.
     assert second.session.conversation is None
     assert status_text(second) == "Ready"
@@ -158,13 +159,43 @@ def test_click_to_open_and_delete_another_with_its_container(
     folder = tmp_path / "conversations" / ids[1]
     qtbot.waitUntil(lambda: not folder.exists(), timeout=60_000)
 
-    def gone() -> bool:
-        try:
-            docker_client.containers.get(containers[1])
-        except docker.errors.NotFound:
-            return True
-        return False
-
-    qtbot.waitUntil(gone, timeout=60_000)
+    qtbot.waitUntil(lambda: _container_gone(docker_client, containers[1]), timeout=60_000)
     assert window.session.conversation.id == ids[0]
     assert view_has(window, "Done: First task")
+
+
+def test_delete_while_docker_is_away_says_so_and_removes_the_container_later(
+    qtbot, make_window, llm_server, docker_client
+):
+    from tests.sandbox.conftest import docker_host
+    from tests.support.workspaces import closed_port_docker_host
+
+    llm_server.script = lambda request: _says(f"Done: {request.user_texts()[0]}")
+    window = make_window()
+    qtbot.keyClicks(window.composer_edit, "First task")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_MS)
+    first = window.session.conversation.id
+    container = window.session.conversation.workspace.container.id
+    window.action_new.trigger()
+    panel = window.history_panel
+    qtbot.waitUntil(lambda: panel.ids() == [first], timeout=10_000)
+    qtbot.waitUntil(
+        lambda: docker_client.containers.get(container).status == "exited", timeout=30_000
+    )
+
+    with docker_host(closed_port_docker_host()):
+        panel.ask_delete(first)
+        dialog = window.findChild(QMessageBox, "delete_conversation_dialog")
+        dialog.findChild(QCheckBox).setChecked(True)
+        dialog.button(QMessageBox.StandardButton.Ok).click()
+        qtbot.waitUntil(
+            lambda: "Docker is not reachable" in window.status_bar.detail_label.text(),
+            timeout=30_000,
+        )
+    assert panel.ids() == []
+    assert docker_client.containers.get(container).status == "exited"  # never started, kept
+
+    make_window()  # the next start, with the engine back, removes what was left
+
+    qtbot.waitUntil(lambda: _container_gone(docker_client, container), timeout=60_000)

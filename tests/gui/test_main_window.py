@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTreeView, QWidget
 
 from agent import ConversationStats
+from agent.session_commands import Phase
 from agent.status import AgentStatus
 from gui.actions import enabled_for
 from gui.app_settings import AppSettings
@@ -154,10 +155,12 @@ def test_status_colours_differ_by_status(qtbot, window) -> None:
 
 
 def test_enabled_table_while_the_container_starts() -> None:
-    states = enabled_for(AgentStatus.IDLE, starting=True, has_text=True, configured=True)
+    states = enabled_for(AgentStatus.IDLE, phase=Phase.STARTING, has_text=True, configured=True)
     assert states["action_send"] and states["action_new"]
     assert not (states["action_pause"] or states["action_resume"] or states["action_stop"])
-    unconfigured = enabled_for(AgentStatus.IDLE, starting=False, has_text=True, configured=False)
+    unconfigured = enabled_for(
+        AgentStatus.IDLE, phase=Phase.NOT_STARTED, has_text=True, configured=False
+    )
     assert not unconfigured["action_send"]
 
 
@@ -166,7 +169,7 @@ def test_composer_hint_says_what_send_will_do() -> None:
     running = hint_for(AgentStatus.RUNNING, starting=False, queued=2, configured=True)
     assert running.startswith("2 messages queued")
     assert "Resume" in hint_for(AgentStatus.PAUSED, starting=False, queued=1, configured=True)
-    assert "LLM_MODEL" in hint_for(AgentStatus.IDLE, starting=False, queued=0, configured=False)
+    assert "Settings" in hint_for(AgentStatus.IDLE, starting=False, queued=0, configured=False)
     assert "type ahead" in hint_for(AgentStatus.IDLE, starting=True, queued=0, configured=True)
 
 

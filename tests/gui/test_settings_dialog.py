@@ -16,6 +16,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyrings.alt.file import PlaintextKeyring
 from pydantic import SecretStr
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from gui.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
@@ -317,3 +318,26 @@ def test_context_window_and_condensation_model_reach_the_conversation(qtbot, hom
     loaded.context_window = None
     loaded.condensation_model = ""
     assert loaded.make_condensation_llm() is None  # the conversation's own model summarises
+
+
+def test_first_start_without_a_model_points_at_settings(
+    qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gui.main_window import MainWindow
+
+    for name in ("LLM_MODEL", "LLM_API_KEY", "LLM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    window = MainWindow(persistence_dir=home.parent / "conversations", preload=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert not window.settings.is_configured
+    assert "Settings" in window.composer.hint.text()
+    button = window.composer.settings_button
+    assert button.isVisible()
+    window.grab().save("/tmp/berth_no_model.png")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.findChild(SettingsDialog) is not None, timeout=5_000)
+    dialog = window.findChild(SettingsDialog)
+    qtbot.waitExposed(dialog)
+    dialog.reject()

@@ -42,3 +42,12 @@ def workspace_factory(image: str, prefix: str = "test") -> Iterator[Callable[...
     for workspace in workspaces:
         with contextlib.suppress(Exception):
             workspace.remove(volume=True)
+
+
+def closed_port_docker_host() -> str:
+    """A DOCKER_HOST value where no engine listens: Docker "away", for real."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"

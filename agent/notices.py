@@ -1,0 +1,142 @@
+"""What a session tells whoever watches it: typed, frozen notices, past tense.
+
+A session reports everything through one callable taking a ``Notice``; it may be called
+from the session's thread or from the engine's, so a watcher that owns a GUI queues them
+to its own thread (gui/session_bridge.py turns each kind into a queued Qt signal).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.events import Event
+from agent.state import ConversationStats
+from agent.status import AgentStatus
+
+
+class _Notice(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class StartFailure(StrEnum):
+    """Why a conversation could not start, in terms of what the user can do about it."""
+
+    ENGINE_UNREACHABLE = "engine_unreachable"  # start Docker, then retry
+    IMAGE_MISSING = "image_missing"  # build or choose the image, then retry
+    OTHER = "other"  # read the message
+
+
+class Starting(_Notice):
+    kind: Literal["starting"] = "starting"
+    text: str  # "Starting the container…", image build progress, ...
+
+
+class Opened(_Notice):
+    """The conversation exists and its container is up; ``reopened``: a saved one."""
+
+    kind: Literal["opened"] = "opened"
+    conversation: Any  # agent.Conversation (kept loose: pydantic cannot model it)
+    reopened: bool
+
+
+class StartFailed(_Notice):
+    """Nothing the user typed is lost: messages held for the start wait for a retry."""
+
+    kind: Literal["start_failed"] = "start_failed"
+    reason: StartFailure
+    message: str
+    image: str = ""  # for IMAGE_MISSING
+
+
+class StatusChanged(_Notice):
+    kind: Literal["status_changed"] = "status_changed"
+    status: AgentStatus
+    detail: str = ""
+
+
+class PhaseChanged(_Notice):
+    """The session's phase changed (agent.session_commands.Phase): what is allowed did."""
+
+    kind: Literal["phase_changed"] = "phase_changed"
+    phase: str
+
+
+class EventRecorded(_Notice):
+    kind: Literal["event_recorded"] = "event_recorded"
+    event: Event
+
+
+class OutputWaiting(_Notice):
+    """Live command output waits in the session: ``Session.take_output()`` drains it.
+
+    Only the first chunk after a drain is announced, so a command printing a thousand
+    lines a second posts a handful of notices, not a thousand.
+    """
+
+    kind: Literal["output_waiting"] = "output_waiting"
+
+
+class StatsChanged(_Notice):
+    kind: Literal["stats_changed"] = "stats_changed"
+    stats: ConversationStats
+
+
+class ContainerChanged(_Notice):
+    kind: Literal["container_changed"] = "container_changed"
+    short_id: str
+    frozen: bool
+
+
+class QueuedChanged(_Notice):
+    """How many of the user's messages the model has not seen yet."""
+
+    kind: Literal["queued_changed"] = "queued_changed"
+    count: int
+
+
+class RunEnded(_Notice):
+    kind: Literal["run_ended"] = "run_ended"
+    status: AgentStatus
+
+
+class CommandFailed(_Notice):
+    """A command (or a run) raised: the message says what went wrong."""
+
+    kind: Literal["command_failed"] = "command_failed"
+    command: str
+    message: str
+
+
+class Closed(_Notice):
+    kind: Literal["closed"] = "closed"
+    conversation_id: str | None
+
+
+class Deleted(_Notice):
+    """The folder is gone; ``removal_pending``: the container and volume go when the
+    engine is next reachable (it was away)."""
+
+    kind: Literal["deleted"] = "deleted"
+    conversation_id: str
+    removal_pending: bool = False
+
+
+Notice = (
+    Starting
+    | Opened
+    | StartFailed
+    | StatusChanged
+    | PhaseChanged
+    | EventRecorded
+    | OutputWaiting
+    | StatsChanged
+    | ContainerChanged
+    | QueuedChanged
+    | RunEnded
+    | CommandFailed
+    | Closed
+    | Deleted
+)

@@ -1,0 +1,476 @@
+"""One conversation's life, driven by commands from a queue: Qt-free, for any front end.
+
+A ``Session`` owns one Conversation from its start (or reopening) to its close or delete.
+Its loop, ``serve()``, runs on the thread it is given (a QThread per conversation in the
+window, a plain thread in the SDK and the CLI) and takes commands one at a time; the
+conversation's ``run()`` runs there too. What happens comes out as notices
+(agent/notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
+
+    session = Session(factory, notify=print)
+    threading.Thread(target=session.serve, daemon=True).start()
+    session.send("Write hello.py")    # starts the container, records, runs
+    session.pause(); session.send("Use Python 3"); session.resume()
+    session.close()                   # serve() returns after it
+
+The methods return at once on any thread. Which commands a phase and status allow is
+``allowed()`` (agent/session_commands.py): a refused command returns False and does
+nothing. Pause and Stop call the engine's lock-free ``pause()``/``interrupt()`` directly
+while a run is active, so they take effect within the engine's 100 ms whatever the loop
+is doing. Messages are recorded by a small recorder thread of the session's (each is
+fsynced before anyone is told), in the order sent, so one sent while the agent runs
+reaches the model at its next step; one sent while paused waits for Resume; one sent into
+an idle, finished or failed conversation starts a run; one sent while the container is
+still starting is held and recorded once it is up (a failed start keeps them for
+``start()`` again).
+
+Adding a command: a ``Command`` member and its rule in session_commands.py, a public
+method here that calls ``self._submit(Command.NAME, argument)``, and a ``_do_NAME(self,
+argument)`` handler, which runs on the loop's thread with the conversation idle (no run in
+progress): it may use the Conversation freely and report with ``self._notify``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agent import notices as n
+from agent.events import ActionEvent, Event, MessageEvent
+from agent.output_buffer import OutputBuffer
+from agent.session_commands import STARTS_A_RUN, Command, Phase, allowed_commands
+from agent.status import AgentStatus
+
+if TYPE_CHECKING:
+    from agent.conversation import Conversation
+    from agent.state import ConversationStats
+
+log = logging.getLogger(__name__)
+
+_AFTER_SEND = "after_send"  # internal: a message was recorded while no run was active
+_QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What a factory passes to the Conversation it makes, so the session hears of it."""
+
+    conversation_id: str | None  # a saved conversation to reopen, or None for a new one
+    on_event: Callable[[Event], None]
+    on_status_change: Callable[[AgentStatus], None]
+    on_command_output: Callable[[str, str], None]
+    on_progress: Callable[[str], None]  # container start, image build
+
+
+ConversationFactory = Callable[[Hooks], "Conversation"]
+
+
+class Session:
+    """One conversation's life; see the module docstring."""
+
+    def __init__(
+        self,
+        factory: ConversationFactory,
+        notify: Callable[[n.Notice], None],
+        *,
+        conversation_id: str | None = None,
+        persistence_dir: Any = None,
+    ) -> None:
+        self._factory = factory
+        self._notify_fn = notify
+        self.conversation_id = conversation_id  # known at once when reopening
+        self._persistence_dir = persistence_dir
+        self._lock = threading.RLock()  # notices may be sent while it is held
+        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._records: queue.Queue[str | None] = queue.Queue()
+        self._recorder: threading.Thread | None = None
+        self._phase = Phase.NOT_STARTED
+        self._status = AgentStatus.IDLE
+        self._detail = ""
+        self._conversation: Conversation | None = None
+        self._early: list[str] = []
+        self._rerun = False
+        self._answer: tuple[str, Any] | None = None  # approve/reject given mid-run
+        self._container: tuple[str, bool] | None = None
+        self._stats: ConversationStats | None = None
+        self._delivered = 0  # events the model has seen
+        self._event_count = 0
+        self._user_indices: list[int] = []
+        self.output = OutputBuffer()
+
+    # --- what a watcher reads (any thread) -------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def status(self) -> AgentStatus:
+        return self._status
+
+    @property
+    def status_detail(self) -> str:
+        return self._detail
+
+    @property
+    def conversation(self) -> Conversation | None:
+        return self._conversation
+
+    @property
+    def queued_count(self) -> int:
+        with self._lock:
+            return sum(1 for i in self._user_indices if i >= self._delivered)
+
+    def allowed(self) -> frozenset[Command]:
+        return allowed_commands(self._phase, self._status)
+
+    def take_output(self) -> list[tuple[str, str]]:
+        """Live output since the last call: [(tool_call_id, chunk)], in order."""
+        return self.output.drain()
+
+    # --- commands (any thread; return at once) ---------------------------------------------
+
+    def start(self) -> bool:
+        """Start the conversation (new or reopened) without a message; also the retry."""
+        return self._submit(Command.START)
+
+    def send(self, text: str) -> bool:
+        if not text.strip() or Command.SEND not in self.allowed():
+            return False
+        with self._lock:
+            if self._conversation is None:
+                self._early.append(text)
+                start = self._phase is Phase.NOT_STARTED
+                if start:
+                    self._set_phase(Phase.STARTING)
+            else:
+                self._records.put(text)
+                return True
+        if start:
+            self._commands.put((Command.START, None))
+        return True
+
+    def resume(self) -> bool:
+        return self._submit(Command.RESUME)
+
+    def pause(self) -> bool:
+        return self._at_once_or_queued(Command.PAUSE, "pause")
+
+    def stop(self) -> bool:
+        return self._at_once_or_queued(Command.STOP, "interrupt")
+
+    def approve(self) -> bool:
+        return self._answer_or_submit(Command.APPROVE, None)
+
+    def reject(self, reason: str = "") -> bool:
+        return self._answer_or_submit(Command.REJECT, reason)
+
+    def close(self) -> bool:
+        """Pause any run, stop the container (everything stays on disk); ends ``serve()``."""
+        return self._closing(Command.CLOSE, None)
+
+    def delete(self, remove_container: bool = True) -> bool:
+        """Close, then remove the folder (and the container and volume, by label)."""
+        return self._closing(Command.DELETE, remove_container)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Take commands until the session is closed or deleted. Run it on its own thread."""
+        while True:
+            command, argument = self._commands.get()
+            if command == _QUIT:
+                break
+            try:
+                getattr(self, f"_do_{command}")(argument)
+            except Exception as exc:
+                log.exception("session command %s failed", command)
+                self._notify(n.CommandFailed(command=command, message=describe(exc)))
+            if self._phase is Phase.CLOSED:
+                break
+        self._records.put(None)
+
+    # --- handlers, on the loop's thread ----------------------------------------------------
+
+    def _do_start(self, _argument: None) -> None:
+        if self._conversation is not None:
+            return
+        self._set_phase(Phase.STARTING)
+        self._notify(n.Starting(text="Starting the container…"))
+        try:
+            conversation = self._factory(self._hooks())
+        except Exception as exc:
+            self._start_failed(exc)
+            return
+        with self._lock:
+            reopened = self.conversation_id is not None
+            self._conversation = conversation
+            self.conversation_id = conversation.id
+            early, self._early = self._early, []
+            if reopened:  # saved events are shown as they are; the model saw them all
+                self._event_count = self._delivered = len(conversation.state.events)
+            self._set_phase(Phase.OPEN)
+        self._recorder = threading.Thread(
+            target=self._record_messages, name="berth-session-recorder", daemon=True
+        )
+        self._recorder.start()
+        self._notify(n.Opened(conversation=conversation, reopened=reopened))
+        self._report_container()
+        state = conversation.state
+        self._on_status(state.agent_status)
+        for text in early:
+            conversation.send_message(text)
+        if early:
+            self._run()
+
+    def _do_resume(self, _argument: None) -> None:
+        self._run()
+
+    def _do_approve(self, _argument: None) -> None:
+        if self._status is AgentStatus.WAITING_FOR_CONFIRMATION:
+            self._run()  # run() approves the pending tool calls
+
+    def _do_reject(self, reason: str) -> None:
+        if self._conversation is not None:
+            self._conversation.reject(reason)
+            self._run()  # the model answers the rejection
+
+    def _do_pause(self, _argument: None) -> None:
+        if self._conversation is not None:
+            self._conversation.pause()
+
+    def _do_stop(self, _argument: None) -> None:
+        if self._conversation is not None:
+            self._conversation.interrupt()
+
+    def _do_after_send(self, _argument: None) -> None:
+        if self._status in STARTS_A_RUN:
+            self._run()  # returns at once if the model already saw every message
+
+    def _do_close(self, _argument: None) -> None:
+        conversation = self._conversation
+        if conversation is not None:
+            conversation.close()
+            self._report_container()
+        self._set_phase(Phase.CLOSED)
+        self._notify(n.Closed(conversation_id=self.conversation_id))
+
+    def _do_delete(self, remove_container: bool) -> None:
+        conversation = self._conversation
+        pending = False
+        if conversation is not None:
+            conversation.delete(remove_container=remove_container)
+        elif self.conversation_id is not None:
+            from agent.deletion import delete_saved
+
+            pending = delete_saved(
+                self.conversation_id, self._persistence_dir, remove_container=remove_container
+            )
+        self._set_phase(Phase.CLOSED)
+        if self.conversation_id is not None:
+            self._notify(n.Deleted(conversation_id=self.conversation_id, removal_pending=pending))
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _submit(self, command: Command, argument: Any = None) -> bool:
+        if command not in self.allowed():
+            return False
+        self._commands.put((command, argument))
+        return True
+
+    def _at_once_or_queued(self, command: Command, method: str) -> bool:
+        """Pause and Stop: the engine's method at once while a run is active (it only sets
+        a flag then); otherwise on the loop's thread, since it may touch Docker."""
+        if command not in self.allowed():
+            return False
+        conversation = self._conversation
+        if self._phase is Phase.RUNNING and conversation is not None:
+            getattr(conversation, method)()
+            return True
+        return self._submit(command)
+
+    def _answer_or_submit(self, command: Command, argument: Any) -> bool:
+        if command not in self.allowed():
+            return False
+        with self._lock:
+            if self._phase is Phase.RUNNING:
+                # The run that stopped to ask has not returned yet: answered when it has.
+                self._answer = (command, argument)
+                return True
+        return self._submit(command, argument)
+
+    def _closing(self, command: Command, argument: Any) -> bool:
+        if command not in self.allowed():
+            return False
+        conversation = self._conversation
+        if conversation is not None and self._phase is Phase.RUNNING:
+            conversation.pause()  # the loop takes the command once the run has returned
+        self._commands.put((command, argument))
+        return True
+
+    def _run(self) -> None:
+        conversation = self._conversation
+        if conversation is None:
+            return
+        while True:
+            with self._lock:
+                self._rerun = False
+                self._answer = None
+                self._set_phase(Phase.RUNNING)
+            try:
+                status = conversation.run()
+            except Exception as exc:
+                log.exception("run() failed")
+                with self._lock:
+                    self._set_phase(Phase.OPEN)
+                self._notify(n.CommandFailed(command="run", message=describe(exc)))
+                return
+            with self._lock:
+                rerun, answer = self._rerun, self._answer
+                self._set_phase(Phase.OPEN)
+            self._report_container()
+            self._notify(n.RunEnded(status=status))
+            if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
+                self._commands.put(answer)
+                return
+            # A message may have landed just as the run decided to finish.
+            if not (rerun and status in STARTS_A_RUN):
+                return
+
+    def _record_messages(self) -> None:
+        """The recorder thread: records messages in order, then asks for a run if none."""
+        while True:
+            text = self._records.get()
+            conversation = self._conversation
+            if text is None or conversation is None:
+                return
+            try:
+                conversation.send_message(text)
+            except Exception as exc:
+                log.exception("could not record a message")
+                self._notify(n.CommandFailed(command=Command.SEND, message=describe(exc)))
+                continue
+            with self._lock:
+                if self._phase is Phase.RUNNING:
+                    self._rerun = True
+                    continue
+            self._commands.put((_AFTER_SEND, None))
+
+    def _start_failed(self, exc: BaseException) -> None:
+        from sandbox import EngineUnreachableError, ImageMissingError
+
+        if isinstance(exc, EngineUnreachableError):
+            log.warning("Docker engine unreachable: %s", exc)
+            notice = n.StartFailed(reason=n.StartFailure.ENGINE_UNREACHABLE, message=str(exc))
+        elif isinstance(exc, ImageMissingError):
+            log.warning("sandbox image missing: %s", exc)
+            notice = n.StartFailed(
+                reason=n.StartFailure.IMAGE_MISSING, message=str(exc), image=exc.image
+            )
+        else:
+            log.error("could not start the conversation", exc_info=exc)
+            notice = n.StartFailed(reason=n.StartFailure.OTHER, message=describe(exc))
+        with self._lock:  # the held messages stay for the retry
+            self._set_phase(Phase.NOT_STARTED)
+        self._notify(notice)
+
+    def _hooks(self) -> Hooks:
+        return Hooks(
+            conversation_id=self.conversation_id,
+            on_event=self._on_event,
+            on_status_change=self._on_status,
+            on_command_output=self._on_output,
+            on_progress=lambda text: self._notify(n.Starting(text=text)),
+        )
+
+    def _on_event(self, event: Event) -> None:
+        queued: int | None = None
+        with self._lock:
+            index = self._event_count
+            self._event_count += 1
+            if isinstance(event, MessageEvent) and event.role == "user":
+                self._user_indices.append(index)
+                queued = -1
+            count = getattr(event, "request_event_count", None)
+            if (
+                isinstance(event, MessageEvent | ActionEvent)
+                and count is not None
+                and count > self._delivered
+            ):
+                self._delivered = count
+                self._user_indices = [i for i in self._user_indices if i >= count]
+                queued = -1
+        self._notify(n.EventRecorded(event=event))
+        if queued is not None:
+            self._notify(n.QueuedChanged(count=self.queued_count))
+        conversation = self._conversation
+        if conversation is not None:
+            stats = conversation.state.stats
+            if stats != self._stats:  # they change once per LLM reply
+                self._stats = stats
+                self._notify(n.StatsChanged(stats=stats))
+            self._report_container()
+
+    def _on_status(self, status: AgentStatus) -> None:
+        conversation = self._conversation
+        self._status = status
+        self._detail = conversation.state.status_detail if conversation is not None else ""
+        self._notify(n.StatusChanged(status=status, detail=self._detail))
+
+    def _on_output(self, tool_call_id: str, chunk: str) -> None:
+        if self.output.add(tool_call_id, chunk):
+            self._notify(n.OutputWaiting())
+        self._report_container()
+
+    def _report_container(self) -> None:
+        """Say the container's id and whether it is frozen, when that changed."""
+        conversation = self._conversation
+        if conversation is None:
+            return
+        try:
+            workspace = conversation.workspace
+            state = (str(workspace.short_id), bool(workspace.frozen))
+        except Exception:  # not started, or gone: watchers keep what they had
+            return
+        with self._lock:
+            if self._container == state:
+                return
+            self._container = state
+        self._notify(n.ContainerChanged(short_id=state[0], frozen=state[1]))
+
+    def _set_phase(self, phase: Phase) -> None:
+        if phase is self._phase:
+            return
+        self._phase = phase
+        self._notify(n.PhaseChanged(phase=phase))
+
+    def _notify(self, notice: n.Notice) -> None:
+        with contextlib.suppress(Exception):  # a watcher's failure must not stop the session
+            self._notify_fn(notice)
+
+
+def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
+    """A factory for the SDK and the CLI: ``Conversation(agent, **options)`` with the hooks."""
+
+    def make(hooks: Hooks) -> Conversation:
+        from agent.conversation import Conversation
+
+        return Conversation(
+            agent,
+            conversation_id=hooks.conversation_id,
+            callbacks=[hooks.on_event],
+            on_status_change=hooks.on_status_change,
+            on_command_output=hooks.on_command_output,
+            **options,
+        )
+
+    return make
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,37 @@
+"""Removing a conversation's container and volume by label, without starting anything."""
+
+from __future__ import annotations
+
+import contextlib
+
+import docker
+import docker.errors
+
+from sandbox import labels
+from sandbox.engine import connect, engine_errors
+
+
+def remove_conversation_resources(
+    conversation_id: str, client: docker.DockerClient | None = None
+) -> int:
+    """Remove every container labelled with ``conversation_id`` (running or frozen ones
+    too) and its named volume; returns how many containers went.
+
+    Raises EngineUnreachableError when the engine is away, so the caller can try later.
+    A host folder mounted at /workspace is never touched: only the named volume goes.
+    """
+    client = connect(client)
+    removed = 0
+    with engine_errors():
+        found = client.containers.list(
+            all=True, filters={"label": f"{labels.CONVERSATION}={conversation_id}"}
+        )
+        for container in found:
+            if container.labels.get(labels.MANAGED) != "true":
+                continue
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)  # force: a frozen one is killed, then removed
+                removed += 1
+        with contextlib.suppress(docker.errors.NotFound):
+            client.volumes.get(labels.volume_name(conversation_id)).remove(force=True)
+    return removed

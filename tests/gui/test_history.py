@@ -132,7 +132,11 @@ def test_click_to_open_and_delete_another_with_its_container(
         containers.append(window.session.conversation.workspace.container.id)
     # Newest first, titled by their first messages; the open one is selected.
     qtbot.waitUntil(lambda: panel.ids() == ids[::-1], timeout=10_000)
-    assert [_row_title(window, i) for i in panel.ids()] == ["Second task", "First task"]
+    # The row can be listed (from disk) a moment before its first message titles it.
+    qtbot.waitUntil(
+        lambda: [_row_title(window, i) for i in panel.ids()] == ["Second task", "First task"],
+        timeout=10_000,
+    )
     assert panel.selected_id() == ids[1]
 
     # Click the older one: it opens, with its own events and status.

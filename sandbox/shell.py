@@ -287,6 +287,10 @@ class PersistentShell:
                         raise ShellBusyError()
                     self._begin_command()
                     data = command_line(command, self._nonce)
+                # Live output is gathered from before the send: a fast command's first
+                # lines may arrive before _wait() begins.
+                self._live_on = on_output is not None
+                self._live = []
             if data:
                 self._send(data)
             return self._wait(timeout, no_output_timeout, on_output)
@@ -338,8 +342,6 @@ class PersistentShell:
         begin = clock.now()
         kill_at = begin + timeout if timeout else None
         with self._cond:
-            self._live_on = on_output is not None
-            self._live = []
             self._last_data = begin
             seq = self._seq
         try:

@@ -199,3 +199,25 @@ def test_interrupt_racing_the_start_of_a_command(ws: DockerWorkspace):
             worker.join(0.001)
         assert results[0].interrupted
         assert run(ws, "echo ok").output.endswith("ok\n")
+
+
+def test_output_printed_before_the_wait_begins_reaches_the_callback(ws: DockerWorkspace):
+    """The window between sending a command and waiting for it, held open on purpose:
+    the command has printed (and even ended) before the caller starts to wait."""
+    run(ws, "true")  # the shell is open
+    shell = ws._shell
+    assert shell is not None
+    send = shell._send
+
+    def send_and_let_the_command_end(data: bytes) -> None:
+        send(data)
+        with shell._cond:
+            shell._cond.wait_for(lambda: shell._done is not None or shell._eof, timeout=30)
+
+    shell._send = send_and_let_the_command_end  # type: ignore[method-assign]
+    try:
+        chunks: list[str] = []
+        result = ws.execute("echo first line; echo second", timeout=30, on_output=chunks.append)
+    finally:
+        del shell._send
+    assert "".join(chunks) == result.output == "first line\nsecond\n"

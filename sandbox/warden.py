@@ -10,6 +10,9 @@ answers with builtins only (globbing /proc, ``read``, ``kill``), so it never for
   background jobs included): SIGSTOP each round until none runs (a stopped process cannot
   fork), then SIGKILL them all.
 - ``end-all``: the same for every job of the shell's session (after a pids exhaustion).
+- ``oom``: how many OOM kills the kernel counted in the container's memory cgroup since the
+  mark (-1 when no counter can be read: no cgroup memory controller, gVisor). The counter
+  is raised before the killed process dies, so unlike the engine's events it is never late.
 - ``stale``: end every other interactive Berth shell and its session, and other wardens
   (left by an app that was killed: their commands would run on and count against the pids
   limit).
@@ -27,13 +30,24 @@ from typing import Any
 
 import docker
 
-_ANSWER = re.compile(rb"\x1eW(\d+)\x1f")
+_ANSWER = re.compile(rb"\x1eW(-?\d+)\x1f")
 ANSWER_TIMEOUT = 10.0
 
 _SCRIPT = r"""
 shell=$1
 shell_args="bash --noediting --noprofile --norc -i"
 declare -A before=() groups=() awake=()
+oom_at_mark=-1
+oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or -1
+    local file k v
+    oom=-1
+    for file in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+        [ -r "$file" ] || continue
+        while read -r k v; do
+            [ "$k" = oom_kill ] && { oom=$v; return; }
+        done < "$file"
+    done
+}
 fields() { local s; read -r s < "/proc/$1/stat" 2>/dev/null || return 1; f=(${s##*) }); }
 job_groups() {  # groups[g]=1 for each job group; awake[g]=1 when a member still runs
     local p; groups=(); awake=()
@@ -92,7 +106,12 @@ end_stale() {
 while IFS= read -r word; do
     count=0
     case $word in
-        mark) job_groups; before=(); for g in "${!groups[@]}"; do before[$g]=1; done ;;
+        mark)
+            job_groups; before=(); for g in "${!groups[@]}"; do before[$g]=1; done
+            oom_now; oom_at_mark=$oom ;;
+        oom)
+            oom_now; count=-1
+            [ "$oom" -ge 0 ] && [ "$oom_at_mark" -ge 0 ] && count=$((oom - oom_at_mark)) ;;
         end-new) end_groups new ;;
         end-all) end_groups all ;;
         stale) end_stale ;;

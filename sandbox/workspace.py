@@ -547,6 +547,11 @@ class DockerWorkspace:
         """The result, saying "ran out of memory" when the engine saw an OOM kill."""
         if not oom.looks_killed(result):
             return result
+        counted = self._ask_warden("oom")  # the kernel's own count since the mark
+        if counted >= 0:
+            self._oom_checked = time.time()
+            return oom.name_oom(result, self.memory) if counted else result
+        # No cgroup counter to read (or no warden): the engine's events, which can be late.
         # Since this command started, never before the last check: a late second kill of
         # an earlier command must not be pinned on this one.
         since = max(self._command_started, self._oom_checked)

@@ -367,8 +367,9 @@ class Conversation:
     def add_callback(self, callback: EventCallback) -> None:
         self._callbacks.append(callback)
 
-    def close(self) -> None:
-        """Stop any run, end a command left paused, stop the container (data is kept)."""
+    def close(self, why: str = "The conversation was closed while it ran.") -> None:
+        """Stop any run, end a command left paused, stop the container (data is kept).
+        ``why``: the result a command still running gets (the app quitting says so)."""
         if self._closed:
             return
         with self._cond:
@@ -379,7 +380,7 @@ class Conversation:
             with self._cond:
                 self._closed = True
             if self._tool_job is not None:
-                self._interrupt_now(note="The conversation was closed while it ran.")
+                self._interrupt_now(note=why)
             self._checkpoints.close()
             with contextlib.suppress(Exception):
                 self.workspace.close()

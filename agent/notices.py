@@ -110,6 +110,21 @@ class CommandFailed(_Notice):
     message: str
 
 
+class Forked(_Notice):
+    """A fork was saved (and closed): open it by id as any saved conversation."""
+
+    kind: Literal["forked"] = "forked"
+    conversation_id: str
+
+
+class ChangesListed(_Notice):
+    """What changed in /workspace since ``since`` (a checkpoint id; None: the start)."""
+
+    kind: Literal["changes_listed"] = "changes_listed"
+    since: str | None
+    changes: list[Any]  # agent.checkpoints FileChange
+
+
 class Closed(_Notice):
     kind: Literal["closed"] = "closed"
     conversation_id: str | None
@@ -137,6 +152,8 @@ Notice = (
     | QueuedChanged
     | RunEnded
     | CommandFailed
+    | Forked
+    | ChangesListed
     | Closed
     | Deleted
 )

@@ -10,6 +10,7 @@ conversation's ``run()`` runs there too. What happens comes out as notices
     threading.Thread(target=session.serve, daemon=True).start()
     session.send("Write hello.py")    # starts the container, records, runs
     session.pause(); session.send("Use Python 3"); session.resume()
+    session.rewind(checkpoint_id)     # or fork(): a run is paused first
     session.close()                   # serve() returns after it
 
 The methods return at once on any thread. Which commands a phase and status allow is
@@ -155,6 +156,11 @@ class Session:
         return True
 
     def resume(self) -> bool:
+        """Run again from PAUSED or ERROR; with tool calls waiting for confirmation,
+        Resume approves them."""
+        allowed = self.allowed()
+        if Command.RESUME not in allowed and Command.APPROVE in allowed:
+            return self.approve()
         return self._submit(Command.RESUME)
 
     def pause(self) -> bool:
@@ -169,18 +175,49 @@ class Session:
     def reject(self, reason: str = "") -> bool:
         return self._answer_or_submit(Command.REJECT, reason)
 
-    def close(self) -> bool:
-        """Pause any run, stop the container (everything stays on disk); ends ``serve()``."""
-        return self._closing(Command.CLOSE, None)
+    def rewind(self, checkpoint_id: str) -> bool:
+        """/workspace and the history back to a checkpoint (a run is paused first)."""
+        return self._between_runs(Command.REWIND, checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> bool:
+        """A new saved conversation from a checkpoint (a run is paused first); a
+        ``Forked`` notice names it. This one is left as it was, paused if it ran."""
+        return self._between_runs(Command.FORK, checkpoint_id)
+
+    def changes(self, since: str | None = None) -> bool:
+        """List what changed in /workspace since a checkpoint (None: the start), as a
+        ``ChangesListed`` notice. A query: it runs beside a run, not after it."""
+        conversation = self._conversation
+        if conversation is None:
+            return False
+
+        def work() -> None:
+            try:
+                listed = conversation.changes(since)
+            except Exception as exc:
+                log.warning("could not list the changes", exc_info=True)
+                self._notify(n.CommandFailed(command="changes", message=describe(exc)))
+                return
+            self._notify(n.ChangesListed(since=since, changes=list(listed)))
+
+        threading.Thread(target=work, name="berth-session-changes", daemon=True).start()
+        return True
+
+    def close(self, why: str | None = None) -> bool:
+        """Pause any run, stop the container (everything stays on disk); ends ``serve()``.
+        ``why``: the result a command cut short gets (e.g. "the app stopped while this
+        ran")."""
+        return self._between_runs(Command.CLOSE, why)
 
     def delete(self, remove_container: bool = True) -> bool:
         """Close, then remove the folder (and the container and volume, by label)."""
-        return self._closing(Command.DELETE, remove_container)
+        return self._between_runs(Command.DELETE, remove_container)
 
     # --- the loop --------------------------------------------------------------------------
 
     def serve(self) -> None:
         """Take commands until the session is closed or deleted. Run it on its own thread."""
+        self._remove_pending()
         while True:
             command, argument = self._commands.get()
             if command == _QUIT:
@@ -251,10 +288,24 @@ class Session:
         if self._status in STARTS_A_RUN:
             self._run()  # returns at once if the model already saw every message
 
-    def _do_close(self, _argument: None) -> None:
+    def _do_rewind(self, checkpoint_id: str) -> None:
+        if self._conversation is not None:
+            self._conversation.rewind(checkpoint_id)
+
+    def _do_fork(self, checkpoint_id: str) -> None:
+        if self._conversation is None:
+            return
+        fork = self._conversation.fork(checkpoint_id)
+        fork.close()  # saved; whoever wants it reopens it by id, as any saved conversation
+        self._notify(n.Forked(conversation_id=fork.id))
+
+    def _do_close(self, why: str | None) -> None:
         conversation = self._conversation
         if conversation is not None:
-            conversation.close()
+            if why:
+                conversation.close(why)
+            else:
+                conversation.close()
             self._report_container()
         self._set_phase(Phase.CLOSED)
         self._notify(n.Closed(conversation_id=self.conversation_id))
@@ -276,6 +327,16 @@ class Session:
 
     # --- internals -------------------------------------------------------------------------
 
+    def _remove_pending(self) -> None:
+        """Containers of conversations deleted while the engine was away go now, if the
+        engine is back (agent/deletion.py); a no-op when nothing waits."""
+        from agent.deletion import remove_pending
+
+        try:
+            remove_pending(self._persistence_dir)
+        except Exception:  # the start or delete at hand matters more
+            log.warning("could not remove the containers left for later", exc_info=True)
+
     def _submit(self, command: Command, argument: Any = None) -> bool:
         if command not in self.allowed():
             return False
@@ -293,6 +354,17 @@ class Session:
             return True
         return self._submit(command)
 
+    def _between_runs(self, command: Command, argument: Any) -> bool:
+        """A command that needs the conversation idle: a run is paused, and the loop
+        takes the command as soon as run() has returned."""
+        if command not in self.allowed():
+            return False
+        conversation = self._conversation
+        if conversation is not None and self._phase is Phase.RUNNING:
+            conversation.pause()
+        self._commands.put((command, argument))
+        return True
+
     def _answer_or_submit(self, command: Command, argument: Any) -> bool:
         if command not in self.allowed():
             return False
@@ -302,15 +374,6 @@ class Session:
                 self._answer = (command, argument)
                 return True
         return self._submit(command, argument)
-
-    def _closing(self, command: Command, argument: Any) -> bool:
-        if command not in self.allowed():
-            return False
-        conversation = self._conversation
-        if conversation is not None and self._phase is Phase.RUNNING:
-            conversation.pause()  # the loop takes the command once the run has returned
-        self._commands.put((command, argument))
-        return True
 
     def _run(self) -> None:
         conversation = self._conversation

@@ -5,7 +5,7 @@ been started? is a run in progress?) and the conversation's status, which comman
 sense. The session refuses the others; the window enables its toolbar actions and its
 composer from the same answer, so the two never disagree.
 
-Adding a command (rewind, fork, ...): add it to ``Command``, say in ``allowed_commands``
+Adding a command: add it to ``Command``, say in ``allowed_commands``
 when it is allowed, and give ``Session`` a method that queues it and a ``_do_NAME``
 handler (see agent/session.py).
 """
@@ -25,6 +25,8 @@ class Command(StrEnum):
     STOP = "stop"
     APPROVE = "approve"  # run the tool calls waiting for confirmation
     REJECT = "reject"
+    REWIND = "rewind"  # argument: a checkpoint id; /workspace and history go back there
+    FORK = "fork"  # argument: a checkpoint id; a new saved conversation from there
     CLOSE = "close"  # stop the container, keep everything on disk
     DELETE = "delete"  # close, then remove the folder, the container and the volume
 
@@ -50,6 +52,8 @@ _STOPPABLE = frozenset(
     {AgentStatus.RUNNING, AgentStatus.PAUSED, AgentStatus.WAITING_FOR_CONFIRMATION}
 )
 _ALWAYS = frozenset({Command.SEND, Command.CLOSE, Command.DELETE})
+# Once open, at any status: a run is paused first (Session.rewind()/fork()).
+_TIME_TRAVEL = frozenset({Command.REWIND, Command.FORK})
 
 
 def allowed_commands(phase: Phase, status: AgentStatus) -> frozenset[Command]:
@@ -69,11 +73,11 @@ def allowed_commands(phase: Phase, status: AgentStatus) -> frozenset[Command]:
             allowed |= {Command.APPROVE, Command.REJECT, Command.STOP}
         else:
             allowed |= {Command.PAUSE, Command.STOP}
-        return frozenset(allowed)
+        return frozenset(allowed | _TIME_TRAVEL)
     if status in _RESUMABLE:
         allowed.add(Command.RESUME)
     if status in _STOPPABLE:
         allowed.add(Command.STOP)
     if status is AgentStatus.WAITING_FOR_CONFIRMATION:
         allowed |= {Command.APPROVE, Command.REJECT}
-    return frozenset(allowed)
+    return frozenset(allowed | _TIME_TRAVEL)

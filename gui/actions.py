@@ -69,6 +69,14 @@ _SPECS = (
         "Stop the running command and pause the agent",
     ),
     _Spec(
+        "action_pause_all",
+        "Pause All",
+        "pause",
+        QStyle.StandardPixmap.SP_MediaPause,
+        ("Ctrl+Shift+P",),
+        "Pause every conversation whose agent is at work, and freeze their containers",
+    ),
+    _Spec(
         "action_settings",
         "Settings",
         "settings",
@@ -111,7 +119,7 @@ def enabled_for(
 
 
 class MainActions(QObject):
-    """Owns the six actions; the window adds them to its toolbar and to itself."""
+    """Owns the window's actions; the window adds them to its toolbar and to itself."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
@@ -137,6 +145,7 @@ class MainActions(QObject):
         self.action_pause = self._by_name["action_pause"]
         self.action_resume = self._by_name["action_resume"]
         self.action_stop = self._by_name["action_stop"]
+        self.action_pause_all = self._by_name["action_pause_all"]
         self.action_settings = self._by_name["action_settings"]
         self.update_for(AgentStatus.IDLE, phase=Phase.NOT_STARTED, has_text=False, configured=True)
 
@@ -149,3 +158,9 @@ class MainActions(QObject):
         states = enabled_for(status, phase=phase, has_text=has_text, configured=configured)
         for name, on in states.items():
             self._by_name[name].setEnabled(on)
+
+    def update_pause_all(self, running: int) -> None:
+        """Pause All is for when some conversation (shown or not) is at work."""
+        self.action_pause_all.setEnabled(running > 0)
+        what = f"{running} running" if running else "none running"
+        self.action_pause_all.setStatusTip(f"Pause every running conversation ({what})")

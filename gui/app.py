@@ -43,6 +43,6 @@ def run_app(argv: list[str] | None = None) -> int:
     window = MainWindow()
     # Quitting by any road (the window's close button, a session logout) pauses the agent
     # and stops its container first; shutdown() does nothing the second time.
-    app.aboutToQuit.connect(window.session.shutdown)
+    app.aboutToQuit.connect(window.shutdown)
     window.show()
     return app.exec()

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QTabWidget, QWidget
 
 from agent.events import CheckpointEvent, Event, ObservationEvent, RewindEvent
 from gui.changes_view import ChangesView
-from gui.conversation_worker import ConversationSession
 from gui.event_view import EventView
+from gui.open_conversations import OpenConversations
 
 if TYPE_CHECKING:
     from sandbox.checkpoints import FileChange
@@ -28,14 +28,14 @@ class CheckpointControls(QObject):
     def __init__(
         self,
         window: QWidget,
-        session: ConversationSession,
+        conversations: OpenConversations,
         event_view: EventView,
         changes_view: ChangesView,
         tabs: QTabWidget,
     ) -> None:
         super().__init__(window)
         self._window = window
-        self._session = session
+        self._conversations = conversations
         self._changes = changes_view
         self._tabs = tabs
         self._steps: list[tuple[str, int]] = []
@@ -44,9 +44,9 @@ class CheckpointControls(QObject):
         self.last_question: QMessageBox | None = None
         event_view.rewind_requested.connect(self.ask_rewind)
         event_view.fork_requested.connect(self.fork)
-        changes_view.refresh_requested.connect(session.changes)
-        session.changes_ready.connect(self._on_changes)
-        session.changes_failed.connect(changes_view.set_error)
+        changes_view.refresh_requested.connect(lambda since: conversations.current.changes(since))
+        conversations.changes_listed.connect(self._on_changes)
+        conversations.command_failed.connect(self._on_failed)
         tabs.currentChanged.connect(lambda _i: self.refresh_soon())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -78,8 +78,9 @@ class CheckpointControls(QObject):
     # -- the commands ---------------------------------------------------------------------------
 
     def ask_rewind(self, checkpoint_id: str, step: int) -> None:
-        if not self.confirm_rewinds:
-            self._session.rewind(checkpoint_id)
+        session = self._conversations.current  # the one asked about, even if the user
+        if not self.confirm_rewinds:  # shows another before answering
+            session.rewind(checkpoint_id)
             return
         where = "the start" if step == 0 else f"step {step}"
         box = QMessageBox(self._window)
@@ -101,20 +102,25 @@ class CheckpointControls(QObject):
         def answered() -> None:
             if box.clickedButton() is rewind:
                 self.confirm_rewinds = not again.isChecked()
-                self._session.rewind(checkpoint_id)
+                session.rewind(checkpoint_id)
 
         box.finished.connect(lambda _r: answered())
         self.last_question = box
         box.open()
 
     def fork(self, checkpoint_id: str, _step: int) -> None:
-        self._session.fork(checkpoint_id)
+        self._conversations.current.fork(checkpoint_id)
 
     # -- the Changes view -----------------------------------------------------------------------
 
     def _refresh_if_shown(self) -> None:
-        if self._tabs.currentWidget() is self._changes and self._session.conversation:
+        shown = self._tabs.currentWidget() is self._changes
+        if shown and self._conversations.current.conversation is not None:
             self._changes.request_refresh()
+
+    def _on_failed(self, command: str, message: str) -> None:
+        if command == "changes":
+            self._changes.set_error(message)
 
     def _on_changes(self, since: object, changes: list[FileChange]) -> None:
         if since == self._changes.since_checkpoint():  # an answer to an older question

@@ -134,6 +134,11 @@ class Composer(QFrame):
     def has_text(self) -> bool:
         return bool(self.editor.toPlainText().strip())
 
+    def set_text(self, text: str) -> None:
+        """Put back a draft (the one typed for the conversation now shown)."""
+        if text != self.editor.toPlainText():
+            self.editor.setPlainText(text)
+
     def take_text(self) -> str:
         """The message, stripped, and an empty box ready for the next one."""
         text = self.editor.toPlainText().strip()

@@ -41,12 +41,10 @@ class FailureHandling(QObject):
         self.image_builder = ImageBuilder(window)
         self.notifier = Notifier(window, window.windowTitle() or "Berth")
 
-        s = window.session
+        s = window.conversations  # the shown conversation's signals
         s.event_recorded.connect(self._on_event)
         s.status_changed.connect(self._on_status)
-        s.run_finished.connect(self._on_run_finished)
-        s.reset.connect(self._on_reset)
-        s.image_missing.connect(self._on_image_missing)
+        s.run_ended.connect(self._on_run_finished)
         self.banner.retry_clicked.connect(self.retry)
         self.image_builder.built.connect(self._on_image_built)
         self.image_builder.cancelled.connect(self._on_build_stopped)
@@ -76,13 +74,14 @@ class FailureHandling(QObject):
         if status is not AgentStatus.WAITING_FOR_CONFIRMATION:  # said when it began waiting
             self.notifier.maybe_notify(status)
 
-    def _on_reset(self) -> None:
+    def reset(self) -> None:
+        """Another conversation is shown: the banner was about the one before."""
         self._llm_error = None
         self.banner.hide()
 
     # --- the image --------------------------------------------------------------------------
 
-    def _on_image_missing(self, image: str, message: str) -> None:
+    def on_image_missing(self, image: str, message: str) -> None:
         # In the stream and the status bar like any start failure, plus the way out.
         self._window._on_start_failed(message)
         self.image_builder.offer(image, message)

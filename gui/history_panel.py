@@ -54,24 +54,39 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class LastOpen(BaseModel):
-    """Which conversation was open when the app last closed (kept beside the conversations)."""
+    """Which conversation was shown when the app last closed, and which were open (kept
+    beside the conversations): on the next start they are all reopened."""
 
     conversation_id: str | None = None
+    open_ids: list[str] = []
+
+
+def _load(root: Path) -> LastOpen:
+    try:
+        return LastOpen.model_validate_json((root / LAST_OPEN_FILE).read_bytes())
+    except (OSError, ValidationError, json.JSONDecodeError):
+        return LastOpen()
 
 
 def load_last_open(root: Path) -> str | None:
-    try:
-        return LastOpen.model_validate_json((root / LAST_OPEN_FILE).read_bytes()).conversation_id
-    except (OSError, ValidationError, json.JSONDecodeError):
-        return None
+    return _load(root).conversation_id
 
 
-def save_last_open(root: Path, conversation_id: str | None) -> None:
+def load_open_ids(root: Path) -> list[str]:
+    return _load(root).open_ids
+
+
+def save_last_open(
+    root: Path, conversation_id: str | None, open_ids: list[str] | None = None
+) -> None:
+    """Remember the conversation shown; ``open_ids`` (at quit): all that were open."""
     try:
         root.mkdir(parents=True, exist_ok=True)
         path = root / LAST_OPEN_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(LastOpen(conversation_id=conversation_id).model_dump_json())
+        tmp.write_text(
+            LastOpen(conversation_id=conversation_id, open_ids=open_ids or []).model_dump_json()
+        )
         tmp.replace(path)
     except OSError as exc:  # not worth bothering the user: only the reopen is lost
         log.warning("could not remember the open conversation: %s", exc)
@@ -253,6 +268,9 @@ class HistoryPanel(QWidget):
             self._listed.emit(number, items)
 
         threading.Thread(target=work, name="berth-history", daemon=True).start()
+
+    def set_live_status(self, conversation_id: str, status: object, detail: str = "") -> None:
+        """(placeholder until the live-status rows land)"""
 
     def set_current(self, conversation_id: str | None) -> None:
         """Highlight the open conversation (without asking to open it)."""

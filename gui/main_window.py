@@ -39,11 +39,12 @@ from gui.changes_view import ChangesView
 from gui.checkpoint_controls import CheckpointControls
 from gui.composer import Composer
 from gui.confirmation_bar import ConfirmationBar
-from gui.conversation_worker import ConversationSession
 from gui.event_view import EventView
 from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
-from gui.history_panel import HistoryPanel, load_last_open, save_last_open
+from gui.history_panel import HistoryPanel, load_last_open, load_open_ids, save_last_open
+from gui.open_conversations import OpenConversations
+from gui.session_bridge import SessionBridge
 from gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ class WelcomePage(QWidget):
 
 
 class MainWindow(QMainWindow):
-    """Berth's window. ``session`` is the handle on the current conversation."""
+    """Berth's window. ``conversations`` holds every open conversation (several run at
+    once); ``session`` is the one shown, which the toolbar and the composer act on."""
 
     def __init__(
         self,
@@ -154,6 +156,9 @@ class MainWindow(QMainWindow):
         self._preload = preload
         self._preloaded = False
         self._title = ""
+        self._shown: SessionBridge | None = None
+        self._quit_confirmed = False
+        self._shut = False
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(load_icon("app"))
         self.resize(1320, 820)
@@ -167,6 +172,7 @@ class MainWindow(QMainWindow):
         self.action_pause = self.actions_.action_pause
         self.action_resume = self.actions_.action_resume
         self.action_stop = self.actions_.action_stop
+        self.action_pause_all = self.actions_.action_pause_all
         self.action_settings = self.actions_.action_settings
 
         self._build_toolbar()
@@ -176,7 +182,8 @@ class MainWindow(QMainWindow):
         self.status_label: QLabel = self.status_bar.status_label
         self.status_bar.set_model(self.settings.model_label)
 
-        self.session = ConversationSession(self.settings, self, persistence_dir=persistence_dir)
+        self.conversations = OpenConversations(self.settings, persistence_dir, self)
+        self._shown = self.conversations.current
         self._connect()
         self._start_history(persistence_dir)
         self.failures = FailureHandling(self)
@@ -198,6 +205,8 @@ class MainWindow(QMainWindow):
         bar.addAction(a.action_pause)
         bar.addAction(a.action_resume)
         bar.addAction(a.action_stop)
+        bar.addSeparator()
+        bar.addAction(a.action_pause_all)
         spacer = QWidget(bar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -296,33 +305,41 @@ class MainWindow(QMainWindow):
         self.main_splitter = centre
         self.conversation_splitter = left
 
+    @property
+    def session(self) -> SessionBridge:
+        """The conversation shown."""
+        return self.conversations.current
+
     def _connect(self) -> None:
         a = self.actions_
         a.action_send.triggered.connect(self.send_from_composer)
-        a.action_pause.triggered.connect(self.session.pause)
-        a.action_resume.triggered.connect(self.session.resume)
-        a.action_stop.triggered.connect(self.session.stop)
+        a.action_pause.triggered.connect(lambda: self.session.pause())
+        a.action_resume.triggered.connect(lambda: self.session.resume())
+        a.action_stop.triggered.connect(lambda: self.session.stop())
+        a.action_pause_all.triggered.connect(self.pause_all)
         a.action_new.triggered.connect(self.new_conversation)
         a.action_settings.triggered.connect(self.show_settings)
         self.composer_edit.textChanged.connect(self._update_controls)
 
-        s = self.session
-        s.starting.connect(self._on_starting)
-        s.ready.connect(self._on_ready)
-        s.start_failed.connect(self._on_start_failed)
+        s = self.conversations  # the shown conversation's signals, whichever it is
+        s.started_starting.connect(self._on_starting)
+        s.opened.connect(self._on_opened)
+        s.start_failed.connect(self._on_start_failed_because)
         s.event_recorded.connect(self._on_event)
         s.output_received.connect(self._on_output)
         s.status_changed.connect(self._on_status)
+        s.phase_changed.connect(lambda _p: self._update_controls())
         s.stats_changed.connect(self._on_stats)
         s.container_changed.connect(self.status_bar.set_container)
         s.queued_changed.connect(lambda _n: self._update_controls())
-        s.run_finished.connect(self._on_run_finished)
-        s.error.connect(self._show_error)
-        s.removal_pending.connect(self._show_error)
-        s.reset.connect(self._on_reset)
-        s.engine_unreachable.connect(self._on_engine_unreachable)
-        self.confirmation_bar.approved.connect(self.session.approve)
-        self.confirmation_bar.rejected.connect(self.session.reject)
+        s.run_ended.connect(self._on_run_finished)
+        s.command_failed.connect(lambda _c, message: self._show_error(message))
+        s.current_changed.connect(self._show_conversation)
+        s.status_of.connect(self._on_status_of)
+        s.forked.connect(self.open_conversation)
+        s.deleted.connect(self._on_deleted)
+        self.confirmation_bar.approved.connect(lambda: self.session.approve())
+        self.confirmation_bar.rejected.connect(lambda reason: self.session.reject(reason))
         self.checkpoint_controls = CheckpointControls(
             self, s, self.event_view, self.changes_view, self.side_tabs
         )
@@ -336,8 +353,17 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     def new_conversation(self) -> None:
-        self.session.new_conversation()
+        """A fresh conversation, shown; any that run go on running."""
+        self.conversations.new()
         self.composer_edit.setFocus()
+
+    def open_conversation(self, conversation_id: str) -> None:
+        """Show a conversation (reopened if it is not open); none other is paused."""
+        self.conversations.open(conversation_id)
+
+    def pause_all(self) -> int:
+        """Pause every conversation whose agent is at work; how many were asked."""
+        return self.conversations.pause_all()
 
     def show_settings(self) -> None:
         # Window-modal, not app-blocking: the agent keeps running while it is open.
@@ -361,11 +387,24 @@ class MainWindow(QMainWindow):
         self.status_bar.set_status(self.session.status, text, starting=True)
         self._update_controls()
 
-    def _on_ready(self, conversation: Conversation) -> None:
+    def _on_opened(self, conversation: Conversation, reopened: bool) -> None:
+        if reopened:
+            self._show_events(self.session)
         self.file_browser.set_workspace(conversation.workspace)
         steps = [(cp.id, cp.step) for cp in conversation.checkpoints]
         self.checkpoint_controls.set_checkpoints(steps)
+        self._remember_open(conversation.id)
         self._update_controls()
+
+    def _on_start_failed_because(self, reason: str, message: str, image: str) -> None:
+        from agent.notices import StartFailure
+
+        if reason == StartFailure.ENGINE_UNREACHABLE:
+            self._on_engine_unreachable(message)
+        elif reason == StartFailure.IMAGE_MISSING:
+            self.failures.on_image_missing(image, message)
+        else:
+            self._on_start_failed(message)
 
     def _on_start_failed(self, message: str) -> None:
         text = f"Could not start the container: {message}"
@@ -382,6 +421,7 @@ class MainWindow(QMainWindow):
             self.file_browser.refresh()
         elif isinstance(event, MessageEvent) and event.role == "user" and not self._title:
             self._set_title(event.text)
+            self.history_panel.refresh()  # a new conversation joins the list, titled
 
     def _on_output(self, chunks: list[tuple[str, str]]) -> None:
         model = self.event_view.model()
@@ -402,15 +442,43 @@ class MainWindow(QMainWindow):
     def _on_stats(self, stats: ConversationStats) -> None:
         self.status_bar.set_stats(stats)
 
-    def _on_reset(self) -> None:
-        self.event_view.model().clear()
-        self.checkpoint_controls.reset()
-        self._show_stream(False)
-        self.file_browser.set_workspace(None)
-        self.status_bar.set_stats(None)
-        self.status_bar.set_container(None, False)
-        self._set_title("")
+    def _show_conversation(self, bridge: SessionBridge) -> None:
+        """Show another open conversation (or a fresh one): its events, files, status.
+        Nothing is asked of any conversation: showing one never pauses another."""
+        previous = self._shown
+        if previous is not None and previous is not bridge:
+            previous.draft = self.composer.text()
+        self._shown = bridge
+        self.composer.set_text(bridge.draft)
+        self.failures.reset()
+        self._show_events(bridge)
+        conversation = bridge.conversation
+        self.file_browser.set_workspace(conversation.workspace if conversation else None)
+        if conversation is not None:
+            self.checkpoint_controls.set_checkpoints(
+                [(cp.id, cp.step) for cp in conversation.checkpoints]
+            )
+        else:
+            self.checkpoint_controls.reset()
+        self.status_bar.set_stats(bridge.stats)
+        self.status_bar.set_container(*bridge.container)
+        self.history_panel.set_current(bridge.conversation_id)
+        if bridge.conversation_id is not None:
+            save_last_open(self._history_root, bridge.conversation_id)
+        self._update_confirmation(bridge.status)
         self._update_controls()
+
+    def _show_events(self, bridge: SessionBridge) -> None:
+        model = self.event_view.model()
+        model.set_events(bridge.events)
+        for tool_call_id, chunks in bridge.live_output.items():
+            model.append_output(tool_call_id, "".join(chunks))
+        self._show_stream(bool(bridge.events))
+        title = next(
+            (e.text for e in bridge.events if isinstance(e, MessageEvent) and e.role == "user"),
+            "",
+        )
+        self._set_title(title)
 
     def _show_error(self, message: str) -> None:
         self.status_bar.show_error(message)
@@ -464,38 +532,43 @@ class MainWindow(QMainWindow):
         self._history_root = resolve_persistence_dir(persistence_dir)
         panel = self.history_panel
         panel.persistence_dir = self._history_root
-        panel.open_requested.connect(self.session.open_conversation)
-        panel.delete_requested.connect(self.session.delete_conversation)
-        s = self.session
-        s.reopened.connect(self._on_reopened)
-        s.ready.connect(self._remember_open)
-        s.reset.connect(lambda: panel.set_current(None))
-        s.deleted.connect(lambda _id: panel.refresh())
-        s.run_finished.connect(lambda _s: panel.refresh())
-        s.event_recorded.connect(self._history_on_event)
+        panel.open_requested.connect(self.open_conversation)
+        panel.delete_requested.connect(self.conversations.delete)
+        self.conversations.run_ended.connect(lambda _s: panel.refresh())
+        self.conversations.identified.connect(lambda _b: panel.refresh())
         panel.refresh()
-        # Where the user left off: reopened in the background once the window is up.
-        last = load_last_open(self._history_root)
+        # Where the user left off: the conversations open at quit are reopened in the
+        # background once the window is up (paused, if they were at work), the last one
+        # shown.
+        last, open_ids = load_last_open(self._history_root), load_open_ids(self._history_root)
         if last and (self._history_root / last).is_dir():
             panel.set_current(last)
-            QTimer.singleShot(0, lambda: self.session.open_conversation(last))
+            QTimer.singleShot(0, lambda: self._reopen(last, open_ids))
 
-    def _on_reopened(self, conversation: Conversation) -> None:
-        state = conversation.state
-        self.event_view.model().set_events(state.events)
-        self._show_stream(bool(state.events))
-        self._set_title(state.title)
-        self.status_bar.set_stats(state.stats)
+    def _reopen(self, last: str, open_ids: list[str]) -> None:
+        for conversation_id in open_ids:
+            if conversation_id != last and (self._history_root / conversation_id).is_dir():
+                self.conversations.open(conversation_id)
+        self.open_conversation(last)
 
-    def _remember_open(self, conversation: Conversation) -> None:
-        self.history_panel.set_current(conversation.id)
-        save_last_open(self._history_root, conversation.id)
+    def _remember_open(self, conversation_id: str) -> None:
+        if self.session.conversation_id == conversation_id:
+            self.history_panel.set_current(conversation_id)
+            save_last_open(self._history_root, conversation_id)
+
+    def _on_status_of(self, bridge: SessionBridge, status: AgentStatus, detail: str) -> None:
+        """Every open conversation's row shows its live status."""
+        if bridge.conversation_id is not None:
+            self.history_panel.set_live_status(bridge.conversation_id, status, detail)
+        self.actions_.update_pause_all(len(self.conversations.running()))
+
+    def _on_deleted(self, conversation_id: str, removal_pending: bool) -> None:
         self.history_panel.refresh()
-
-    def _history_on_event(self, event: Event) -> None:
-        # A new conversation joins the list (titled) once its first message is recorded.
-        if isinstance(event, MessageEvent) and event.role == "user":
-            self.history_panel.refresh()
+        if removal_pending:
+            self._show_error(
+                "Deleted. Docker is not reachable: its container and volume are removed "
+                "when Docker is back."
+            )
 
     # --- state of the controls --------------------------------------------------------------
 
@@ -507,8 +580,9 @@ class MainWindow(QMainWindow):
         self.actions_.update_for(
             status, phase=s.phase, has_text=self.composer.has_text(), configured=configured
         )
-        detail = "Starting the container…" if starting else s.status_detail
+        detail = (s.starting_text or "Starting the container…") if starting else s.status_detail
         self.status_bar.set_status(status, detail, starting=starting)
+        self.actions_.update_pause_all(len(self.conversations.running()))
         self.composer.set_hint(
             status, starting=starting, queued=s.queued_count, configured=configured
         )
@@ -541,8 +615,58 @@ class MainWindow(QMainWindow):
         threading.Thread(target=preload_heavy_modules, name="berth-preload", daemon=True).start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # The window goes away at once; the conversation is paused and its container
-        # stopped (its files and history are kept) before the app exits.
+        # While agents are at work, quitting offers Pause all first (or to stay).
+        if not self._quit_confirmed and self.conversations.running():
+            event.ignore()
+            self._ask_quit()
+            return
+        # The window goes away at once; every conversation is paused and its container
+        # stopped (files and history are kept) before the app exits: on the next start
+        # they come back paused.
         self.hide()
-        self.session.shutdown()
+        self.shutdown()
         super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Pause and close every open conversation. Once, at quit (also from the app's
+        aboutToQuit)."""
+        if self._shut:
+            return
+        self._shut = True
+        open_ids = [
+            b.conversation_id
+            for b in self.conversations.all()
+            if b.conversation_id is not None and not b.is_closed
+        ]
+        current = self.session.conversation_id
+        if open_ids:
+            save_last_open(self._history_root, current, open_ids)
+        self.conversations.shutdown()
+
+    def _ask_quit(self) -> None:
+        running = len(self.conversations.running())
+        box = QMessageBox(self)
+        box.setObjectName("quit_dialog")
+        box.setWindowTitle("Agents are at work")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setText(
+            f"{running} conversation{'s are' if running != 1 else ' is'} running. "
+            "Pause all and quit?"
+        )
+        box.setInformativeText(
+            "They come back paused when you start Berth again, and resume where they "
+            "were. A command still running when you quit is ended, and the agent is told."
+        )
+        pause = box.addButton("Pause All and Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(pause)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: QAbstractButton) -> None:
+            if button is pause:
+                self.conversations.pause_all()
+                self._quit_confirmed = True
+                self.close()
+
+        box.buttonClicked.connect(answered)
+        box.open()

@@ -46,7 +46,7 @@ from PySide6.QtTest import QTest
 QTest.qWaitForWindowExposed(w)
 app.processEvents()
 print(json.dumps(time.perf_counter() - t0))
-w.session.shutdown()
+w.shutdown()
 """
 
 _LAUNCH_BARE = """

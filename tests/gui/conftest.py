@@ -60,8 +60,9 @@ def make_window(
 
     yield make
     for window in windows:
-        conversation = window.session.conversation
-        window.close()  # pauses, ends a frozen command, stops the container
-        if conversation is not None:
+        opened = [b.conversation for b in window.conversations.all() if b.conversation]
+        window.shutdown()  # pauses, ends a frozen command, stops the containers
+        window.close()
+        for conversation in opened:
             with contextlib.suppress(Exception):
                 conversation.delete(remove_container=True)

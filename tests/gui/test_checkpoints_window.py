@@ -116,5 +116,5 @@ def test_changes_rewind_and_fork_from_the_window(qtbot, make_window, llm_server)
     Conversation(
         make_agent(llm_server),
         conversation_id=fork_id,
-        persistence_dir=window.session._worker.persistence_dir,
+        persistence_dir=window.session.persistence_dir,
     ).delete()

@@ -181,12 +181,15 @@ def test_delete_while_docker_is_away_says_so_and_removes_the_container_later(
     qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_MS)
     first = window.session.conversation.id
     container = window.session.conversation.workspace.container.id
-    window.action_new.trigger()
+    window.action_new.trigger()  # the first stays open (its container runs) ...
     panel = window.history_panel
     qtbot.waitUntil(lambda: panel.ids() == [first], timeout=10_000)
+    assert docker_client.containers.get(container).status == "running"
+    window.conversations.close(first)  # ... until it is closed: then it is only on disk
     qtbot.waitUntil(
         lambda: docker_client.containers.get(container).status == "exited", timeout=30_000
     )
+    qtbot.waitUntil(lambda: window.conversations.find(first) is None, timeout=10_000)
 
     with docker_host(closed_port_docker_host()):
         panel.ask_delete(first)

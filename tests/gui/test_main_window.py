@@ -48,8 +48,14 @@ def window(qtbot, monkeypatch, tmp_path) -> MainWindow:
 
 
 def _emit_status(window: MainWindow, status: AgentStatus) -> None:
-    """The worker's own signal, as the engine's status callback emits it."""
-    window.session._worker.status_changed.emit(window.session._generation, status, "")
+    """The session's own status callback, as the engine calls it (a status comes from an
+    open conversation, so the session is open first)."""
+    from agent.session_commands import Phase
+
+    session = window.session._session
+    if session.phase is Phase.NOT_STARTED:
+        session._set_phase(Phase.OPEN)
+    session._on_status(status)
 
 
 def test_window_builds_with_no_arguments(qtbot, monkeypatch) -> None:
@@ -219,7 +225,7 @@ def test_startup_imports_neither_litellm_nor_docker() -> None:
         "print(json.dumps({'litellm': 'litellm' in sys.modules,\n"
         "                  'docker': 'docker' in sys.modules,\n"
         "                  'openai': 'openai' in sys.modules}))\n"
-        "window.session.shutdown()\n"
+        "window.shutdown()\n"
     )
     env = {
         **os.environ,

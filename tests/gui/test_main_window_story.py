@@ -200,38 +200,6 @@ def test_gui_thread_never_stalls_during_a_streaming_run(qtbot, make_window, llm_
     assert worst < 300, f"the GUI thread stalled for {worst:.0f} ms during the run"
 
 
-def test_new_conversation_mid_run_leaves_the_old_one_behind(
-    qtbot, make_window, llm_server, docker_client
-):
-    llm_server.script = lambda _r: Reply.call(
-        "bash", command="for i in $(seq 1 600); do echo beat $i; sleep 0.1; done"
-    )
-    window = make_window()
-    qtbot.keyClicks(window.composer_edit, "Keep beating")
-    window.action_send.trigger()
-    qtbot.waitUntil(lambda: view_has(window, "beat 2"), timeout=STARTUP_S)
-    old = window.session.conversation
-    container_id = old.workspace.container.id
-
-    window.action_new.trigger()
-    assert window.event_view.model().rowCount() == 0
-    assert window.welcome.isVisible()
-    assert status_text(window) == "Ready"
-    assert window.status_bar.container_label.text() == "no container yet"
-    assert window.session.conversation is None
-    assert not window.action_pause.isEnabled()
-
-    # The old conversation is paused and its container stopped, off the GUI thread.
-    def stopped() -> bool:
-        return docker_client.containers.get(container_id).status == "exited"
-
-    qtbot.waitUntil(stopped, timeout=30_000)
-    assert old.state.agent_status is AgentStatus.PAUSED
-    qtbot.wait(300)
-    assert window.event_view.model().rowCount() == 0  # nothing of the old run leaks in
-    old.delete(remove_container=True)
-
-
 def test_a_container_that_cannot_start_is_reported_in_the_window(qtbot, make_window):
     window = make_window(image="berth-no-such-image:none")
     qtbot.keyClicks(window.composer_edit, "Hello")

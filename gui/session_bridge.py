@@ -1,0 +1,301 @@
+"""One conversation's session, seen from the GUI thread: its notices as typed Qt signals.
+
+``SessionBridge`` owns one ``agent.Session`` and the QThread its loop runs on (the agent's
+``run()`` runs there too). The session reports from its loop's thread and the engine's;
+each notice crosses to the GUI thread through one queued signal, in the order it was sent,
+and there the bridge keeps what a view needs to show the conversation again (its events,
+the live output of a command still running, the container, the costs) and re-emits the
+notice as the matching signal below. So every public signal is emitted on the GUI thread.
+
+Commands (``send``, ``pause``, ...) return at once; they are the session's, which refuses
+what its rules (agent/session_commands.py) do not allow in the current phase and status.
+Pause and Stop reach the engine's lock-free methods directly while a run is active.
+
+Signals (past tense, as superqt's workers name theirs):
+
+- ``started_starting(str)``: the container is being started or an image built (progress)
+- ``opened(object, bool)``: the Conversation is up; True when it was a saved one
+- ``start_failed(str, str, str)``: reason (agent.notices.StartFailure), message, image
+- ``status_changed(object, str)``: AgentStatus, its detail
+- ``phase_changed(str)``: agent.session_commands.Phase (what is allowed changed)
+- ``event_recorded(object)``: an agent.events model, once it is on disk
+- ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
+- ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
+- ``container_changed(str, bool)``: short id, frozen
+- ``queued_changed(int)``: the user's messages the model has not seen yet
+- ``run_ended(object)``: the AgentStatus a run ended with
+- ``command_failed(str, str)``: the command, what went wrong
+- ``forked(str)``: a fork was saved under this id
+- ``changes_listed(object, list)``: since (checkpoint id or None), [FileChange]
+- ``closed()``: the session is over (closed or deleted); its thread has ended
+- ``deleted(str, bool)``: id, True when the container's removal waits for the engine
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from agent import notices as n
+from agent.events import Event, ObservationEvent
+from agent.session import Hooks, Session
+from agent.session_commands import Command, Phase
+from agent.status import AgentStatus
+from gui.app_settings import AppSettings
+
+if TYPE_CHECKING:
+    from agent import Conversation, ConversationStats
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_WAIT_S = 20.0
+
+
+class _LoopThread(QThread):
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.setObjectName("berth-session")
+
+    def run(self) -> None:
+        self._session.serve()
+
+
+class SessionBridge(QObject):
+    """One conversation's session for the window; see the module docstring."""
+
+    started_starting = Signal(str)
+    opened = Signal(object, bool)
+    start_failed = Signal(str, str, str)
+    status_changed = Signal(object, str)
+    phase_changed = Signal(str)
+    event_recorded = Signal(object)
+    output_received = Signal(list)
+    stats_changed = Signal(object)
+    container_changed = Signal(str, bool)
+    queued_changed = Signal(int)
+    run_ended = Signal(object)
+    command_failed = Signal(str, str)
+    forked = Signal(str)
+    changes_listed = Signal(object, list)
+    closed = Signal()
+    deleted = Signal(str, bool)
+
+    _noticed = Signal(object)  # from any thread: queued to the GUI thread, in order
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        conversation_id: str | None = None,
+        persistence_dir: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.persistence_dir = persistence_dir
+        self._session = Session(
+            self._make_conversation,
+            self._noticed.emit,
+            conversation_id=conversation_id,
+            persistence_dir=persistence_dir,
+        )
+        self._noticed.connect(self._on_notice)
+        # What a view needs to show this conversation again, kept on the GUI thread.
+        self.events: list[Event] = []
+        self.live_output: dict[str, list[str]] = {}  # a command's output until its result
+        self.container: tuple[str | None, bool] = (None, False)
+        self.stats: ConversationStats | None = None
+        self.draft = ""  # what the user had typed in the composer for this one
+        self.starting_text = ""
+        self._closed = False
+        self._thread = _LoopThread(self._session)
+        self._thread.finished.connect(self._on_loop_ended)
+        self._thread.start()
+
+    # --- what a view reads ------------------------------------------------------------------
+
+    @property
+    def conversation(self) -> Conversation | None:
+        return self._session.conversation
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self._session.conversation_id
+
+    @property
+    def status(self) -> AgentStatus:
+        return self._session.status
+
+    @property
+    def status_detail(self) -> str:
+        return self._session.status_detail
+
+    @property
+    def phase(self) -> Phase:
+        return self._session.phase
+
+    @property
+    def is_starting(self) -> bool:
+        return self._session.phase is Phase.STARTING
+
+    @property
+    def is_running(self) -> bool:
+        return self._session.phase is Phase.RUNNING
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed or self._session.phase is Phase.CLOSED
+
+    @property
+    def queued_count(self) -> int:
+        return self._session.queued_count
+
+    def allowed(self) -> frozenset[Command]:
+        return self._session.allowed()
+
+    # --- commands (return at once) ----------------------------------------------------------
+
+    def start(self) -> bool:
+        return self._session.start()
+
+    def retry_start(self) -> bool:
+        """Start again after a failed start (engine away, image missing): what the user
+        typed meanwhile is sent once the container is up."""
+        return self._session.start()
+
+    def send(self, text: str) -> bool:
+        return self._session.send(text)
+
+    def pause(self) -> bool:
+        return self._session.pause()
+
+    def resume(self) -> bool:
+        return self._session.resume()
+
+    def stop(self) -> bool:
+        return self._session.stop()
+
+    def approve(self) -> bool:
+        return self._session.approve()
+
+    def reject(self, reason: str = "") -> bool:
+        return self._session.reject(reason)
+
+    def rewind(self, checkpoint_id: str) -> bool:
+        return self._session.rewind(checkpoint_id)
+
+    def fork(self, checkpoint_id: str) -> bool:
+        return self._session.fork(checkpoint_id)
+
+    def changes(self, since: str | None = None) -> bool:
+        return self._session.changes(since)
+
+    def close(self, why: str | None = None) -> bool:
+        return self._session.close(why)
+
+    def delete(self, remove_container: bool = True) -> bool:
+        return self._session.delete(remove_container)
+
+    def wait_closed(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
+        """Block until the loop has ended (after close() or delete()); False on timeout."""
+        return self._thread.wait(int(timeout * 1000))
+
+    # --- notices, on the GUI thread ---------------------------------------------------------
+
+    @Slot(object)
+    def _on_notice(self, notice: n.Notice) -> None:
+        if isinstance(notice, n.EventRecorded):
+            event = notice.event
+            self.events.append(event)
+            if isinstance(event, ObservationEvent):
+                self.live_output.pop(event.tool_call_id, None)
+            self.event_recorded.emit(event)
+        elif isinstance(notice, n.OutputWaiting):
+            chunks = self._session.take_output()
+            for tool_call_id, chunk in chunks:
+                self.live_output.setdefault(tool_call_id, []).append(chunk)
+            if chunks:
+                self.output_received.emit(chunks)
+        elif isinstance(notice, n.StatusChanged):
+            self.status_changed.emit(notice.status, notice.detail)
+        elif isinstance(notice, n.PhaseChanged):
+            self._on_phase(notice.phase)
+        elif isinstance(notice, n.Starting):
+            self.starting_text = notice.text
+            self.started_starting.emit(notice.text)
+        elif isinstance(notice, n.Opened):
+            self.starting_text = ""
+            if notice.reopened:
+                self.events = list(notice.conversation.state.events)
+                self.stats = notice.conversation.state.stats
+            self.opened.emit(notice.conversation, notice.reopened)
+        else:
+            self._on_other(notice)
+
+    def _on_other(self, notice: n.Notice) -> None:
+        if isinstance(notice, n.StatsChanged):
+            self.stats = notice.stats
+            self.stats_changed.emit(notice.stats)
+        elif isinstance(notice, n.ContainerChanged):
+            self.container = (notice.short_id, notice.frozen)
+            self.container_changed.emit(notice.short_id, notice.frozen)
+        elif isinstance(notice, n.QueuedChanged):
+            self.queued_changed.emit(notice.count)
+        elif isinstance(notice, n.RunEnded):
+            self.run_ended.emit(notice.status)
+        elif isinstance(notice, n.StartFailed):
+            self.starting_text = ""
+            self.start_failed.emit(str(notice.reason), notice.message, notice.image)
+        elif isinstance(notice, n.CommandFailed):
+            self.command_failed.emit(notice.command, notice.message)
+        elif isinstance(notice, n.Forked):
+            self.forked.emit(notice.conversation_id)
+        elif isinstance(notice, n.ChangesListed):
+            self.changes_listed.emit(notice.since, notice.changes)
+        elif isinstance(notice, n.Deleted):
+            self.deleted.emit(notice.conversation_id, notice.removal_pending)
+
+    def _on_phase(self, phase: str) -> None:
+        self.phase_changed.emit(phase)
+
+    @Slot()
+    def _on_loop_ended(self) -> None:
+        self._closed = True
+        self.closed.emit()
+
+    # --- the conversation, made on the session's thread -------------------------------------
+
+    def _make_conversation(self, hooks: Hooks) -> Conversation:
+        from agent import Agent, Conversation, Tool
+        from sandbox import DockerWorkspace
+
+        settings = self.settings
+        agent = Agent(
+            llm=settings.make_llm(),
+            tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")],
+            condensation_llm=settings.make_condensation_llm(),
+        )
+        workspace: Any = None
+        if hooks.conversation_id is None:
+            # The settings' limits apply to each new conversation (image None: the
+            # default); a reopened one finds its own container again (its saved spec).
+            workspace = DockerWorkspace(
+                settings.sandbox_image,
+                on_progress=hooks.on_progress,
+                **settings.workspace_options(),
+            )
+        return Conversation(
+            agent,
+            workspace=workspace,
+            conversation_id=hooks.conversation_id,
+            persistence_dir=self.persistence_dir,
+            callbacks=[hooks.on_event],
+            on_status_change=hooks.on_status_change,
+            on_command_output=hooks.on_command_output,
+            max_iterations=settings.max_iterations,
+            confirmation_mode=settings.confirmation_mode,
+        )

@@ -40,6 +40,7 @@ from gui.checkpoint_controls import CheckpointControls
 from gui.composer import Composer
 from gui.confirmation_bar import ConfirmationBar
 from gui.event_view import EventView
+from gui.event_view.assembler import RowAssembler
 from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
 from gui.history_panel import HistoryPanel, load_last_open, load_open_ids, save_last_open
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self._preloaded = False
         self._title = ""
         self._shown: SessionBridge | None = None
+        self._stream_of: SessionBridge | None = None  # whose rows the event view holds
+        self._assembled: dict[SessionBridge, tuple[RowAssembler, int]] = {}
         self._quit_confirmed = False
         self._shut = False
         self.setWindowTitle(APP_NAME)
@@ -469,10 +472,26 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     def _show_events(self, bridge: SessionBridge) -> None:
+        """The stream of ``bridge``: the rows it had when last shown, brought up to date
+        with what happened since (a switch of 2,000 events repaints, rebuilding nothing),
+        or built from its events the first time."""
         model = self.event_view.model()
-        model.set_events(bridge.events)
+        shown = self._stream_of
+        if shown is not None and shown is not bridge and not shown.is_closed:
+            self._assembled[shown] = (model.assembler, len(shown.events))
+        self._stream_of = bridge
+        for gone in [b for b in self._assembled if b.is_closed]:
+            del self._assembled[gone]
+        kept = self._assembled.pop(bridge, None)
+        if kept is None:
+            model.set_events(bridge.events)
+        else:
+            assembler, count = kept
+            for event in bridge.events[count:]:
+                assembler.add(event)
+            model.show_assembled(assembler)
         for tool_call_id, chunks in bridge.live_output.items():
-            model.append_output(tool_call_id, "".join(chunks))
+            model.replace_output(tool_call_id, "".join(chunks))
         self._show_stream(bool(bridge.events))
         title = next(
             (e.text for e in bridge.events if isinstance(e, MessageEvent) and e.role == "user"),

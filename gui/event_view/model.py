@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 
 from agent.events import Event
 from gui.event_view.assembler import RowAssembler, Update
+from gui.event_view.live_output import LiveOutput
 from gui.event_view.rows import MarkerRow, Row, SummaryRow, ToolRow
 
 _NO_PARENT = QModelIndex()
@@ -72,6 +73,22 @@ class EventListModel(QAbstractListModel):
         self._count = len(self._rows)
         self.endResetModel()
 
+    @property
+    def assembler(self) -> RowAssembler:
+        """The rows shown and what builds them; kept to show them again later."""
+        return self._assembler
+
+    def show_assembled(self, assembler: RowAssembler) -> None:
+        """Show rows assembled before (another conversation's, shown again): one reset,
+        nothing rebuilt, so the delegate's measured heights still hold."""
+        self.beginResetModel()
+        self._flush.stop()
+        self._dirty.clear()
+        self._assembler = assembler
+        self._rows = assembler.rows
+        self._count = len(self._rows)
+        self.endResetModel()
+
     def append_output(self, tool_call_id: str, chunk: str) -> None:
         """Add streamed output to the command's row; repaints are coalesced."""
         row = self._assembler.tool_row(tool_call_id)
@@ -82,6 +99,15 @@ class EventListModel(QAbstractListModel):
         self._dirty[row.uid] = row
         if not self._flush.isActive():
             self._flush.start()
+
+    def replace_output(self, tool_call_id: str, text: str) -> None:
+        """The command's live output is ``text``, all of it (shown again after a switch:
+        chunks that came while another conversation was shown were not appended)."""
+        row = self._assembler.tool_row(tool_call_id)
+        if not isinstance(row, ToolRow) or row.observation is not None:
+            return
+        row.live = LiveOutput()
+        self.append_output(tool_call_id, text)
 
     def mark_delivered(self, request_event_count: int) -> None:
         """Every user message before event ``request_event_count`` has reached the model."""

@@ -42,6 +42,10 @@ def test_the_rules_say_what_each_phase_and_status_allow():
     assert C.SEND in finished and not {C.RESUME, C.STOP, C.PAUSE} & finished
     assert C.RESUME in allowed_commands(Phase.OPEN, S.ERROR)
     assert C.RESUME not in allowed_commands(Phase.OPEN, S.STUCK)  # a new message, rather
+    # Rewind and fork once open, whatever the status (a run is paused first).
+    for phase, status in ((Phase.RUNNING, S.RUNNING), (Phase.OPEN, S.FINISHED)):
+        assert {C.REWIND, C.FORK} <= allowed_commands(phase, status)
+    assert not {C.REWIND, C.FORK} & allowed_commands(Phase.NOT_STARTED, S.IDLE)
 
 
 def test_a_session_refuses_what_its_phase_does_not_allow(tmp_path):
@@ -243,3 +247,26 @@ def test_deleting_an_unopened_session_never_starts_its_container(
     assert saved.session.conversation is None  # never opened, so never started
     assert docker_client.containers.list(all=True, filters=by_label) == []
     assert not (tmp_path / conversation_id).exists()
+
+
+def test_a_fork_asked_mid_run_pauses_the_run_and_names_the_fork(llm_server, sessions):
+    from agent.deletion import delete_saved
+
+    llm_server.script = _by_task
+    a = sessions()
+    assert a.session.send("slow: count to sixteen")
+    wait_until(lambda: a.of(n.OutputWaiting), 60, what="live output")
+    conversation = a.session.conversation
+    assert conversation is not None
+    first = conversation.checkpoints[0].id
+    assert a.session.fork(first)
+    forked = wait_until(lambda: a.of(n.Forked), 60, what="the fork")
+    a.wait_status(AgentStatus.PAUSED)  # the run was paused for it, and stays so
+    fork_id = forked[0].conversation_id
+    assert fork_id != conversation.id
+    root = conversation.persistence_path.parent
+    assert (root / fork_id).is_dir()  # saved beside it, to be opened by id
+    delete_saved(fork_id, root)
+    # Resume (with tool calls waiting, Resume would approve them) carries the run on.
+    assert a.session.resume()
+    a.wait_status(AgentStatus.FINISHED)

@@ -1,15 +1,15 @@
 """The History panel: saved conversations, newest first, titled by their first message.
 
-Listing reads every conversation's state file, so it runs on a thread of its own; the
-result comes back to the GUI thread as a queued signal. The panel only says what the user
-asked for (open, delete); the window and its session do the work.
+Listing reads every conversation's state file, so it runs in the background (gui.background),
+one listing at a time: refreshes asked while one runs fold into one more after it. The
+panel only says what the user asked for (open, delete); the window and its session do the
+work.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.state import ConversationSummary
+from gui.background import Background, Coalesced
 from gui.theme import STATUS_WORDS, status_color
 
 log = logging.getLogger(__name__)
@@ -183,13 +184,14 @@ class HistoryPanel(QWidget):
 
     open_requested = Signal(str)  # conversation id
     delete_requested = Signal(str, bool)  # conversation id, also remove its container
-    _listed = Signal(int, list)  # request number, [ConversationSummary]
 
     def __init__(self, persistence_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("history_panel")
         self.persistence_dir = persistence_dir
-        self._requests = 0
+        self._listing: Coalesced[list[ConversationSummary]] = Coalesced(
+            Background(self), self._on_listed, self._on_list_failed, name="history-listing"
+        )
         self._current: str | None = None
         self.delete_dialog: QMessageBox | None = None
 
@@ -231,28 +233,25 @@ class HistoryPanel(QWidget):
         self.empty_label.setWordWrap(True)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label)
-        self._listed.connect(self._on_listed)
         self._show_empty()
 
     # --- what the window asks ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        """List the saved conversations again, off the GUI thread."""
-        self._requests += 1
-        number = self._requests
+        """List the saved conversations again, off the GUI thread (at most one at a time)."""
         root = self.persistence_dir
 
-        def work() -> None:
+        def work() -> list[ConversationSummary]:
             from agent.persistence import list_conversations
 
-            try:
-                items = list_conversations(root)
-            except Exception:
-                log.exception("could not list the saved conversations")
-                return
-            self._listed.emit(number, items)
+            return list_conversations(root)
 
-        threading.Thread(target=work, name="berth-history", daemon=True).start()
+        self._listing.request(work)
+
+    @property
+    def refreshing(self) -> bool:
+        """True while a listing runs (tests wait for it)."""
+        return self._listing.busy
 
     def set_current(self, conversation_id: str | None) -> None:
         """Highlight the open conversation (without asking to open it)."""
@@ -314,12 +313,14 @@ class HistoryPanel(QWidget):
         self._select_current()
         self._show_empty()
 
-    def _on_listed(self, number: int, items: list[ConversationSummary]) -> None:
-        if number != self._requests:  # a later listing is on its way
-            return
+    def _on_listed(self, items: list[ConversationSummary]) -> None:
         self.model.set_items(items)
         self._select_current()
         self._show_empty()
+
+    def _on_list_failed(self, message: str) -> None:
+        # The rows already shown stay; the next refresh tries again.
+        log.warning("could not list the saved conversations: %s", message)
 
     def _select_current(self) -> None:
         row = self.model.row_of(self._current) if self._current else -1

@@ -19,14 +19,15 @@ What it promises:
   are waited for at exit).
 - Outcomes come back as queued signals to one relay that lives on the GUI thread as long as
   the app, which calls the callbacks there. No callback ever runs on a worker thread, and no
-  short-lived QObject is emitted from one (the emitter outliving its owner is what made
-  ad-hoc threads crash when a dialog closed first).
+  short-lived QObject is emitted from one (ad-hoc threads had to keep each task's emitter
+  alive by hand, or a dialog closed first took it away under its thread).
 - An exception in the work never reaches Qt: ``on_error`` gets ``describe(exc)`` (Docker's
   own explanation preferred, long ids shortened); without ``on_error`` it is logged.
 - Callbacks are dropped when their owner is gone (the ``Background`` is its child, so it goes
   with it), when the owner calls ``forget_all()`` (results for a workspace since replaced
   are never delivered), or when the job is cancelled (``job.cancel()``; the work's next
-  ``report()`` then raises ``Cancelled``, so it can stop early).
+  ``report()`` then raises ``Cancelled``, so it can stop early). ``job.wait(timeout)``
+  blocks until the work has ended, for a quit that must let a close finish.
 - Progress: with ``on_progress=``, the work is called with a ``report`` function it calls
   from its thread as ``report(*values)``; the GUI thread gets ``on_progress(*values)``, at
   most once per ``progress_interval`` seconds, the latest values always before the outcome.
@@ -104,6 +105,7 @@ class Job:
     _on_progress: Callable[..., None] | None
     _interval: float
     _cancel: threading.Event = field(default_factory=threading.Event)
+    _ended: threading.Event = field(default_factory=threading.Event)
     # Worker-thread side of progress: when the last report went out, and the one held back.
     _sent_at: float = 0.0
     _held: tuple[Any, ...] | None = None
@@ -116,6 +118,12 @@ class Job:
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the work has ended (not until its outcome is delivered), at most
+        ``timeout`` seconds; True if it ended. For a quit that must let a close finish:
+        anywhere else, a callback is the way to hear of the end."""
+        return self._ended.wait(timeout)
 
     # --- on the worker thread ---------------------------------------------------------------
 
@@ -130,6 +138,12 @@ class Job:
         _emit(_relay_or_none(), "progress", self.id, values)
 
     def _execute(self, fn: Callable[..., Any]) -> None:
+        try:
+            self._outcome(fn)
+        finally:
+            self._ended.set()
+
+    def _outcome(self, fn: Callable[..., Any]) -> None:
         relay = _relay_or_none()
         try:
             result = fn(self._report) if self._on_progress is not None else fn()

@@ -5,6 +5,7 @@ refresh never has two runs in flight."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, QThread
@@ -72,12 +73,14 @@ def test_nothing_reaches_an_owner_that_is_gone_forgot_or_cancelled(qtbot):
     cancelled = Background(staying).run(slow, lambda r: got.append("cancelled"))
     Background(staying).run(slow, got.append)
 
+    assert not cancelled.wait(0.01)  # still running
     gone.deleteLater()
     qtbot.wait(20)  # the owner is deleted while its work runs
     forgetful.forget_all()
     cancelled.cancel()
     assert cancelled.cancelled and forgetful.pending_count() == 0
     release.set()
+    assert cancelled.wait(10)  # the work ends even though nobody hears of it
     qtbot.waitUntil(lambda: got == ["late"])
     _settle(qtbot)
     assert got == ["late"]
@@ -158,3 +161,31 @@ def test_a_coalesced_refresh_runs_once_at_a_time_and_once_more_for_the_latest_as
     assert runs == ["first", "ask 9"]  # one more run, with the latest ask
     assert shown == ["first", "ask 9"]
     assert most_at_once == 1
+
+
+# Where gui/ may still start a thread another way, and why. The agent loop's QThread (one
+# per conversation) is not background work and is allowed anywhere.
+_ALLOWED = {
+    "gui/background.py": "the mechanism itself",
+    "gui/self_test.py": "a local HTTP server's accept loop, with no event loop to report to",
+    # Being replaced by the per-session bridge (issue #12); remove from here when it goes.
+    "gui/conversation_worker.py": "the single-conversation worker",
+    "gui/main_window.py": "the heavy-module preload",
+}
+_OTHER_WAYS = {"Thread", "QThreadPool", "QRunnable", "ThreadPoolExecutor", "start_new_thread"}
+
+
+def test_gui_starts_background_work_only_through_gui_background():
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for path in sorted((root / "gui").rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name in _ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), name)):
+            used = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+            if isinstance(node, ast.Name | ast.Attribute) and used in _OTHER_WAYS:
+                found.append(f"{name}:{node.lineno} {used}")
+    assert not found, "run it through gui.background.Background instead: " + ", ".join(found)

@@ -247,7 +247,10 @@ _ids = itertools.count(1)
 
 
 class Background(QObject):
-    """Runs its owner's background work; the outcomes come back as GUI-thread callbacks."""
+    """Runs its owner's background work; the outcomes come back as GUI-thread callbacks.
+
+    Made and used on the GUI thread (its bookkeeping is not locked, by design: only the
+    work itself runs elsewhere)."""
 
     def __init__(self, owner: QObject) -> None:
         super().__init__(owner)

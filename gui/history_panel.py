@@ -142,9 +142,6 @@ class HistoryModel(QAbstractListModel):
             index = self.index(row)
             self.dataChanged.emit(index, index)
 
-    def live_ids(self) -> list[str]:
-        return list(self._live)
-
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
 
@@ -177,7 +174,8 @@ class HistoryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{item.title}, {word}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            said = f"{word}: {shown.detail}" if shown.detail else word
+            rest = _after_word(word, shown.detail)
+            said = f"{word}: {rest}" if rest else word
             return f"{item.title}\n{said} · {when(item.updated)}"
         return None
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from agent.status import AgentStatus
-from gui.theme import STARTING_COLOR, STATUS_WORDS, status_color
+from gui.theme import status_color, status_word
 
 if TYPE_CHECKING:
     from agent import ConversationStats
@@ -99,8 +99,8 @@ class StatusBar(QStatusBar):
         return label
 
     def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
-        word = "Starting" if starting else STATUS_WORDS.get(status, status.value)
-        color = STARTING_COLOR if starting else status_color(status)
+        word = status_word(status, starting=starting)
+        color = status_color(status, starting=starting)
         shown = (word, color, detail)
         if shown == self._shown:
             return  # style sheets are costly to re-apply, and this runs on every event
@@ -121,7 +121,7 @@ class StatusBar(QStatusBar):
         self._error_shown = True
         self.detail_label.setText(message)
         self.detail_label.setToolTip(message)
-        self.detail_label.setStyleSheet("color: #cf222e;")
+        self.detail_label.setStyleSheet(f"color: {status_color(AgentStatus.ERROR)};")
 
     def set_stats(self, stats: ConversationStats | None) -> None:
         steps = stats.steps if stats else 0
@@ -159,7 +159,8 @@ class StatusBar(QStatusBar):
             f"Container {short_id}: "
             + ("frozen (docker pause); files can still be read" if frozen else "running")
         )
-        color = "#9a6700" if frozen else "#1a7f37"
+        # A frozen container looks paused, a running one running: the status table's colours.
+        color = status_color(AgentStatus.PAUSED if frozen else AgentStatus.RUNNING)
         self.container_label.setStyleSheet(f"color: {color};")
 
     def set_model(self, label: str) -> None:

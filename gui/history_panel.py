@@ -388,9 +388,6 @@ class HistoryPanel(QWidget):
         live = None if status is None else LiveStatus(status, detail, starting)
         self.model.set_live(conversation_id, live)
 
-    def set_live_status(self, conversation_id: str, status: object, detail: str = "") -> None:
-        """(placeholder until the live-status rows land)"""
-
     def set_current(self, conversation_id: str | None) -> None:
         """Highlight the open conversation (without asking to open it)."""
         self._current = conversation_id

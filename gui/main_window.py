@@ -575,10 +575,12 @@ class MainWindow(QMainWindow):
             self.history_panel.set_current(conversation_id)
             save_last_open(self._history_root, conversation_id)
 
-    def _on_status_of(self, bridge: SessionBridge, status: AgentStatus, detail: str) -> None:
-        """Every open conversation's row shows its live status."""
+    def _on_status_of(self, bridge: SessionBridge, status: AgentStatus | None, detail: str) -> None:
+        """Every open conversation's row shows its live status (a closed one's: saved)."""
         if bridge.conversation_id is not None:
-            self.history_panel.set_live_status(bridge.conversation_id, status, detail)
+            self.history_panel.set_live_status(
+                bridge.conversation_id, status, detail, starting=bridge.is_starting
+            )
         self.actions_.update_pause_all(len(self.conversations.running()))
 
     def _on_deleted(self, conversation_id: str, removal_pending: bool) -> None:

@@ -68,7 +68,8 @@ class OpenConversations(QObject):
     changes_listed = Signal(object, list)
 
     current_changed = Signal(object)  # the SessionBridge now shown
-    status_of = Signal(object, object, str)  # any open one's: bridge, AgentStatus, detail
+    # Any open one's: bridge, AgentStatus (None once closed), detail.
+    status_of = Signal(object, object, str)
     identified = Signal(object)  # a new conversation got its id (it is on disk)
     forked = Signal(str)  # a fork was saved under this id (any open conversation's)
     deleted = Signal(str, bool)  # id, True when its container's removal waits
@@ -177,6 +178,9 @@ class OpenConversations(QObject):
         for name in _RELAYED:
             getattr(bridge, name).connect(partial(self._relay, bridge, name))
         bridge.status_changed.connect(partial(self._on_status, bridge))
+        bridge.started_starting.connect(
+            lambda _text, b=bridge: self.status_of.emit(b, b.status, "")
+        )
         bridge.opened.connect(partial(self._on_opened, bridge))
         bridge.forked.connect(self.forked)
         bridge.deleted.connect(self.deleted)
@@ -202,6 +206,7 @@ class OpenConversations(QObject):
         self.status_of.emit(bridge, bridge.status, bridge.status_detail)
 
     def _on_closed(self, bridge: SessionBridge) -> None:
+        self.status_of.emit(bridge, None, "")
         if bridge is self.current or self._shut:
             return  # the shown one stays listed until another is shown; at quit, all do
         self._bridges.remove(bridge)

@@ -149,5 +149,5 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
     llm_server.script = _script({"A": 3, "B": 3})
     again.action_resume.trigger()
     qtbot.waitUntil(lambda: again.session.status is AgentStatus.FINISHED, timeout=60_000)
-    assert view_has(again, "B finished")
+    qtbot.waitUntil(lambda: view_has(again, "B finished"), timeout=10_000)
     assert first.status is AgentStatus.PAUSED  # only the shown one was resumed

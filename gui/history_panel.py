@@ -305,6 +305,7 @@ class HistoryPanel(QWidget):
 
     open_requested = Signal(str)  # conversation id
     delete_requested = Signal(str, bool)  # conversation id, also remove its container
+    close_requested = Signal(str)  # conversation id: stop its container, keep it listed
 
     def __init__(self, persistence_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -478,13 +479,22 @@ class HistoryPanel(QWidget):
         if conversation_id and conversation_id != self._current:
             self.open_requested.emit(conversation_id)
 
+    def menu_for(self, conversation_id: str) -> QMenu:
+        """The row's menu. Close is for an open conversation: its container stops (open
+        ones keep theirs running until then), and a click reopens it."""
+        menu = QMenu(self)
+        menu.setObjectName("history_menu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction("Open", lambda: self.open_requested.emit(conversation_id))
+        close = menu.addAction("Close", lambda: self.close_requested.emit(conversation_id))
+        row = self.model.row_of(conversation_id)
+        close.setEnabled(row >= 0 and bool(self.model.index(row).data(LiveRole)))
+        close.setToolTip("Pause it if it runs and stop its container; it stays in the list")
+        menu.addAction("Delete…", lambda: self.ask_delete(conversation_id))
+        return menu
+
     def _context_menu(self, pos: Any) -> None:
         index = self.list_view.indexAt(pos)
         if not index.isValid():
             return
-        conversation_id = index.data(IdRole)
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("Open", lambda: self.open_requested.emit(conversation_id))
-        menu.addAction("Delete…", lambda: self.ask_delete(conversation_id))
-        menu.popup(self.list_view.viewport().mapToGlobal(pos))
+        self.menu_for(index.data(IdRole)).popup(self.list_view.viewport().mapToGlobal(pos))

@@ -553,6 +553,7 @@ class MainWindow(QMainWindow):
         panel.persistence_dir = self._history_root
         panel.open_requested.connect(self.open_conversation)
         panel.delete_requested.connect(self.conversations.delete)
+        panel.close_requested.connect(self.conversations.close)
         self.conversations.run_ended.connect(lambda _s: panel.refresh())
         self.conversations.identified.connect(lambda _b: panel.refresh())
         panel.refresh()

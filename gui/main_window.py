@@ -424,7 +424,6 @@ class MainWindow(QMainWindow):
             self.file_browser.refresh()
         elif isinstance(event, MessageEvent) and event.role == "user" and not self._title:
             self._set_title(event.text)
-            self.history_panel.refresh()  # a new conversation joins the list, titled
 
     def _on_output(self, chunks: list[tuple[str, str]]) -> None:
         model = self.event_view.model()
@@ -554,8 +553,7 @@ class MainWindow(QMainWindow):
         panel.open_requested.connect(self.open_conversation)
         panel.delete_requested.connect(self.conversations.delete)
         panel.close_requested.connect(self.conversations.close)
-        self.conversations.run_ended.connect(lambda _s: panel.refresh())
-        self.conversations.identified.connect(lambda _b: panel.refresh())
+        self.conversations.listing_changed.connect(panel.refresh)
         panel.refresh()
         # Where the user left off: the conversations open at quit are reopened in the
         # background once the window is up (paused, if they were at work), the last one

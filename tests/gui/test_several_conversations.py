@@ -40,6 +40,13 @@ def _state(docker_client, bridge) -> str:
     return "paused" if attrs["Paused"] else attrs["Status"]
 
 
+def _row_status(window, conversation_id: str) -> str:
+    from gui.history_panel import StatusWordRole
+
+    model = window.history_panel.model
+    return model.index(model.row_of(conversation_id)).data(StatusWordRole)
+
+
 def _click_row(qtbot, window, conversation_id: str) -> None:
     panel = window.history_panel
     qtbot.waitUntil(lambda: conversation_id in panel.ids(), timeout=10_000)
@@ -72,6 +79,14 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert a.conversation.workspace.container.id != b.conversation.workspace.container.id
     assert _state(docker_client, b) == "running" and b.status is AgentStatus.RUNNING
     assert not view_has(window, "B-beat")  # nothing of B leaks into A's stream
+    # Both are listed, titled by their first messages, newest first, each with its status.
+    model = window.history_panel.model
+    qtbot.waitUntil(
+        lambda: [model.data(model.index(i)) for i in range(model.rowCount())]
+        == ["A: a shorter job", "B: a long job"],
+        timeout=10_000,
+    )
+    assert _row_status(window, b_id) == "Running"
 
     # Show B (its row), pause it: A goes on running while B is frozen.
     _click_row(qtbot, window, b_id)
@@ -85,8 +100,10 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert _state(docker_client, a) == "running"
     assert a.status is AgentStatus.RUNNING
 
-    # A finishes while B stays paused; its row says so.
+    # A finishes while B stays paused; the rows say so.
     qtbot.waitUntil(lambda: a.status is AgentStatus.FINISHED, timeout=60_000)
+    qtbot.waitUntil(lambda: _row_status(window, a.conversation_id) == "Finished")
+    assert _row_status(window, b_id) == "Paused"
     assert _state(docker_client, b) == "paused" and b.status is AgentStatus.PAUSED
     assert status_text(window) == "Paused"  # the window still shows B
 
@@ -101,9 +118,12 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     # B resumes where it was and finishes.
     llm_server.script = _script({"A": 80, "B": 600})
     window.action_resume.trigger()
-    qtbot.waitUntil(lambda: b.status is AgentStatus.RUNNING, timeout=10_000)
+    qtbot.waitUntil(lambda: status_text(window) == "Running", timeout=10_000)  # as shown
     window.action_stop.trigger()  # its loop would take a minute: Stop ends the command
-    qtbot.waitUntil(window.action_resume.isEnabled, timeout=30_000)  # once the run returned
+    qtbot.waitUntil(
+        lambda: status_text(window) == "Paused" and window.action_resume.isEnabled(),
+        timeout=30_000,
+    )
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: b.status is AgentStatus.FINISHED, timeout=60_000)
     assert view_has(window, "B finished")

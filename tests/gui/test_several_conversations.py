@@ -82,8 +82,10 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     # Both are listed, titled by their first messages, newest first, each with its status.
     model = window.history_panel.model
     qtbot.waitUntil(
-        lambda: [model.data(model.index(i)) for i in range(model.rowCount())]
-        == ["A: a shorter job", "B: a long job"],
+        lambda: (
+            [model.data(model.index(i)) for i in range(model.rowCount())]
+            == ["A: a shorter job", "B: a long job"]
+        ),
         timeout=10_000,
     )
     assert _row_status(window, b_id) == "Running"

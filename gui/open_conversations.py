@@ -62,7 +62,7 @@ class OpenConversations(QObject):
     event_recorded = Signal(object)
     output_received = Signal(list)
     stats_changed = Signal(object)
-    container_changed = Signal(str, bool)
+    container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
     run_ended = Signal(object)
     command_failed = Signal(str, str)

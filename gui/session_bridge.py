@@ -59,7 +59,7 @@ class SessionBridge(QObject):
     - ``event_recorded(object)``: an agent.events model, once it is on disk
     - ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
     - ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
-    - ``container_changed(str, bool)``: short id, frozen
+    - ``container_changed(str, bool, bool)``: short id, frozen, stopped by signal
     - ``queued_changed(int)``: the user's messages the model has not seen yet
     - ``run_ended(object)``: the AgentStatus a run ended with
     - ``command_failed(str, str)``: the command, what went wrong
@@ -77,7 +77,7 @@ class SessionBridge(QObject):
     event_recorded = Signal(object)
     output_received = Signal(list)
     stats_changed = Signal(object)
-    container_changed = Signal(str, bool)
+    container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
     run_ended = Signal(object)
     command_failed = Signal(str, str)
@@ -109,7 +109,7 @@ class SessionBridge(QObject):
         # What a view needs to show this conversation again, kept on the GUI thread.
         self.events: list[Event] = []
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
-        self.container: tuple[str | None, bool] = (None, False)
+        self.container: tuple[str | None, bool, bool] = (None, False, False)
         self.stats: ConversationStats | None = None
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
@@ -243,8 +243,8 @@ class SessionBridge(QObject):
             self.stats = notice.stats
             self.stats_changed.emit(notice.stats)
         elif isinstance(notice, n.ContainerChanged):
-            self.container = (notice.short_id, notice.frozen)
-            self.container_changed.emit(notice.short_id, notice.frozen)
+            self.container = (notice.short_id, notice.frozen, notice.stopped)
+            self.container_changed.emit(notice.short_id, notice.frozen, notice.stopped)
         elif isinstance(notice, n.QueuedChanged):
             self.queued_changed.emit(notice.count)
         elif isinstance(notice, n.RunEnded):

@@ -147,20 +147,29 @@ class StatusBar(QStatusBar):
         self.tokens_label.setToolTip(tip)
         self.cost_label.setText(format_cost(cost))
 
-    def set_container(self, short_id: str | None, frozen: bool) -> None:
+    def set_container(self, short_id: str | None, frozen: bool, stopped: bool = False) -> None:
+        """``stopped``: its processes are held by SIGSTOP (the freezer failed or is
+        missing), which holds them as still as a freeze, by other means."""
         if not short_id:
             self.container_label.setText("no container yet")
             self.container_label.setToolTip("A container starts with the first message")
             self.container_label.setStyleSheet("")
             return
-        state = "frozen" if frozen else "running"
+        held = frozen or stopped
+        state = "frozen" if frozen else "stopped" if stopped else "running"
         self.container_label.setText(f"⬢ {short_id[:12]} · {state}")
-        self.container_label.setToolTip(
-            f"Container {short_id}: "
-            + ("frozen (docker pause); files can still be read" if frozen else "running")
+        how = (
+            "frozen (docker pause)"
+            if frozen
+            else "its processes stopped by signal (SIGSTOP)"
+            if stopped
+            else "running"
         )
-        # A frozen container looks paused, a running one running: the status table's colours.
-        color = status_color(AgentStatus.PAUSED if frozen else AgentStatus.RUNNING)
+        self.container_label.setToolTip(
+            f"Container {short_id}: {how}" + ("; files can still be read" if held else "")
+        )
+        # A held container looks paused, a running one running: the status table's colours.
+        color = status_color(AgentStatus.PAUSED if held else AgentStatus.RUNNING)
         self.container_label.setStyleSheet(f"color: {color};")
 
     def set_model(self, label: str) -> None:

@@ -173,3 +173,17 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
     qtbot.waitUntil(lambda: again.session.status is AgentStatus.FINISHED, timeout=60_000)
     qtbot.waitUntil(lambda: view_has(again, "B finished"), timeout=10_000)
     assert first.status is AgentStatus.PAUSED  # only the shown one was resumed
+
+
+def test_a_pause_by_signals_says_stopped_not_running(qtbot, make_window, llm_server):
+    llm_server.script = _script({"S": 600})
+    window = make_window()
+    window.settings.pause_mode = "signals"  # as chosen in Settings: no freezer
+    qtbot.keyClicks(window.composer_edit, "S: a long job")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "S-beat 2"), timeout=STARTUP_MS)
+    window.action_pause.trigger()
+    qtbot.waitUntil(lambda: status_text(window) == "Paused", timeout=10_000)
+    label = window.status_bar.container_label
+    qtbot.waitUntil(lambda: label.text().endswith("· stopped"), timeout=5_000)
+    assert "SIGSTOP" in label.toolTip()

@@ -311,13 +311,15 @@ class Session:
         self._notify(n.Closed(conversation_id=self.conversation_id))
 
     def _do_delete(self, remove_container: bool) -> None:
+        from agent.deletion import delete_saved
+
         conversation = self._conversation
-        pending = False
         if conversation is not None:
             conversation.delete(remove_container=remove_container)
-        elif self.conversation_id is not None:
-            from agent.deletion import delete_saved
-
+        pending = False
+        if self.conversation_id is not None:
+            # Not open: by label, never started. Open: whatever its own removal could not
+            # reach (the engine went away) is written down for later, the same way.
             pending = delete_saved(
                 self.conversation_id, self._persistence_dir, remove_container=remove_container
             )

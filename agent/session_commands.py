@@ -71,6 +71,10 @@ def allowed_commands(phase: Phase, status: AgentStatus) -> frozenset[Command]:
         # kept and given as soon as it has.
         if status is AgentStatus.WAITING_FOR_CONFIRMATION:
             allowed |= {Command.APPROVE, Command.REJECT, Command.STOP}
+        elif status is AgentStatus.PAUSED:
+            # Paused, and run() is returning: Resume is taken as soon as it has, so the
+            # button works the moment the window says "Paused".
+            allowed |= {Command.RESUME, Command.STOP}
         else:
             allowed |= {Command.PAUSE, Command.STOP}
         return frozenset(allowed | _TIME_TRAVEL)

@@ -31,6 +31,8 @@ def test_the_rules_say_what_each_phase_and_status_allow():
     assert allowed_commands(Phase.STARTING, S.IDLE) == {C.SEND, C.CLOSE, C.DELETE}
     running = allowed_commands(Phase.RUNNING, S.RUNNING)
     assert {C.PAUSE, C.STOP, C.SEND} <= running and C.RESUME not in running
+    returning = allowed_commands(Phase.RUNNING, S.PAUSED)  # the run is pausing, not done
+    assert C.RESUME in returning and C.PAUSE not in returning
     paused = allowed_commands(Phase.OPEN, S.PAUSED)
     assert {C.RESUME, C.STOP, C.SEND} <= paused and C.PAUSE not in paused
     assert C.APPROVE not in paused

@@ -285,8 +285,9 @@ class Session:
             self._conversation.interrupt()
 
     def _do_after_send(self, _argument: None) -> None:
-        if self._status in STARTS_A_RUN:
-            self._run()  # returns at once if the model already saw every message
+        # A Resume taken between the recording and this may have answered it already.
+        if self._status in STARTS_A_RUN and self.queued_count:
+            self._run()
 
     def _do_rewind(self, checkpoint_id: str) -> None:
         if self._conversation is not None:
@@ -400,8 +401,8 @@ class Session:
             if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
                 self._commands.put(answer)
                 return
-            # A message may have landed just as the run decided to finish.
-            if not (rerun and status in STARTS_A_RUN):
+            # A message may have landed just as the run decided to finish (unseen by it).
+            if not (rerun and status in STARTS_A_RUN and self.queued_count):
                 return
 
     def _record_messages(self) -> None:

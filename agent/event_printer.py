@@ -35,14 +35,15 @@ class EventPrinter:
     def __call__(self, event: Event) -> None:
         text = self.format(event)
         if text is not None:
-            self._write(text + "\n")
+            self.write(text + "\n")
 
     def output(self, tool_call_id: str, chunk: str) -> None:
         with self._lock:
             self._streamed.add(tool_call_id)
-        self._write(chunk)
+        self.write(chunk)
 
-    def _write(self, text: str) -> None:
+    def write(self, text: str) -> None:
+        """Any text, whole, between the lines of other threads."""
         with self._lock:
             self.out.write(text)
             self.out.flush()

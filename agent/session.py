@@ -6,6 +6,7 @@ window, a plain thread in the SDK and the CLI) and takes commands one at a time;
 conversation's ``run()`` runs there too. What happens comes out as notices
 (agent/notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
 
+    factory = conversation_factory(agent, workspace="/path/to/repo")  # Conversation options
     session = Session(factory, notify=print)
     threading.Thread(target=session.serve, daemon=True).start()
     session.send("Write hello.py")    # starts the container, records, runs

@@ -40,7 +40,7 @@ from agent.events import (
     ObservationEvent,
     RewindEvent,
 )
-from agent.history import pending_actions
+from agent.history import answers_for_pending
 from agent.persistence import ConversationStore
 from agent.state import LLMSpec, PersistedState
 from agent.status import AgentStatus
@@ -297,16 +297,7 @@ class CheckpointKeeper:
                 )
             )
             # Calls of the same reply that came after the checkpoint never ran here.
-            for action in pending_actions(c.state.events):
-                c._record(
-                    ObservationEvent(
-                        tool_call_id=action.tool_call_id,
-                        tool_name=action.tool_name,
-                        content=REWOUND_NOT_RUN,
-                        is_error=True,
-                        ended="rewound",
-                    )
-                )
+            c._answer_pending(REWOUND_NOT_RUN, "rewound")
         c._approved.clear()
         where = "the start" if intent.step == 0 else f"step {intent.step}"
         c._set_status(AgentStatus.PAUSED, f"Rewound to {where}")
@@ -347,16 +338,8 @@ class CheckpointKeeper:
         store.create()
         for event in _with_checkpoints(branch[0], kept):
             store.append(event)
-        for action in pending_actions(branch[0]):
-            store.append(
-                ObservationEvent(
-                    tool_call_id=action.tool_call_id,
-                    tool_name=action.tool_name,
-                    content=FORKED_NOT_RUN,
-                    is_error=True,
-                    ended="forked",
-                )
-            )
+        for answer in answers_for_pending(branch[0], FORKED_NOT_RUN, "forked"):
+            store.append(answer)
         store.save_state(_fork_state(c, fork_id, volume, checkpoint.step))
         store.close()
         return Conversation(c.agent, conversation_id=fork_id, persistence_dir=root)

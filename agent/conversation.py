@@ -49,7 +49,7 @@ from agent.events import (
     ResumeEvent,
     StatusEvent,
 )
-from agent.history import pending_actions
+from agent.history import answers_for_pending, pending_actions
 from agent.llm import LLMCancelled, LLMError, LLMResponse
 from agent.pausing import HoldWord, hold_command
 from agent.persistence import ConversationStore, PersistenceError, resolve_persistence_dir
@@ -340,23 +340,15 @@ class Conversation:
         The status becomes IDLE: ``run()`` then lets the model answer the rejection.
         """
         with self._engine_lock:
-            pending = pending_actions(self.state.events)
-            if not pending:
-                return
             text = "The user rejected this action" + (
                 f". Reason: {reason}" if reason.strip() else "."
             )
-            for action in pending:
-                self._record(RejectionEvent(tool_call_id=action.tool_call_id, reason=reason))
-                self._record(
-                    ObservationEvent(
-                        tool_call_id=action.tool_call_id,
-                        tool_name=action.tool_name,
-                        content=text,
-                        is_error=True,
-                        ended="rejected",
-                    )
-                )
+            answers = answers_for_pending(self.state.events, text, "rejected")
+            if not answers:
+                return
+            for answer in answers:
+                self._record(RejectionEvent(tool_call_id=answer.tool_call_id, reason=reason))
+                self._record(answer)
             self._approved.clear()
             self._set_status(AgentStatus.IDLE, "Rejected; run() to let the agent go on")
 
@@ -749,16 +741,7 @@ class Conversation:
             )
             self._record(stopped)
             self._checkpoints.after_tool(stopped)  # it ran part way: that is worth keeping
-        for action in self.state.pending_actions:
-            self._record(
-                ObservationEvent(
-                    tool_call_id=action.tool_call_id,
-                    tool_name=action.tool_name,
-                    content=NOT_RUN_INTERRUPTED,
-                    is_error=True,
-                    ended="interrupted",
-                )
-            )
+        self._answer_pending(NOT_RUN_INTERRUPTED, "interrupted")
         self._record(InterruptEvent())
         self._set_status(AgentStatus.PAUSED, "Stopped by the user")
         return AgentStatus.PAUSED
@@ -789,10 +772,13 @@ class Conversation:
             )
         )
 
+    def _answer_pending(self, content: str, ended: str | None = None) -> None:
+        for answer in answers_for_pending(self.state.events, content, ended):
+            self._record(answer)
+
     def _finish_rest(self, finish: ActionEvent) -> None:
         """Calls the model made after `finish` in the same reply are not run."""
-        for action in self.state.pending_actions:
-            self._observe_error(action, "Not run: the task was finished before this call.")
+        self._answer_pending("Not run: the task was finished before this call.")
 
     def _check_stuck(self) -> AgentStatus | None:
         if not is_stuck(self.state.events):
@@ -957,16 +943,7 @@ class Conversation:
         says so) until the user resumes: reopening never thaws it behind their back."""
         waiting = self._status == AgentStatus.WAITING_FOR_CONFIRMATION
         if not waiting:
-            for action in pending_actions(self.state.events):
-                self._record(
-                    ObservationEvent(
-                        tool_call_id=action.tool_call_id,
-                        tool_name=action.tool_name,
-                        content=APP_STOPPED_TEXT,
-                        is_error=True,
-                        ended="app_stopped",
-                    )
-                )
+            self._answer_pending(APP_STOPPED_TEXT, "app_stopped")
         frozen = bool(getattr(self.workspace, "frozen", False))
         if self._status == AgentStatus.RUNNING:
             self._set_status(

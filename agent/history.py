@@ -127,3 +127,20 @@ def pending_actions(events: Sequence[Event]) -> list[ActionEvent]:
     events = live_events(events)
     answered = {e.tool_call_id for e in events if isinstance(e, ObservationEvent)}
     return [e for e in events if isinstance(e, ActionEvent) and e.tool_call_id not in answered]
+
+
+def answers_for_pending(
+    events: Sequence[Event], content: str, ended: str | None = None
+) -> list[ObservationEvent]:
+    """An error result for each call still without one (a call the model made must always
+    get an answer, or the next request is refused): why it did not run, in ``content``."""
+    return [
+        ObservationEvent(
+            tool_call_id=action.tool_call_id,
+            tool_name=action.tool_name,
+            content=content,
+            is_error=True,
+            ended=ended,
+        )
+        for action in pending_actions(events)
+    ]

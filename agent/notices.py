@@ -85,9 +85,13 @@ class StatsChanged(_Notice):
 
 
 class ContainerChanged(_Notice):
+    """``frozen``: the engine's freeze holds it; ``stopped``: its processes are held by
+    SIGSTOP instead (where the freezer failed or is missing)."""
+
     kind: Literal["container_changed"] = "container_changed"
     short_id: str
     frozen: bool
+    stopped: bool = False
 
 
 class QueuedChanged(_Notice):

@@ -200,7 +200,10 @@ def list_conversations(
                 title=state.title or "(untitled)",
                 updated=state.updated,
                 created=state.created,
-                agent_status=state.agent_status,
+                agent_status=state.agent_status.at_rest,
+                status_detail=(
+                    state.status_detail if state.agent_status.at_rest is state.agent_status else ""
+                ),
                 path=folder,
                 stats=state.stats,
             )

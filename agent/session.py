@@ -97,7 +97,7 @@ class Session:
         self._early: list[str] = []
         self._rerun = False
         self._answer: tuple[str, Any] | None = None  # approve/reject given mid-run
-        self._container: tuple[str, bool] | None = None
+        self._container: tuple[str, bool, bool] | None = None
         self._stats: ConversationStats | None = None
         self._delivered = 0  # events the model has seen
         self._event_count = 0
@@ -492,20 +492,21 @@ class Session:
         self._report_container()
 
     def _report_container(self) -> None:
-        """Say the container's id and whether it is frozen, when that changed."""
+        """Say the container's id and what holds it still, when that changed."""
         conversation = self._conversation
         if conversation is None:
             return
         try:
             workspace = conversation.workspace
-            state = (str(workspace.short_id), bool(workspace.frozen))
+            stopped = str(getattr(workspace, "hold", "")) == "stopped"
+            state = (str(workspace.short_id), bool(workspace.frozen), stopped)
         except Exception:  # not started, or gone: watchers keep what they had
             return
         with self._lock:
             if self._container == state:
                 return
             self._container = state
-        self._notify(n.ContainerChanged(short_id=state[0], frozen=state[1]))
+        self._notify(n.ContainerChanged(short_id=state[0], frozen=state[1], stopped=state[2]))
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is self._phase:

@@ -90,13 +90,16 @@ class PersistedState(BaseModel):
 
 
 class ConversationSummary(BaseModel):
-    """One line of a conversation list."""
+    """One line of a conversation list. ``agent_status`` is the status saved in state.json
+    as it stands with no app holding the conversation (``AgentStatus.at_rest``), and
+    ``status_detail`` the words saved with it ("" when the status was changed that way)."""
 
     id: str
     title: str
     updated: datetime
     created: datetime
     agent_status: AgentStatus
+    status_detail: str = ""
     path: Path
     stats: ConversationStats = Field(default_factory=ConversationStats)
 

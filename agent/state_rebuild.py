@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from agent.events import ActionEvent, Event, MessageEvent, StatusEvent
 from agent.state import ConversationStats, PersistedState, make_title
-from agent.status import AgentStatus
 
 
 def rebuild_state(conversation_id: str, events: Sequence[Event]) -> PersistedState:
@@ -35,6 +34,5 @@ def rebuild_state(conversation_id: str, events: Sequence[Event]) -> PersistedSta
             stats.cost += usage.cost
             stats.llm_latency_s += usage.latency_s
     state.stats = stats
-    if state.agent_status == AgentStatus.RUNNING:
-        state.agent_status = AgentStatus.PAUSED  # the reopen says the app stopped
+    state.agent_status = state.agent_status.at_rest  # the reopen says the app stopped
     return state

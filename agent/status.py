@@ -15,6 +15,13 @@ class AgentStatus(StrEnum):
     STUCK = "stuck"
 
     @property
+    def at_rest(self) -> AgentStatus:
+        """The status of a saved conversation that no app holds open: a run cannot go on
+        without the app, so one left RUNNING (a quit or a crash mid-run) is PAUSED, as
+        reopening it records."""
+        return AgentStatus.PAUSED if self is AgentStatus.RUNNING else self
+
+    @property
     def is_terminal_for_run(self) -> bool:
         """True for the statuses at which ``Conversation.run()`` returns."""
         return self is not AgentStatus.RUNNING

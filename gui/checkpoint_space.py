@@ -1,17 +1,17 @@
 """The Settings dialog's Checkpoints box: the disk space checkpoints use, and pruning.
 
-Both ask the store (a helper container), so they run on a thread of their own and report
-back by a queued signal: the dialog never waits on Docker.
+Both ask the store (a helper container), so they run in the background (gui.background)
+and report back on the GUI thread: the dialog never waits on Docker.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import docker.errors
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from gui.background import Background, first_line
 
 # The store's modules are imported here, on the GUI thread, when the dialog module loads:
 # importing them on the worker thread while Qt collects garbage here crashes shiboken.
@@ -30,24 +30,6 @@ def _size(count: int) -> str:
             return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
         value /= 1000
     return f"{value:,.1f} TB"
-
-
-class _Signals(QObject):
-    done = Signal(str)
-
-
-# Each task's signal object lives as long as the app: a dialog closed while the store is
-# still answering must not take the object its thread is about to emit from.
-_SIGNALS: list[_Signals] = []
-
-
-def _run(work: Callable[[], str], signals: _Signals) -> None:
-    try:
-        text = work()
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        text = f"Could not reach the checkpoint store: {first or type(exc).__name__}"
-    signals.done.emit(text)
 
 
 def _usage_text() -> str:
@@ -93,6 +75,7 @@ class CheckpointSpaceBox(QGroupBox):
             "content no checkpoint needs is removed"
         )
         self.prune_button.clicked.connect(self.prune)
+        self._background = Background(self)
         layout = QHBoxLayout(self)
         layout.addWidget(self.space_label, 1)
         layout.addWidget(self.prune_button)
@@ -108,10 +91,10 @@ class CheckpointSpaceBox(QGroupBox):
 
     def _start(self, work: Callable[[], str]) -> None:
         self.prune_button.setEnabled(False)
-        signals = _Signals()
-        _SIGNALS.append(signals)
-        signals.done.connect(self._done)
-        threading.Thread(target=_run, args=(work, signals), daemon=True).start()
+        self._background.run(work, self._done, self._failed, name="checkpoint-store")
+
+    def _failed(self, message: str) -> None:
+        self._done(f"Could not reach the checkpoint store: {first_line(message)}")
 
     def _done(self, text: str) -> None:
         self.space_label.setText(text)

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from agent.events import ActionEvent
+from agent.status import AgentStatus
+from gui.theme import status_color
 
-ACCENT = "#8250df"  # the colour of WAITING_FOR_CONFIRMATION in gui/theme.py
+ACCENT = status_color(AgentStatus.WAITING_FOR_CONFIRMATION)
 DETAILS_MAX_LINES = 12
 _PREVIEW_LINES = 40  # lines of a file's content shown per argument (the rest is counted)
 

@@ -1,15 +1,20 @@
 """The History panel: saved conversations, newest first, titled by their first message.
 
-Listing reads every conversation's state file, so it runs on a thread of its own; the
-result comes back to the GUI thread as a queued signal. The panel only says what the user
-asked for (open, delete); the window and its session do the work.
+Listing reads every conversation's state file, so it runs in the background (gui.background),
+one listing at a time: refreshes asked while one runs fold into one more after it. The
+panel only says what the user asked for (open, delete); the window and its session do the
+work.
+
+Each row shows its conversation's status, a dot and a word from the theme's status table:
+the live status the window reports (``set_live_status``) for a conversation that is open,
+else the one saved on disk.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +30,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -43,13 +48,20 @@ from PySide6.QtWidgets import (
 )
 
 from agent.state import ConversationSummary
-from gui.theme import STATUS_WORDS, status_color
+from agent.status import AgentStatus
+from gui.background import Background, Coalesced
+from gui.theme import DIM_TEXT, status_color, status_word
 
 log = logging.getLogger(__name__)
 
 LAST_OPEN_FILE = ".berth-last-open.json"
 IdRole = Qt.ItemDataRole.UserRole + 1
 SummaryRole = Qt.ItemDataRole.UserRole + 2
+StatusRole = Qt.ItemDataRole.UserRole + 3  # AgentStatus shown: the live one, else the saved
+StatusWordRole = Qt.ItemDataRole.UserRole + 4  # the word shown: "Running", "Starting"…
+StatusDetailRole = Qt.ItemDataRole.UserRole + 5  # the words after it ("" for none)
+StatusColorRole = Qt.ItemDataRole.UserRole + 6  # the dot's colour, "#rrggbb"
+LiveRole = Qt.ItemDataRole.UserRole + 7  # True while the conversation is open in the window
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -103,10 +115,21 @@ def when(moment: datetime, now: datetime | None = None) -> str:
     return local.strftime("%Y-%m-%d")
 
 
+@dataclass(frozen=True)
+class LiveStatus:
+    """What the window says an open conversation is doing now."""
+
+    status: AgentStatus
+    detail: str = ""
+    starting: bool = False
+
+
 class HistoryModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[ConversationSummary] = []
+        # Kept apart from the listing: a refresh replaces the rows, not what is live.
+        self._live: dict[str, LiveStatus] = {}
 
     def set_items(self, items: list[ConversationSummary]) -> None:
         self.beginResetModel()
@@ -122,8 +145,24 @@ class HistoryModel(QAbstractListModel):
                 return row
         return -1
 
+    def set_live(self, conversation_id: str, live: LiveStatus | None) -> None:
+        if self._live.get(conversation_id) == live:
+            return
+        if live is None:
+            self._live.pop(conversation_id, None)
+        else:
+            self._live[conversation_id] = live
+        row = self.row_of(conversation_id)
+        if row >= 0:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
+
+    def _shown(self, item: ConversationSummary) -> LiveStatus:
+        live = self._live.get(item.id)
+        return live if live is not None else LiveStatus(item.agent_status, item.status_detail)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._items):
@@ -131,22 +170,57 @@ class HistoryModel(QAbstractListModel):
         item = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return item.title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.title}\n{STATUS_WORDS.get(item.agent_status, '')} · {when(item.updated)}"
         if role == IdRole:
             return item.id
         if role == SummaryRole:
             return item
+        if role == LiveRole:
+            return item.id in self._live
+        shown = self._shown(item)
+        word = status_word(shown.status, starting=shown.starting)
+        if role == StatusRole:
+            return shown.status
+        if role == StatusWordRole:
+            return word
+        if role == StatusDetailRole:
+            return shown.detail
+        if role == StatusColorRole:
+            return status_color(shown.status, starting=shown.starting)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{item.title}, {word}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            rest = _after_word(word, shown.detail)
+            said = f"{word}: {rest}" if rest else word
+            return f"{item.title}\n{said} · {when(item.updated)}"
         return None
 
 
+def _after_word(word: str, detail: str) -> str:
+    """The detail on one line, without the status word it often starts with ("Paused; the
+    container is frozen" beside "Paused" reads as "the container is frozen")."""
+    text = " ".join(detail.split())
+    if text.lower().startswith(word.lower()):
+        text = text[len(word) :].lstrip(" ;:,.-·")
+    return text
+
+
 class HistoryDelegate(QStyledItemDelegate):
-    """A status dot, the title (elided) and the time, on one line."""
+    """Two lines: the title (elided) and the time; under it a status dot, its word in the
+    status colour and what the status says (elided), dimmed."""
 
     DOT = 8
+    PAD = 8  # left and right
+    GAP = 2  # between the lines
+
+    @staticmethod
+    def _small(font: QFont) -> QFont:
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        return small
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(180, option.fontMetrics.height() + 14)
+        small = QFontMetrics(self._small(option.font))
+        return QSize(180, option.fontMetrics.height() + self.GAP + small.height() + 12)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         item = index.data(SummaryRole)
@@ -159,37 +233,70 @@ class HistoryDelegate(QStyledItemDelegate):
         if selected:
             painter.fillRect(rect, palette.highlight())
         elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(rect, QColor("#eaeef2"))
+            painter.fillRect(rect, palette.midlight())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        dot = QRect(rect.left() + 8, rect.center().y() - self.DOT // 2 + 1, self.DOT, self.DOT)
+        text_color = palette.highlightedText().color() if selected else palette.text().color()
+        dim_color = text_color if selected else QColor(DIM_TEXT)
+        metrics = option.fontMetrics
+        small_font = self._small(option.font)
+        small = QFontMetrics(small_font)
+        top = rect.top() + 6
+        left, right = rect.left() + self.PAD, rect.right() - self.PAD
+
+        # Line 1: the title, and when it last changed on the right.
+        line1 = QRect(left, top, right - left, metrics.height())
+        stamp = when(item.updated)
+        painter.setFont(small_font)
+        stamp_width = painter.fontMetrics().horizontalAdvance(stamp)
+        painter.setPen(dim_color)
+        painter.drawText(line1, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, stamp)
+        painter.setFont(option.font)
+        painter.setPen(text_color)
+        title_width = line1.width() - stamp_width - 8
+        painter.drawText(
+            QRect(line1.left(), line1.top(), title_width, line1.height()),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, title_width),
+        )
+
+        # Line 2: the status dot, its word, what it says.
+        line2 = QRect(left, line1.bottom() + 1 + self.GAP, right - left, small.height())
+        color = QColor(str(index.data(StatusColorRole)))
+        dot = QRect(left, line2.center().y() - self.DOT // 2 + 1, self.DOT, self.DOT)
         # On the selection's colour the dot keeps a white ring, or a blue dot would vanish.
         if selected:
             painter.setPen(QPen(palette.highlightedText().color(), 1.5))
         else:
             painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(status_color(item.agent_status)))
+        painter.setBrush(color)
         painter.drawEllipse(dot)
-        text_color = palette.highlightedText().color() if selected else palette.text().color()
-        metrics = option.fontMetrics
-        stamp = when(item.updated)
-        stamp_width = metrics.horizontalAdvance(stamp)
-        right = rect.right() - 8
-        painter.setPen(text_color if selected else QColor("#59636e"))
+        word = str(index.data(StatusWordRole))
+        word_font = QFont(small_font)
+        if index.data(LiveRole):
+            word_font.setWeight(QFont.Weight.DemiBold)  # open in the window: its live status
+        painter.setFont(word_font)
+        word_metrics = painter.fontMetrics()  # the painter's device: measured as drawn
+        word_left = dot.right() + 7
+        word_width = min(word_metrics.horizontalAdvance(word) + 1, right - word_left)
+        painter.setPen(text_color if selected else color)
         painter.drawText(
-            QRect(right - stamp_width, rect.top(), stamp_width, rect.height()),
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-            stamp,
-        )
-        title_left = dot.right() + 8
-        title_rect = QRect(
-            title_left, rect.top(), right - stamp_width - 8 - title_left, rect.height()
-        )
-        painter.setPen(text_color)
-        painter.drawText(
-            title_rect,
+            QRect(word_left, line2.top(), word_width, line2.height()),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-            metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, title_rect.width()),
+            word_metrics.elidedText(word, Qt.TextElideMode.ElideRight, word_width),
         )
+        detail = _after_word(word, str(index.data(StatusDetailRole) or ""))
+        detail_left = word_left + word_width
+        if detail and right - detail_left > 24:
+            painter.setFont(small_font)
+            painter.setPen(dim_color)
+            width = right - detail_left
+            painter.drawText(
+                QRect(detail_left, line2.top(), width, line2.height()),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                painter.fontMetrics().elidedText(
+                    f" · {detail}", Qt.TextElideMode.ElideRight, width
+                ),
+            )
         painter.restore()
 
 
@@ -198,13 +305,15 @@ class HistoryPanel(QWidget):
 
     open_requested = Signal(str)  # conversation id
     delete_requested = Signal(str, bool)  # conversation id, also remove its container
-    _listed = Signal(int, list)  # request number, [ConversationSummary]
+    close_requested = Signal(str)  # conversation id: stop its container, keep it listed
 
     def __init__(self, persistence_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("history_panel")
         self.persistence_dir = persistence_dir
-        self._requests = 0
+        self._listing: Coalesced[list[ConversationSummary]] = Coalesced(
+            Background(self), self._on_listed, self._on_list_failed, name="history-listing"
+        )
         self._current: str | None = None
         self.delete_dialog: QMessageBox | None = None
 
@@ -246,31 +355,39 @@ class HistoryPanel(QWidget):
         self.empty_label.setWordWrap(True)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(self.empty_label)
-        self._listed.connect(self._on_listed)
         self._show_empty()
 
     # --- what the window asks ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        """List the saved conversations again, off the GUI thread."""
-        self._requests += 1
-        number = self._requests
+        """List the saved conversations again, off the GUI thread (at most one at a time)."""
         root = self.persistence_dir
 
-        def work() -> None:
+        def work() -> list[ConversationSummary]:
             from agent.persistence import list_conversations
 
-            try:
-                items = list_conversations(root)
-            except Exception:
-                log.exception("could not list the saved conversations")
-                return
-            self._listed.emit(number, items)
+            return list_conversations(root)
 
-        threading.Thread(target=work, name="berth-history", daemon=True).start()
+        self._listing.request(work)
 
-    def set_live_status(self, conversation_id: str, status: object, detail: str = "") -> None:
-        """(placeholder until the live-status rows land)"""
+    @property
+    def refreshing(self) -> bool:
+        """True while a listing runs (tests wait for it)."""
+        return self._listing.busy
+
+    def set_live_status(
+        self,
+        conversation_id: str,
+        status: AgentStatus | None,
+        detail: str = "",
+        *,
+        starting: bool = False,
+    ) -> None:
+        """What an open conversation is doing now, shown on its row as it changes (also for
+        a row the listing has yet to bring). ``None``: no longer open; the row goes back to
+        the status saved on disk. ``starting``: its container is starting."""
+        live = None if status is None else LiveStatus(status, detail, starting)
+        self.model.set_live(conversation_id, live)
 
     def set_current(self, conversation_id: str | None) -> None:
         """Highlight the open conversation (without asking to open it)."""
@@ -328,16 +445,19 @@ class HistoryPanel(QWidget):
             self.delete_dialog = None
 
     def _remove_row(self, conversation_id: str) -> None:
+        self.model.set_live(conversation_id, None)
         self.model.set_items([i for i in self.model.items() if i.id != conversation_id])
         self._select_current()
         self._show_empty()
 
-    def _on_listed(self, number: int, items: list[ConversationSummary]) -> None:
-        if number != self._requests:  # a later listing is on its way
-            return
+    def _on_listed(self, items: list[ConversationSummary]) -> None:
         self.model.set_items(items)
         self._select_current()
         self._show_empty()
+
+    def _on_list_failed(self, message: str) -> None:
+        # The rows already shown stay; the next refresh tries again.
+        log.warning("could not list the saved conversations: %s", message)
 
     def _select_current(self) -> None:
         row = self.model.row_of(self._current) if self._current else -1
@@ -359,13 +479,22 @@ class HistoryPanel(QWidget):
         if conversation_id and conversation_id != self._current:
             self.open_requested.emit(conversation_id)
 
+    def menu_for(self, conversation_id: str) -> QMenu:
+        """The row's menu. Close is for an open conversation: its container stops (open
+        ones keep theirs running until then), and a click reopens it."""
+        menu = QMenu(self)
+        menu.setObjectName("history_menu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction("Open", lambda: self.open_requested.emit(conversation_id))
+        close = menu.addAction("Close", lambda: self.close_requested.emit(conversation_id))
+        row = self.model.row_of(conversation_id)
+        close.setEnabled(row >= 0 and bool(self.model.index(row).data(LiveRole)))
+        close.setToolTip("Pause it if it runs and stop its container; it stays in the list")
+        menu.addAction("Delete…", lambda: self.ask_delete(conversation_id))
+        return menu
+
     def _context_menu(self, pos: Any) -> None:
         index = self.list_view.indexAt(pos)
         if not index.isValid():
             return
-        conversation_id = index.data(IdRole)
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("Open", lambda: self.open_requested.emit(conversation_id))
-        menu.addAction("Delete…", lambda: self.ask_delete(conversation_id))
-        menu.popup(self.list_view.viewport().mapToGlobal(pos))
+        self.menu_for(index.data(IdRole)).popup(self.list_view.viewport().mapToGlobal(pos))

@@ -1,45 +1,37 @@
 """The sandbox image is missing: offer to build it, off the GUI thread, with progress.
 
-Cancel stops the window waiting at once; the build thread gives up at its next progress
-line (a build step the Docker engine already runs may still finish there), and whatever it
-reports later is ignored.
+Cancel stops the window waiting at once; the build gives up at its next progress line (a
+build step the Docker engine already runs may still finish there), and whatever it reports
+later is ignored. The build can take minutes, so it runs as long-running background work
+(gui.background): a daemon thread of its own that never keeps the app from quitting.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
+from gui.background import Background, Job
+
 log = logging.getLogger(__name__)
 
 
-class BuildCancelled(Exception):
-    """The user stopped waiting; raised on the build thread at its next progress line."""
-
-
-def build_image(
-    tag: str,
-    progress: Callable[[str], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> None:
+def build_image(tag: str, progress: Callable[[str], None] | None = None) -> None:
     """Get ``tag`` onto the engine: Berth's Dockerfile (or a pull), else from Debian's packages.
 
     Runs on a background thread; raises a sandbox error with what to do when both fail.
+    ``progress`` gets each line of output; an exception it raises (gui.background's
+    ``Cancelled``) stops the build there.
     """
     from sandbox.engine import connect
     from sandbox.errors import ImageBuildError, ImageMissingError
     from sandbox.images.berth_image import default_tag, ensure_image
     from sandbox.images.offline import build_offline_image
 
-    cancel = cancel or threading.Event()
-
     def report(line: str) -> None:
-        if cancel.is_set():
-            raise BuildCancelled(tag)
         if progress is not None:
             progress(line)
 
@@ -50,8 +42,6 @@ def build_image(
     except (ImageBuildError, ImageMissingError) as exc:
         # No registry reachable: build a stand-in from Debian's packages under that tag.
         report(f"{exc}\nBuilding {tag} from Debian's packages instead…")
-    if cancel.is_set():
-        raise BuildCancelled(tag)
     include = ("python3", "python3-pip", "git", "curl", "ca-certificates")
     build_offline_image(
         tag, client=client, include=include if tag == default_tag() else (), progress=report
@@ -67,19 +57,15 @@ class ImageBuilder(QObject):
     built = Signal(str)
     cancelled = Signal(str)
     failed = Signal(str)
-    _line = Signal(int, str)
-    _done = Signal(int, str)  # attempt, error ("" on success)
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._parent = parent
-        self._attempt = 0
+        self._background = Background(self)
+        self._job: Job | None = None
         self._tag = ""
-        self._cancel = threading.Event()
         self.dialog: QMessageBox | None = None
         self.progress: QProgressDialog | None = None
-        self._line.connect(self._on_line)
-        self._done.connect(self._on_done)
 
     def offer(self, tag: str, message: str) -> None:
         """Show the non-blocking "image missing" dialog for ``tag``."""
@@ -111,10 +97,9 @@ class ImageBuilder(QObject):
 
     def start(self, tag: str) -> None:
         """Build ``tag`` on a background thread, with a progress dialog fed by its lines."""
-        self._attempt += 1
-        attempt = self._attempt
+        if self._job is not None:
+            self._job.cancel()  # one build at a time: the newest is the one shown
         self._tag = tag
-        self._cancel = cancel = threading.Event()
         progress = QProgressDialog(f"Building the sandbox image {tag}…", "Cancel", 0, 0)
         progress.setParent(self._parent, progress.windowFlags())
         progress.setObjectName("image_build_progress")
@@ -122,22 +107,17 @@ class ImageBuilder(QObject):
         progress.setMinimumDuration(0)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
-        progress.canceled.connect(lambda: self._on_cancel(attempt))
         self.progress = progress
+        self._job = job = self._background.run(
+            lambda report: build_image(tag, report),
+            lambda _none: self._on_done(job, ""),
+            lambda error: self._on_done(job, error),
+            on_progress=self._on_line,
+            long_running=True,
+            name="image-build",
+        )
+        progress.canceled.connect(lambda: self._on_cancel(job))
         progress.open()
-
-        def work() -> None:
-            try:
-                build_image(tag, lambda line: self._line.emit(attempt, line), cancel)
-            except BuildCancelled:
-                return
-            except Exception as exc:
-                log.warning("building %s failed: %s", tag, exc)
-                self._done.emit(attempt, str(exc) or type(exc).__name__)
-                return
-            self._done.emit(attempt, "")
-
-        threading.Thread(target=work, name="berth-image-build", daemon=True).start()
 
     def offer_failed(self, message: str) -> None:
         """Say why the build failed, without blocking the window."""
@@ -155,27 +135,29 @@ class ImageBuilder(QObject):
     def building(self) -> bool:
         return self.progress is not None
 
-    def _on_line(self, attempt: int, line: str) -> None:
-        if attempt == self._attempt and self.progress is not None:
+    def _on_line(self, line: str) -> None:
+        if self.progress is not None:
             last = line.strip().splitlines()[-1] if line.strip() else ""
             self.progress.setLabelText(f"Building the sandbox image {self._tag}…\n{last[:160]}")
 
-    def _on_cancel(self, attempt: int) -> None:
-        if attempt != self._attempt or self.progress is None:
+    def _on_cancel(self, job: Job) -> None:
+        if job is not self._job or self.progress is None:
             return
-        self._attempt += 1  # the build's result, when it comes, is ignored
-        self._cancel.set()  # and it gives up at its next step
+        self._job = None
+        job.cancel()  # its result, when it comes, is ignored; it gives up at its next step
         self._close_progress()
         self.cancelled.emit(
             f"Stopped waiting for the image {self._tag}; a build already under way may "
             "still finish in the background."
         )
 
-    def _on_done(self, attempt: int, error: str) -> None:
-        if attempt != self._attempt:
+    def _on_done(self, job: Job, error: str) -> None:
+        if job is not self._job:
             return
+        self._job = None
         self._close_progress()
         if error:
+            log.warning("building %s failed: %s", self._tag, error)
             self.failed.emit(error)
         else:
             self.built.emit(self._tag)

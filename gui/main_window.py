@@ -424,7 +424,6 @@ class MainWindow(QMainWindow):
             self.file_browser.refresh()
         elif isinstance(event, MessageEvent) and event.role == "user" and not self._title:
             self._set_title(event.text)
-            self.history_panel.refresh()  # a new conversation joins the list, titled
 
     def _on_output(self, chunks: list[tuple[str, str]]) -> None:
         model = self.event_view.model()
@@ -553,8 +552,8 @@ class MainWindow(QMainWindow):
         panel.persistence_dir = self._history_root
         panel.open_requested.connect(self.open_conversation)
         panel.delete_requested.connect(self.conversations.delete)
-        self.conversations.run_ended.connect(lambda _s: panel.refresh())
-        self.conversations.identified.connect(lambda _b: panel.refresh())
+        panel.close_requested.connect(self.conversations.close)
+        self.conversations.listing_changed.connect(panel.refresh)
         panel.refresh()
         # Where the user left off: the conversations open at quit are reopened in the
         # background once the window is up (paused, if they were at work), the last one
@@ -575,10 +574,12 @@ class MainWindow(QMainWindow):
             self.history_panel.set_current(conversation_id)
             save_last_open(self._history_root, conversation_id)
 
-    def _on_status_of(self, bridge: SessionBridge, status: AgentStatus, detail: str) -> None:
-        """Every open conversation's row shows its live status."""
+    def _on_status_of(self, bridge: SessionBridge, status: AgentStatus | None, detail: str) -> None:
+        """Every open conversation's row shows its live status (a closed one's: saved)."""
         if bridge.conversation_id is not None:
-            self.history_panel.set_live_status(bridge.conversation_id, status, detail)
+            self.history_panel.set_live_status(
+                bridge.conversation_id, status, detail, starting=bridge.is_starting
+            )
         self.actions_.update_pause_all(len(self.conversations.running()))
 
     def _on_deleted(self, conversation_id: str, removal_pending: bool) -> None:

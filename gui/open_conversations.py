@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from agent.events import MessageEvent
 from agent.status import AgentStatus
 from gui.app_settings import AppSettings
 from gui.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
@@ -61,15 +62,18 @@ class OpenConversations(QObject):
     event_recorded = Signal(object)
     output_received = Signal(list)
     stats_changed = Signal(object)
-    container_changed = Signal(str, bool)
+    container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
     run_ended = Signal(object)
     command_failed = Signal(str, str)
     changes_listed = Signal(object, list)
 
     current_changed = Signal(object)  # the SessionBridge now shown
-    status_of = Signal(object, object, str)  # any open one's: bridge, AgentStatus, detail
-    identified = Signal(object)  # a new conversation got its id (it is on disk)
+    # Any open one's: bridge, AgentStatus (None once closed), detail.
+    status_of = Signal(object, object, str)
+    # What the history lists changed for some open conversation: its first message (the
+    # title), the end of a run (the time).
+    listing_changed = Signal()
     forked = Signal(str)  # a fork was saved under this id (any open conversation's)
     deleted = Signal(str, bool)  # id, True when its container's removal waits
 
@@ -177,7 +181,12 @@ class OpenConversations(QObject):
         for name in _RELAYED:
             getattr(bridge, name).connect(partial(self._relay, bridge, name))
         bridge.status_changed.connect(partial(self._on_status, bridge))
+        bridge.started_starting.connect(
+            lambda _text, b=bridge: self.status_of.emit(b, b.status, "")
+        )
         bridge.opened.connect(partial(self._on_opened, bridge))
+        bridge.event_recorded.connect(partial(self._on_event, bridge))
+        bridge.run_ended.connect(lambda _status: self.listing_changed.emit())
         bridge.forked.connect(self.forked)
         bridge.deleted.connect(self.deleted)
         bridge.closed.connect(partial(self._on_closed, bridge))
@@ -197,11 +206,18 @@ class OpenConversations(QObject):
     def _on_status(self, bridge: SessionBridge, status: AgentStatus, detail: str) -> None:
         self.status_of.emit(bridge, status, detail)
 
+    def _on_event(self, bridge: SessionBridge, event: Any) -> None:
+        if isinstance(event, MessageEvent) and event.role == "user":
+            first = next((e for e in bridge.events if isinstance(e, MessageEvent)), None)
+            if first is event:
+                self.listing_changed.emit()
+
     def _on_opened(self, bridge: SessionBridge, _conversation: Any, _reopened: bool) -> None:
-        self.identified.emit(bridge)
+        self.listing_changed.emit()
         self.status_of.emit(bridge, bridge.status, bridge.status_detail)
 
     def _on_closed(self, bridge: SessionBridge) -> None:
+        self.status_of.emit(bridge, None, "")
         if bridge is self.current or self._shut:
             return  # the shown one stays listed until another is shown; at quit, all do
         self._bridges.remove(bridge)

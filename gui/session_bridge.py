@@ -5,30 +5,12 @@
 each notice crosses to the GUI thread through one queued signal, in the order it was sent,
 and there the bridge keeps what a view needs to show the conversation again (its events,
 the live output of a command still running, the container, the costs) and re-emits the
-notice as the matching signal below. So every public signal is emitted on the GUI thread.
+notice as the matching signal. So every public signal is emitted on the GUI thread.
 
 Commands (``send``, ``pause``, ...) return at once; they are the session's, which refuses
 what its rules (agent/session_commands.py) do not allow in the current phase and status.
 Pause and Stop reach the engine's lock-free methods directly while a run is active.
-
-Signals (past tense, as superqt's workers name theirs):
-
-- ``started_starting(str)``: the container is being started or an image built (progress)
-- ``opened(object, bool)``: the Conversation is up; True when it was a saved one
-- ``start_failed(str, str, str)``: reason (agent.notices.StartFailure), message, image
-- ``status_changed(object, str)``: AgentStatus, its detail
-- ``phase_changed(str)``: agent.session_commands.Phase (what is allowed changed)
-- ``event_recorded(object)``: an agent.events model, once it is on disk
-- ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
-- ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
-- ``container_changed(str, bool)``: short id, frozen
-- ``queued_changed(int)``: the user's messages the model has not seen yet
-- ``run_ended(object)``: the AgentStatus a run ended with
-- ``command_failed(str, str)``: the command, what went wrong
-- ``forked(str)``: a fork was saved under this id
-- ``changes_listed(object, list)``: since (checkpoint id or None), [FileChange]
-- ``closed()``: the session is over (closed or deleted); its thread has ended
-- ``deleted(str, bool)``: id, True when the container's removal waits for the engine
+The signals are listed in the class docstring.
 """
 
 from __future__ import annotations
@@ -65,7 +47,27 @@ class _LoopThread(QThread):
 
 
 class SessionBridge(QObject):
-    """One conversation's session for the window; see the module docstring."""
+    """One conversation's session for the window (see the module docstring).
+
+    Signals (past tense, as superqt's workers name theirs):
+
+    - ``started_starting(str)``: the container is being started or an image built (progress)
+    - ``opened(object, bool)``: the Conversation is up; True when it was a saved one
+    - ``start_failed(str, str, str)``: reason (agent.notices.StartFailure), message, image
+    - ``status_changed(object, str)``: AgentStatus, its detail
+    - ``phase_changed(str)``: agent.session_commands.Phase (what is allowed changed)
+    - ``event_recorded(object)``: an agent.events model, once it is on disk
+    - ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
+    - ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
+    - ``container_changed(str, bool, bool)``: short id, frozen, stopped by signal
+    - ``queued_changed(int)``: the user's messages the model has not seen yet
+    - ``run_ended(object)``: the AgentStatus a run ended with
+    - ``command_failed(str, str)``: the command, what went wrong
+    - ``forked(str)``: a fork was saved under this id
+    - ``changes_listed(object, list)``: since (checkpoint id or None), [FileChange]
+    - ``closed()``: the session is over (closed or deleted); its thread has ended
+    - ``deleted(str, bool)``: id, True when the container's removal waits for the engine
+    """
 
     started_starting = Signal(str)
     opened = Signal(object, bool)
@@ -75,7 +77,7 @@ class SessionBridge(QObject):
     event_recorded = Signal(object)
     output_received = Signal(list)
     stats_changed = Signal(object)
-    container_changed = Signal(str, bool)
+    container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
     run_ended = Signal(object)
     command_failed = Signal(str, str)
@@ -107,7 +109,7 @@ class SessionBridge(QObject):
         # What a view needs to show this conversation again, kept on the GUI thread.
         self.events: list[Event] = []
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
-        self.container: tuple[str | None, bool] = (None, False)
+        self.container: tuple[str | None, bool, bool] = (None, False, False)
         self.stats: ConversationStats | None = None
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
@@ -241,8 +243,8 @@ class SessionBridge(QObject):
             self.stats = notice.stats
             self.stats_changed.emit(notice.stats)
         elif isinstance(notice, n.ContainerChanged):
-            self.container = (notice.short_id, notice.frozen)
-            self.container_changed.emit(notice.short_id, notice.frozen)
+            self.container = (notice.short_id, notice.frozen, notice.stopped)
+            self.container_changed.emit(notice.short_id, notice.frozen, notice.stopped)
         elif isinstance(notice, n.QueuedChanged):
             self.queued_changed.emit(notice.count)
         elif isinstance(notice, n.RunEnded):

@@ -7,17 +7,19 @@ On OK the settings go to settings.json and the key to the OS keyring, and ``save
 them to the window, which uses them for the next conversation.
 
 "Test connection" pings the Docker engine and makes one tiny LLM call with the values as
-typed, on the global QThreadPool: the dialog stays responsive whatever the network does.
+typed, in the background (gui.background): the dialog stays responsive whatever the network
+does.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.app_settings import AppSettings, env_overrides, store_keyring_key
+from gui.background import Background, Job, first_line
 from gui.checkpoint_space import CheckpointSpaceBox
 
 ERROR_STYLE = "color: #cf222e;"
@@ -82,41 +85,34 @@ def _message(error: Any) -> str:
     return str(error.get("msg", "is not valid"))
 
 
-class _ProbeSignals(QObject):
-    # engine ok, engine text, model ok, model text
-    done = Signal(bool, str, bool, str)
+@dataclass(frozen=True)
+class ProbeResult:
+    engine_ok: bool
+    engine: str
+    model_ok: bool
+    model: str
 
 
-class ConnectionProbe(QRunnable):
-    """Ping the Docker engine, then ask the model for a one-word reply (pool thread)."""
+class ConnectionProbe:
+    """Ping the Docker engine, then ask the model for a one-word reply (a worker thread)."""
 
     def __init__(self, settings: AppSettings) -> None:
-        super().__init__()
         self.settings = settings
-        self.signals = _ProbeSignals()
 
-    def start(self) -> None:
-        # The pool owns it from here (and deletes it after run): the dialog may go first.
-        QThreadPool.globalInstance().start(self)
-
-    def run(self) -> None:
+    def run(self) -> ProbeResult:
         engine_ok, engine_text = self._ping_engine()
         model_ok, model_text = self._ping_model()
-        self.signals.done.emit(engine_ok, engine_text, model_ok, model_text)
+        return ProbeResult(engine_ok, engine_text, model_ok, model_text)
 
     @staticmethod
     def _ping_engine() -> tuple[bool, str]:
         try:
-            import docker
-
-            from sandbox.engine import connect
+            from sandbox.engine import engine_version
 
             # A short timeout: a host that swallows packets must not hold the test for a minute.
-            client = connect(docker.from_env(timeout=10))
-            version = client.version().get("Version", "?")
-            client.close()
+            version = engine_version(timeout=10)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            first = first_line(str(exc))
             return False, f"Docker engine unreachable: {first or type(exc).__name__}"
         return True, f"Docker engine reachable (version {version})"
 
@@ -131,7 +127,7 @@ class ConnectionProbe(QRunnable):
             llm.completion([{"role": "user", "content": "Reply with the single word OK."}])
             took = time.monotonic() - started
         except Exception as exc:
-            text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            text = first_line(str(exc), 300)
             return False, f"Model {self.settings.llm_model}: {text or type(exc).__name__}"
         return True, f"Model {self.settings.llm_model} replied in {took:.1f} s"
 
@@ -159,7 +155,8 @@ class SettingsDialog(QDialog):
         self._overrides = env_overrides()
         self._errors: dict[str, QLabel] = {}
         self._labels: list[QLabel] = []
-        self._probe: ConnectionProbe | None = None
+        self._probe: Job | None = None
+        self._background = Background(self)
         self.result_settings: AppSettings | None = None
 
         self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
@@ -428,25 +425,31 @@ class SettingsDialog(QDialog):
         candidate, _errors = self._candidate()
         if candidate is None or self._probe is not None:
             return
-        self._probe = ConnectionProbe(candidate)
-        self._probe.signals.done.connect(self._on_probe_done)
         self.test_button.setEnabled(False)
         for label in (self.engine_result, self.model_result):
             label.setStyleSheet(NOTE_STYLE)
         self.engine_result.setText("Pinging the Docker engine…")
         self.model_result.setText(f"Asking {candidate.model_label} for a one-word reply…")
-        self._probe.start()
+        self._probe = self._background.run(
+            ConnectionProbe(candidate).run,
+            self._on_probe_done,
+            self._on_probe_failed,
+            name="connection-test",
+        )
 
     @property
     def testing(self) -> bool:
         """True while a connection test runs."""
         return self._probe is not None
 
-    @Slot(bool, str, bool, str)
-    def _on_probe_done(self, engine_ok: bool, engine: str, model_ok: bool, model: str) -> None:
+    def _on_probe_done(self, result: ProbeResult) -> None:
         self._probe = None
-        self.engine_result.setText(engine)
-        self.engine_result.setStyleSheet(OK_STYLE if engine_ok else ERROR_STYLE)
-        self.model_result.setText(model)
-        self.model_result.setStyleSheet(OK_STYLE if model_ok else ERROR_STYLE)
+        self.engine_result.setText(result.engine)
+        self.engine_result.setStyleSheet(OK_STYLE if result.engine_ok else ERROR_STYLE)
+        self.model_result.setText(result.model)
+        self.model_result.setStyleSheet(OK_STYLE if result.model_ok else ERROR_STYLE)
         self.validate()
+
+    def _on_probe_failed(self, message: str) -> None:
+        # Each ping says its own failure; this is the probe itself breaking.
+        self._on_probe_done(ProbeResult(False, f"The test failed: {message}", False, ""))

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from agent.status import AgentStatus
-from gui.theme import STARTING_COLOR, STATUS_WORDS, status_color
+from gui.theme import status_color, status_word
 
 if TYPE_CHECKING:
     from agent import ConversationStats
@@ -99,8 +99,8 @@ class StatusBar(QStatusBar):
         return label
 
     def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
-        word = "Starting" if starting else STATUS_WORDS.get(status, status.value)
-        color = STARTING_COLOR if starting else status_color(status)
+        word = status_word(status, starting=starting)
+        color = status_color(status, starting=starting)
         shown = (word, color, detail)
         if shown == self._shown:
             return  # style sheets are costly to re-apply, and this runs on every event
@@ -121,7 +121,7 @@ class StatusBar(QStatusBar):
         self._error_shown = True
         self.detail_label.setText(message)
         self.detail_label.setToolTip(message)
-        self.detail_label.setStyleSheet("color: #cf222e;")
+        self.detail_label.setStyleSheet(f"color: {status_color(AgentStatus.ERROR)};")
 
     def set_stats(self, stats: ConversationStats | None) -> None:
         steps = stats.steps if stats else 0
@@ -147,19 +147,29 @@ class StatusBar(QStatusBar):
         self.tokens_label.setToolTip(tip)
         self.cost_label.setText(format_cost(cost))
 
-    def set_container(self, short_id: str | None, frozen: bool) -> None:
+    def set_container(self, short_id: str | None, frozen: bool, stopped: bool = False) -> None:
+        """``stopped``: its processes are held by SIGSTOP (the freezer failed or is
+        missing), which holds them as still as a freeze, by other means."""
         if not short_id:
             self.container_label.setText("no container yet")
             self.container_label.setToolTip("A container starts with the first message")
             self.container_label.setStyleSheet("")
             return
-        state = "frozen" if frozen else "running"
+        held = frozen or stopped
+        state = "frozen" if frozen else "stopped" if stopped else "running"
         self.container_label.setText(f"⬢ {short_id[:12]} · {state}")
-        self.container_label.setToolTip(
-            f"Container {short_id}: "
-            + ("frozen (docker pause); files can still be read" if frozen else "running")
+        how = (
+            "frozen (docker pause)"
+            if frozen
+            else "its processes stopped by signal (SIGSTOP)"
+            if stopped
+            else "running"
         )
-        color = "#9a6700" if frozen else "#1a7f37"
+        self.container_label.setToolTip(
+            f"Container {short_id}: {how}" + ("; files can still be read" if held else "")
+        )
+        # A held container looks paused, a running one running: the status table's colours.
+        color = status_color(AgentStatus.PAUSED if held else AgentStatus.RUNNING)
         self.container_label.setStyleSheet(f"color: {color};")
 
     def set_model(self, label: str) -> None:

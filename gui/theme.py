@@ -1,5 +1,10 @@
 """The look of the window: a Fusion palette, a light stylesheet, and the status colours.
 
+The status table (``STATUS_COLORS``, ``STATUS_WORDS``, read through ``status_color`` and
+``status_word``) is the one place a status gets its colour and its word: the status bar,
+the history's rows and the confirmation bar all read it. Which commands a status allows is
+not the theme's business: that is agent/session_commands.py.
+
 Widgets that paint themselves (the event view, the file viewer) read the QPalette, so the
 palette is the one place colours are decided; the stylesheet only shapes chrome (toolbar,
 splitter handles, status bar, composer frame).
@@ -22,7 +27,7 @@ BORDER = "#d1d9e0"
 ACCENT = "#0969da"
 HIGHLIGHT = "#ddf4ff"
 
-# Status in colour: what a glance at the status bar should tell.
+# Status in colour: what a glance at the status bar or a history row should tell.
 STATUS_COLORS: dict[AgentStatus, str] = {
     AgentStatus.IDLE: "#59636e",
     AgentStatus.RUNNING: "#1a7f37",
@@ -43,11 +48,17 @@ STATUS_WORDS: dict[AgentStatus, str] = {
     AgentStatus.STUCK: "Stuck",
 }
 
+# While a conversation's container starts, before its status means anything.
+STARTING_WORD = "Starting"
 STARTING_COLOR = "#0969da"
 
 
-def status_color(status: AgentStatus) -> str:
-    return STATUS_COLORS.get(status, DIM_TEXT)
+def status_color(status: AgentStatus, *, starting: bool = False) -> str:
+    return STARTING_COLOR if starting else STATUS_COLORS.get(status, DIM_TEXT)
+
+
+def status_word(status: AgentStatus, *, starting: bool = False) -> str:
+    return STARTING_WORD if starting else STATUS_WORDS.get(status, status.value)
 
 
 def build_palette() -> QPalette:

@@ -32,6 +32,18 @@ def connect(client: docker.DockerClient | None = None) -> docker.DockerClient:
     return client
 
 
+def engine_version(timeout: int) -> str:
+    """The engine's version, asked with a deadline: a remote host that swallows packets
+    answers EngineUnreachableError after ``timeout`` seconds, not after the SDK's minute."""
+    client = connect(docker.from_env(timeout=timeout))
+    try:
+        return str(client.version().get("Version", "?"))
+    except _TRANSPORT_ERRORS as exc:
+        raise EngineUnreachableError(_short(exc)) from exc
+    finally:
+        client.close()
+
+
 @contextlib.contextmanager
 def engine_errors(container_ref: str | None = None) -> Iterator[None]:
     """Map transport errors to EngineUnreachableError and a missing container to

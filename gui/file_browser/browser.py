@@ -24,17 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.background import Background
 from gui.file_browser.content import VIEW_LIMIT, FileContent, classify
 from gui.file_browser.formatting import human_size
-from gui.file_browser.jobs import JobRunner, ProgressFn
 from gui.file_browser.message_bar import MessageBar
 from gui.file_browser.tree_model import NodeKind, RemoteTreeModel
 from gui.file_browser.tree_view import FileTreeView
 from gui.file_browser.viewer import FileViewer, ViewerMode
 from gui.file_browser.workspace_protocol import FileWorkspace
 
+ProgressFn = Callable[[int, int], None]  # bytes (or items) done, total
+
 # Tool results often come in bursts; one listing per burst is plenty.
 REFRESH_COALESCE_MS = 150
+# A transfer reports thousands of chunks; the bar needs ~20/s.
+PROGRESS_INTERVAL_S = 0.05
 # A transfer shorter than this never shows a progress bar (no flicker for small files).
 PROGRESS_DELAY_MS = 300
 # The download rule of sandbox.landing, said where the user chooses to download.
@@ -68,7 +72,7 @@ class FileBrowser(QWidget):
         super().__init__(parent)
         self.setObjectName("file_browser")
         self._workspace: FileWorkspace | None = None
-        self._jobs = JobRunner(self)  # file reads and transfers; listings live in the model
+        self._jobs = Background(self)  # file reads and transfers; listings live in the model
         self._open_token = 0
         self._opened: tuple[str, int, datetime | None] | None = None
         self._transfers = 0
@@ -387,7 +391,7 @@ class FileBrowser(QWidget):
                 self.file_viewer.show_error(path, message)
                 self._show_error(f"Could not open {path}: {message}")
 
-        self._jobs.submit(read, shown, failed)
+        self._jobs.run(read, shown, failed, name="file-read")
 
     # ---- refresh -----------------------------------------------------------------------
     def _refresh_now(self) -> None:
@@ -462,7 +466,14 @@ class FileBrowser(QWidget):
             self._transfer_ended()
             on_done(result)
 
-        self._jobs.submit_with_progress(work, done, failed, progress)
+        self._jobs.run(
+            work,
+            done,
+            failed,
+            on_progress=progress,
+            progress_interval=PROGRESS_INTERVAL_S,
+            name="file-transfer",
+        )
 
     def _transfer_ended(self) -> None:
         self._transfers = max(0, self._transfers - 1)

@@ -27,8 +27,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
+from gui.background import Background
 from gui.file_browser.formatting import human_size
-from gui.file_browser.jobs import JobRunner
 from gui.file_browser.workspace_protocol import EntryLike, FileWorkspace
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -142,7 +142,7 @@ class RemoteTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._root_path = root_path
         self._workspace: FileWorkspace | None = None
-        self._runner = JobRunner(self)
+        self._runner = Background(self)
         self._root = self._new_root()
         self._icons: dict[str, QIcon] = {}
 
@@ -217,10 +217,11 @@ class RemoteTreeModel(QAbstractItemModel):
         if node.children is None or node.error is not None:
             self._show_placeholder(node, "Loading…", None)
         path = node.path
-        self._runner.submit(
+        self._runner.run(
             lambda: sorted_rows(workspace.list_dir(path)),
             lambda rows: self._on_listed(node, rows),
             lambda message: self._on_list_failed(node, message),
+            name="file-listing",
         )
 
     def _still_attached(self, node: Node) -> bool:

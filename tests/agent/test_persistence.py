@@ -38,6 +38,23 @@ def test_state_is_replaced_whole_and_listed(tmp_path):
     assert summaries[0].agent_status == AgentStatus.PAUSED
 
 
+def test_a_listing_carries_the_saved_status_as_it_stands_with_no_app_running_it(tmp_path):
+    saved = {
+        "waits": (AgentStatus.WAITING_FOR_CONFIRMATION, "Approve rm -rf build?"),
+        "ran": (AgentStatus.RUNNING, "step 3"),  # the app quit (or crashed) mid-run
+    }
+    for name, (status, detail) in saved.items():
+        store = ConversationStore(tmp_path / name)
+        store.create()
+        store.save_state(PersistedState(id=name, agent_status=status, status_detail=detail))
+    listed = {s.id: (s.agent_status, s.status_detail) for s in list_conversations(tmp_path)}
+    assert listed == {
+        "waits": (AgentStatus.WAITING_FOR_CONFIRMATION, "Approve rm -rf build?"),
+        # Nothing runs it any more: paused, as reopening it records, without the stale words.
+        "ran": (AgentStatus.PAUSED, ""),
+    }
+
+
 def test_default_dir_is_in_the_user_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_persistence_dir() == tmp_path / "berth" / "conversations"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import SecretStr
@@ -21,6 +22,9 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures)
     llm_server,
 )
 from tests.support.llm_server import ScriptedLLMServer
+
+if TYPE_CHECKING:
+    from gui.event_view import EventView
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +70,16 @@ def make_window(
         for conversation in opened:
             with contextlib.suppress(Exception):
                 conversation.delete(remove_container=True)
+
+
+@pytest.fixture
+def view(qtbot) -> EventView:
+    """An event view on screen, for the stream's own tests."""
+    from gui.event_view import EventView
+
+    widget = EventView()
+    qtbot.addWidget(widget)
+    widget.resize(720, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from PySide6.QtCore import Qt
 
 from agent.events import (
@@ -22,16 +21,6 @@ from agent.status import AgentStatus
 from gui.event_view import EventView
 from gui.event_view.rows import MarkerRow, ToolRow
 from tests.gui.test_event_view import settle
-
-
-@pytest.fixture
-def view(qtbot) -> EventView:
-    widget = EventView()
-    qtbot.addWidget(widget)
-    widget.resize(720, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def step(

@@ -3,7 +3,6 @@ sees as a summary, and a click unfolds the summary itself."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 
 from agent.events import CondensationEvent, ContextFileEvent, MessageEvent
@@ -12,16 +11,6 @@ from gui.event_view.demo import demo_events
 from gui.event_view.parts import MarkdownPart
 
 SUMMARY = "- Fixed `app/totals.py`: skip items without a price.\n- 13 of 14 tests pass."
-
-
-@pytest.fixture
-def view(qtbot) -> EventView:
-    widget = EventView()
-    qtbot.addWidget(widget)
-    widget.resize(720, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def events() -> list:

@@ -6,7 +6,6 @@ exception in the delegate or a Qt warning fails here.
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractSlider
@@ -27,16 +26,6 @@ from gui.event_view import EventListModel, EventRole, EventView, RowKind
 from gui.event_view.demo import demo_events, mixed_events
 from gui.event_view.parts import HeaderPart, MonoPart
 from gui.event_view.rows import Tone
-
-
-@pytest.fixture
-def view(qtbot) -> EventView:
-    widget = EventView()
-    qtbot.addWidget(widget)
-    widget.resize(720, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def kinds(model: EventListModel) -> list[str]:

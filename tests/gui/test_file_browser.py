@@ -15,8 +15,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPointF, Q
 from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
+from gui.background import background_pool
 from gui.file_browser import FileBrowser
-from gui.file_browser.jobs import file_pool
 from gui.file_browser.viewer import ViewerMode
 
 PYTHON_SOURCE = 'def greet(name):\n    # say hello\n    return "hello " + name * 2\n'
@@ -209,7 +209,7 @@ def test_replacing_the_workspace_drops_stale_results(qtbot, workspace, sandbox_i
         widget.set_workspace(workspace)  # the first workspace's root listing is in flight...
         widget.set_workspace(other)  # ...and is replaced before it lands
         _settle(qtbot, widget)
-        file_pool().waitForDone(20_000)
+        background_pool().waitForDone(20_000)
         qtbot.wait(100)  # let any late result arrive: it must be dropped
         assert _names(widget) == ["only-in-other.txt"]
 
@@ -217,7 +217,7 @@ def test_replacing_the_workspace_drops_stale_results(qtbot, workspace, sandbox_i
         _expand(qtbot, widget, "/workspace/src")
         widget.open_path("/workspace/src/app.py")  # a read now in flight, then no workspace
         widget.set_workspace(None)
-        file_pool().waitForDone(20_000)
+        background_pool().waitForDone(20_000)
         qtbot.wait(100)
         assert widget.model.rowCount() == 0
         assert widget.file_viewer.mode is ViewerMode.EMPTY

@@ -185,7 +185,10 @@ def test_delete_while_docker_is_away_says_so_and_removes_the_container_later(
     panel = window.history_panel
     qtbot.waitUntil(lambda: panel.ids() == [first], timeout=10_000)
     assert docker_client.containers.get(container).status == "running"
-    window.conversations.close(first)  # ... until it is closed: then it is only on disk
+    menu = panel.menu_for(first)  # ... until it is closed: then it is only on disk
+    close = next(a for a in menu.actions() if a.text() == "Close")
+    assert close.isEnabled()
+    close.trigger()
     qtbot.waitUntil(
         lambda: docker_client.containers.get(container).status == "exited", timeout=30_000
     )

@@ -189,6 +189,8 @@ def test_status_bar_figures(window) -> None:
     assert bar.cost_label.text() == "$0.04"
     bar.set_container("0123456789abcdef", True)
     assert bar.container_label.text() == "⬢ 0123456789ab · frozen"
+    bar.set_container("0123456789abcdef", False, True)  # held by SIGSTOP, not frozen
+    assert bar.container_label.text() == "⬢ 0123456789ab · stopped"
     assert format_tokens(2_500_000) == "2.50M"
     assert format_cost(0.0012) == "$0.0012"
 

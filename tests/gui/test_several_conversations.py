@@ -40,6 +40,13 @@ def _state(docker_client, bridge) -> str:
     return "paused" if attrs["Paused"] else attrs["Status"]
 
 
+def _row_status(window, conversation_id: str) -> str:
+    from gui.history_panel import StatusWordRole
+
+    model = window.history_panel.model
+    return model.index(model.row_of(conversation_id)).data(StatusWordRole)
+
+
 def _click_row(qtbot, window, conversation_id: str) -> None:
     panel = window.history_panel
     qtbot.waitUntil(lambda: conversation_id in panel.ids(), timeout=10_000)
@@ -72,6 +79,16 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert a.conversation.workspace.container.id != b.conversation.workspace.container.id
     assert _state(docker_client, b) == "running" and b.status is AgentStatus.RUNNING
     assert not view_has(window, "B-beat")  # nothing of B leaks into A's stream
+    # Both are listed, titled by their first messages, newest first, each with its status.
+    model = window.history_panel.model
+    qtbot.waitUntil(
+        lambda: (
+            [model.data(model.index(i)) for i in range(model.rowCount())]
+            == ["A: a shorter job", "B: a long job"]
+        ),
+        timeout=10_000,
+    )
+    assert _row_status(window, b_id) == "Running"
 
     # Show B (its row), pause it: A goes on running while B is frozen.
     _click_row(qtbot, window, b_id)
@@ -85,8 +102,10 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert _state(docker_client, a) == "running"
     assert a.status is AgentStatus.RUNNING
 
-    # A finishes while B stays paused; its row says so.
+    # A finishes while B stays paused; the rows say so.
     qtbot.waitUntil(lambda: a.status is AgentStatus.FINISHED, timeout=60_000)
+    qtbot.waitUntil(lambda: _row_status(window, a.conversation_id) == "Finished")
+    assert _row_status(window, b_id) == "Paused"
     assert _state(docker_client, b) == "paused" and b.status is AgentStatus.PAUSED
     assert status_text(window) == "Paused"  # the window still shows B
 
@@ -101,9 +120,12 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     # B resumes where it was and finishes.
     llm_server.script = _script({"A": 80, "B": 600})
     window.action_resume.trigger()
-    qtbot.waitUntil(lambda: b.status is AgentStatus.RUNNING, timeout=10_000)
+    qtbot.waitUntil(lambda: status_text(window) == "Running", timeout=10_000)  # as shown
     window.action_stop.trigger()  # its loop would take a minute: Stop ends the command
-    qtbot.waitUntil(window.action_resume.isEnabled, timeout=30_000)  # once the run returned
+    qtbot.waitUntil(
+        lambda: status_text(window) == "Paused" and window.action_resume.isEnabled(),
+        timeout=30_000,
+    )
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: b.status is AgentStatus.FINISHED, timeout=60_000)
     assert view_has(window, "B finished")
@@ -149,5 +171,19 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
     llm_server.script = _script({"A": 3, "B": 3})
     again.action_resume.trigger()
     qtbot.waitUntil(lambda: again.session.status is AgentStatus.FINISHED, timeout=60_000)
-    assert view_has(again, "B finished")
+    qtbot.waitUntil(lambda: view_has(again, "B finished"), timeout=10_000)
     assert first.status is AgentStatus.PAUSED  # only the shown one was resumed
+
+
+def test_a_pause_by_signals_says_stopped_not_running(qtbot, make_window, llm_server):
+    llm_server.script = _script({"S": 600})
+    window = make_window()
+    window.settings.pause_mode = "signals"  # as chosen in Settings: no freezer
+    qtbot.keyClicks(window.composer_edit, "S: a long job")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "S-beat 2"), timeout=STARTUP_MS)
+    window.action_pause.trigger()
+    qtbot.waitUntil(lambda: status_text(window) == "Paused", timeout=10_000)
+    label = window.status_bar.container_label
+    qtbot.waitUntil(lambda: label.text().endswith("· stopped"), timeout=5_000)
+    assert "SIGSTOP" in label.toolTip()

@@ -3,38 +3,36 @@
 Events are printed as they happen. The first Ctrl+C pauses the agent (the container is
 frozen if a command runs) and offers to send a message, resume or quit; a second Ctrl+C
 while the pause takes effect stops the command instead.
+
+The conversation is an ``agent.Session`` served on a plain thread, as each of the
+window's is on a QThread: what may be done when is the session's rule, and this module
+only asks the user and passes the answers on. Notices are printed where they happen (the
+session's threads); those the terminal waits for (a run ended, the start failed, a
+message recorded) are queued for the main thread, which also acts on Ctrl+C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Literal, TextIO
 
-from agent.events import (
-    ActionEvent,
-    AgentErrorEvent,
-    CheckpointFailedEvent,
-    CondensationEvent,
-    ContextFileEvent,
-    Event,
-    InterruptEvent,
-    MessageEvent,
-    ObservationEvent,
-    PauseEvent,
-    ResumeEvent,
-    StatusEvent,
-)
+from agent import notices as n
+from agent.event_printer import EventPrinter, describe_action
+from agent.events import MessageEvent
+from agent.session_commands import STARTS_A_RUN
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.session import Session
 
-MAX_OBSERVATION_LINES = 30
 PRESS_POLL_S = 0.05  # how soon a Ctrl+C press is acted on
 
 
@@ -61,86 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class EventPrinter:
-    """Turns events into short terminal lines."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self._streamed: set[str] = set()
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        text = self.format(event)
-        if text is not None:
-            self._write(text + "\n")
-
-    def output(self, tool_call_id: str, chunk: str) -> None:
-        with self._lock:
-            self._streamed.add(tool_call_id)
-        self._write(chunk)
-
-    def _write(self, text: str) -> None:
-        with self._lock:
-            self.out.write(text)
-            self.out.flush()
-
-    def format(self, event: Event) -> str | None:
-        if isinstance(event, MessageEvent):
-            who = "you" if event.role == "user" else "agent"
-            return f"\n[{who}] {event.text}"
-        if isinstance(event, ActionEvent):
-            lead = f"\n{event.thought.strip()}\n" if event.thought.strip() else ""
-            return lead + "→ " + describe_action(event)
-        if isinstance(event, ObservationEvent):
-            with self._lock:
-                streamed = event.tool_call_id in self._streamed
-            lines = event.content.rstrip("\n").splitlines() or ["(no output)"]
-            if streamed:  # the output was printed live: only its status lines now
-                lines = [line for line in lines if line.startswith("[")]
-            if len(lines) > MAX_OBSERVATION_LINES:
-                hidden = len(lines) - MAX_OBSERVATION_LINES
-                half = MAX_OBSERVATION_LINES // 2
-                lines = [*lines[:half], f"… {hidden} more lines …", *lines[-half:]]
-            mark = "✗" if event.is_error else "←"
-            return "\n".join(f"  {mark} {line}" for line in lines) if lines else None
-        if isinstance(event, AgentErrorEvent):
-            return f"! {event.message}"
-        if isinstance(event, PauseEvent):
-            return "‖ paused"
-        if isinstance(event, ResumeEvent):
-            return "▶ resumed"
-        if isinstance(event, InterruptEvent):
-            return "■ stopped"
-        if isinstance(event, CheckpointFailedEvent):
-            return f"! warning: {event.message} (the run goes on)"
-        if isinstance(event, CondensationEvent):
-            return f"≡ steps {event.first_step}-{event.last_step} summarised (context window)"
-        if isinstance(event, ContextFileEvent):
-            return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
-        if isinstance(event, StatusEvent) and event.status in (
-            AgentStatus.FINISHED,
-            AgentStatus.STUCK,
-        ):
-            return f"[{event.status.value}]"
-        return None
-
-
-def describe_action(event: ActionEvent) -> str:
-    args = event.arguments
-    if event.raw_arguments is not None:
-        return f"{event.tool_name} (unreadable arguments)"
-    if event.tool_name == "bash":
-        prefix = "$ (input) " if args.get("is_input") else "$ "
-        return prefix + str(args.get("command", ""))
-    if event.tool_name == "file_editor":
-        return f"file_editor {args.get('command', '?')} {args.get('path', '')}".rstrip()
-    if event.tool_name == "finish":
-        return "finish"
-    return f"{event.tool_name} {args}"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The session's warnings (the engine away, the image missing) say what its notices
+    # say, and those are printed; its errors still reach stderr with their traceback.
+    logging.getLogger("agent.session").setLevel(logging.ERROR)
     return run_task(args, input_fn=input, out=sys.stdout)
 
 
@@ -150,90 +73,178 @@ def run_task(
     input_fn: Callable[[str], str],
     out: TextIO,
 ) -> int:
-    from agent import LLM, Agent, Conversation, Tool
+    from agent import LLM, Agent, Tool
+    from agent.session import Session, conversation_factory
 
     llm = LLM(model=args.model) if args.model else LLM()
     if llm.api_key is None:
         out.write("note: LLM_API_KEY is not set; the model endpoint may refuse requests.\n")
     agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
-    printer = EventPrinter(out)
     workspace: object = args.workspace
     if args.image:
         from sandbox import DockerWorkspace
 
         host_dir = os.path.abspath(args.workspace) if args.workspace else None
         workspace = DockerWorkspace(args.image, host_dir=host_dir)
-    out.write("Starting the container…\n")
-    out.flush()
-    conversation = Conversation(
+    factory = conversation_factory(
         agent,
-        workspace=workspace,  # type: ignore[arg-type]
-        callbacks=[printer],
-        on_command_output=printer.output,
+        workspace=workspace,
         max_iterations=args.max_iterations,
         confirmation_mode=args.confirm,
     )
-    out.write(f"Conversation {conversation.id} (Ctrl+C pauses)\n")
-    conversation.send_message(args.task)
+    watcher = _Watcher(EventPrinter(out))
+    session = Session(factory, notify=watcher)
+    watcher.session = session
+    thread = threading.Thread(target=session.serve, name="berth-run-session", daemon=True)
+    thread.start()
     try:
-        while True:
-            status = _run_until_stopped(conversation, out)
-            if status == AgentStatus.FINISHED:
-                return 0
-            if status == AgentStatus.WAITING_FOR_CONFIRMATION:
-                action = conversation.state.pending_actions[0]
-                answer = _ask(input_fn, f"Run {describe_action(action)}? [y/N/reason] ")
-                if answer is None:
-                    return 130
-                if answer.strip().lower() in ("y", "yes"):
-                    continue
-                conversation.reject("" if answer.strip().lower() in ("", "n", "no") else answer)
-                continue
-            choice = _menu(conversation, status, input_fn, out)
-            if choice is None:
-                out.write(f"Saved as {conversation.id}.\n")
-                return 130 if status == AgentStatus.PAUSED else 1
+        return _drive(session, watcher, args.task, input_fn)
     finally:
-        conversation.close()
+        session.close()
+        thread.join()
 
 
-def _run_until_stopped(conversation: Conversation, out: TextIO) -> AgentStatus:
-    result: list[AgentStatus] = []
-    done = threading.Event()
+# What the main thread does once the menu has been answered.
+_Next = Literal["run", "resume_once_recorded"]
 
-    def target() -> None:
-        try:
-            result.append(conversation.run())
-        finally:
-            done.set()
 
-    threading.Thread(target=target, daemon=True).start()
-    # Ctrl+C is counted by a handler rather than caught as KeyboardInterrupt: that
-    # exception lands at any bytecode of this thread, also outside a try (the press was
-    # then lost and the app died) or inside Event.wait (CPython gh-90882).
+def _drive(session: Session, watcher: _Watcher, task: str, input_fn: Callable[[str], str]) -> int:
+    """Send the task, then answer each run's end until the agent finishes or the user
+    quits; the exit code."""
+    write = watcher.printer.write
+    session.send(task)
+    ended = watcher.wait_for_run()
+    while True:
+        if isinstance(ended, n.StartFailed):
+            write(f"! {ended.message}\n")
+            return 1
+        status = ended
+        if status == AgentStatus.FINISHED:
+            return 0
+        if status == AgentStatus.WAITING_FOR_CONFIRMATION:
+            conversation = session.conversation
+            assert conversation is not None  # a run ended, so it is open
+            action = conversation.state.pending_actions[0]
+            answer = _ask(input_fn, f"Run {describe_action(action)}? [y/N/reason] ")
+            if answer is None:
+                return 130
+            word = answer.strip().lower()
+            next_step: _Next = "run"
+            if word in ("y", "yes"):
+                taken = session.approve()
+            else:
+                taken = session.reject("" if word in ("", "n", "no") else answer)
+        else:
+            chosen = _menu(session, status, input_fn, write)
+            if chosen is None:
+                write(f"Saved as {session.conversation_id}.\n")
+                return 130 if status == AgentStatus.PAUSED else 1
+            taken, next_step = True, chosen
+        # A refused answer (the status moved on meanwhile) is asked again from the new one.
+        ended = watcher.wait_for_run(next_step) if taken else session.status
+
+
+class _Watcher:
+    """The session's notices: printed as they come, and queued for the main thread when
+    it waits for them."""
+
+    def __init__(self, printer: EventPrinter) -> None:
+        self.printer = printer
+        self.session: Session | None = None  # set before the session is served
+        self._awaited: queue.Queue[n.Notice] = queue.Queue()
+        # Live output is printed before the event that ends it, from whichever thread.
+        self._lock = threading.Lock()
+
+    def __call__(self, notice: n.Notice) -> None:
+        if isinstance(notice, n.Starting):
+            self.printer.write(notice.text + "\n")
+        elif isinstance(notice, n.Opened):
+            self.printer.write(f"Conversation {notice.conversation.id} (Ctrl+C pauses)\n")
+        elif isinstance(notice, n.OutputWaiting):
+            with self._lock:
+                self._print_output()
+        elif isinstance(notice, n.EventRecorded):
+            with self._lock:
+                self._print_output()
+                self.printer(notice.event)
+            if isinstance(notice.event, MessageEvent) and notice.event.role == "user":
+                self._awaited.put(notice)
+        elif isinstance(notice, n.CommandFailed):
+            self.printer.write(f"! {notice.message}\n")
+            self._awaited.put(notice)
+        elif isinstance(notice, n.RunEnded | n.StartFailed):
+            self._awaited.put(notice)
+
+    def _print_output(self) -> None:
+        assert self.session is not None
+        for tool_call_id, chunk in self.session.take_output():
+            self.printer.output(tool_call_id, chunk)
+
+    def wait_for_run(self, next_step: _Next = "run") -> AgentStatus | n.StartFailed:
+        """Until the run ends (or the start fails), acting on Ctrl+C within PRESS_POLL_S:
+        the first press pauses, later ones stop the running command.
+        ``resume_once_recorded``: a message was sent while paused; Resume once it is on
+        disk, so the resumed run has it from its first step."""
+        session = self.session
+        assert session is not None
+        handled = 0
+        announced = False
+        with _presses_counted() as presses:
+            while True:
+                try:
+                    notice: n.Notice | None = self._awaited.get(timeout=PRESS_POLL_S)
+                except queue.Empty:
+                    notice = None
+                if isinstance(notice, n.RunEnded):
+                    return notice.status
+                if isinstance(notice, n.StartFailed):
+                    return notice
+                if isinstance(notice, n.CommandFailed) and (
+                    notice.command == "run" or next_step == "resume_once_recorded"
+                ):
+                    return session.status  # printed already; the menu again
+                if isinstance(notice, n.EventRecorded) and next_step == "resume_once_recorded":
+                    next_step = "run"
+                    if not session.resume():
+                        return session.status
+                while handled < len(presses):
+                    if handled == 0:
+                        if not announced:
+                            announced = True
+                            self.printer.write(
+                                "\nPausing… (Ctrl+C again stops the running command)\n"
+                            )
+                        if not session.pause():
+                            break  # the run has not begun yet: asked again at the next poll
+                    else:
+                        session.stop()
+                    handled += 1
+
+
+@contextlib.contextmanager
+def _presses_counted() -> Iterator[list[int]]:
+    """Ctrl+C presses while waiting, counted by a handler rather than caught as
+    KeyboardInterrupt: that exception lands at any bytecode of this thread, also outside
+    a try (the press was then lost and the app died) or inside a wait (CPython gh-90882).
+    Each press appends to the list."""
     presses: list[int] = []
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda _signum, _frame: presses.append(1))
-    handled = 0
     try:
-        while not done.wait(PRESS_POLL_S):
-            while handled < len(presses):
-                handled += 1
-                if handled == 1:
-                    out.write("\nPausing… (Ctrl+C again stops the running command)\n")
-                    conversation.pause()
-                else:
-                    conversation.interrupt()
+        yield presses
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    return result[0] if result else conversation.state.agent_status
 
 
 def _menu(
-    conversation: Conversation, status: AgentStatus, input_fn: Callable[[str], str], out: TextIO
-) -> str | None:
+    session: Session,
+    status: AgentStatus,
+    input_fn: Callable[[str], str],
+    write: Callable[[str], None],
+) -> _Next | None:
+    """Paused, failed or stuck: what next. None: the user quits."""
     label = {
         AgentStatus.PAUSED: "Paused",
         AgentStatus.ERROR: "The agent hit an error",
@@ -246,16 +257,22 @@ def _menu(
         choice = answer.strip().lower()[:1]
         if choice == "q":
             return None
-        if choice == "r":
-            return "resume"
         if choice == "m":
             text = _ask(input_fn, "message> ")
             if text is None:
                 return None
-            if text.strip():
-                conversation.send_message(text)
-            return "message"
-        out.write("Type m, r or q.\n")
+            # Into a failed or stuck conversation a message starts the run itself; while
+            # paused it waits for Resume.
+            starts_a_run = session.status in STARTS_A_RUN
+            if text.strip() and session.send(text):
+                return "run" if starts_a_run else "resume_once_recorded"
+            choice = "r"
+        if choice == "r":
+            if session.resume():
+                return "run"
+            write("It cannot go on as it is: send it a message instead.\n")
+            continue
+        write("Type m, r or q.\n")
 
 
 def _ask(input_fn: Callable[[str], str], prompt: str) -> str | None:

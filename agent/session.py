@@ -6,6 +6,7 @@ window, a plain thread in the SDK and the CLI) and takes commands one at a time;
 conversation's ``run()`` runs there too. What happens comes out as notices
 (agent/notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
 
+    factory = conversation_factory(agent, workspace="/path/to/repo")  # Conversation options
     session = Session(factory, notify=print)
     threading.Thread(target=session.serve, daemon=True).start()
     session.send("Write hello.py")    # starts the container, records, runs
@@ -285,8 +286,9 @@ class Session:
             self._conversation.interrupt()
 
     def _do_after_send(self, _argument: None) -> None:
-        if self._status in STARTS_A_RUN:
-            self._run()  # returns at once if the model already saw every message
+        # A Resume taken between the recording and this may have answered it already.
+        if self._status in STARTS_A_RUN and self.queued_count:
+            self._run()
 
     def _do_rewind(self, checkpoint_id: str) -> None:
         if self._conversation is not None:
@@ -402,8 +404,8 @@ class Session:
             if answer is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
                 self._commands.put(answer)
                 return
-            # A message may have landed just as the run decided to finish.
-            if not (rerun and status in STARTS_A_RUN):
+            # A message may have landed just as the run decided to finish (unseen by it).
+            if not (rerun and status in STARTS_A_RUN and self.queued_count):
                 return
 
     def _record_messages(self) -> None:

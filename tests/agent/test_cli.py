@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.agent.helpers import wait_until
@@ -45,13 +46,21 @@ def start_berth_run(llm_server, sandbox_image, *args: str) -> tuple[subprocess.P
     return process, lines
 
 
-def test_berth_run_prints_the_work(llm_server, sandbox_image, tmp_path):
+def bash_then_say(command: str, say: Callable[[RecordedRequest], str]):
+    """A model script: run ``command``, then answer with ``say(request)``."""
+
     def script(request: RecordedRequest) -> Reply:
         if not request.tool_results():
-            return Reply.call("bash", command="echo from-the-cli > /workspace/cli.txt")
-        return Reply.say("Wrote cli.txt.")
+            return Reply.call("bash", command=command)
+        return Reply.say(say(request))
 
-    llm_server.script = script
+    return script
+
+
+def test_berth_run_prints_the_work(llm_server, sandbox_image, tmp_path):
+    llm_server.script = bash_then_say(
+        "echo from-the-cli > /workspace/cli.txt", lambda _request: "Wrote cli.txt."
+    )
     process, lines = start_berth_run(
         llm_server, sandbox_image, "Write a file", "--workspace", str(tmp_path)
     )
@@ -63,30 +72,57 @@ def test_berth_run_prints_the_work(llm_server, sandbox_image, tmp_path):
     assert (tmp_path / "cli.txt").read_text() == "from-the-cli\n"
 
 
-def test_ctrl_c_pauses_and_a_message_goes_in(llm_server, sandbox_image, tmp_path):
-    def script(request: RecordedRequest) -> Reply:
-        if not request.tool_results():
-            return Reply.call("bash", command="sleep 3; echo slept")
-        return Reply.say(f"Got: {request.last_user_text()}")
-
-    llm_server.script = script
+def pause_and_answer(llm_server, sandbox_image, workspace: Path, command: str, keys: str) -> str:
+    """``berth run Sleep`` on a folder: Ctrl+C once the agent runs ``command``, then
+    ``keys`` typed at the menu. The output, once it exited with 0."""
     process, lines = start_berth_run(
-        llm_server, sandbox_image, "Sleep", "--workspace", str(tmp_path)
+        llm_server, sandbox_image, "Sleep", "--workspace", str(workspace)
     )
     try:
-        wait_until(lambda: any("$ sleep 3" in line for line in lines), 120, "the command")
+        wait_until(lambda: any(f"$ {command}" in line for line in lines), 120, "the command")
         process.send_signal(signal.SIGINT)
         wait_until(lambda: any("paused" in line for line in lines), 30, "the pause")
         assert process.stdin is not None
-        process.stdin.write("m\nplease stop now\n")
+        process.stdin.write(keys)
         process.stdin.flush()
         assert process.wait(60) == 0, "".join(lines)
     finally:
         if process.poll() is None:
             process.kill()
-    output = "".join(lines)
+    return "".join(lines)
+
+
+def test_ctrl_c_pauses_and_a_message_goes_in(llm_server, sandbox_image, tmp_path):
+    llm_server.script = bash_then_say(
+        "sleep 3; echo slept", lambda request: f"Got: {request.last_user_text()}"
+    )
+    output = pause_and_answer(
+        llm_server, sandbox_image, tmp_path, "sleep 3", "m\nplease stop now\n"
+    )
     assert "[agent] Got: please stop now" in output
     assert "slept" in output  # the paused command finished after the resume
+
+
+def test_ctrl_c_then_resume_finishes_the_run(llm_server, sandbox_image, tmp_path):
+    llm_server.script = bash_then_say(
+        "sleep 2; echo slept > /workspace/slept.txt", lambda _request: "Done sleeping."
+    )
+    output = pause_and_answer(llm_server, sandbox_image, tmp_path, "sleep 2", "r\n")
+    assert output.index("‖ paused") < output.index("▶ resumed") < output.index("[finished]")
+    assert "[agent] Done sleeping." in output
+    assert (tmp_path / "slept.txt").read_text() == "slept\n"  # the frozen command went on
+    assert llm_server.requests[-1].user_texts() == ["Sleep"]  # Resume sent no message
+
+
+def test_a_missing_image_says_so_and_exits_non_zero(llm_server, sandbox_image):
+    process, lines = start_berth_run(
+        llm_server, sandbox_image, "Anything", "--image", "berth-test-no-such:image"
+    )
+    assert process.wait(60) == 1, "".join(lines)
+    output = "".join(lines)
+    assert "! The image 'berth-test-no-such:image' is not available" in output
+    assert "Traceback" not in output
+    assert llm_server.requests == []
 
 
 def test_a_failed_checkpoint_prints_as_a_warning_and_checkpoints_stay_quiet():

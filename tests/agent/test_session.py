@@ -153,6 +153,36 @@ def test_send_pause_correct_resume_through_a_session(llm_server, sessions):
     assert not a.of(n.ContainerChanged)[-1].frozen
 
 
+def test_resume_given_as_a_paused_message_lands_runs_once(llm_server, sessions):
+    """Resume the moment a message sent while paused is on disk (as `berth run` does):
+    one resumed run answers it, and no second run follows for a message already answered
+    (the run's end and the recorder's own ask-for-a-run both check that one is unseen)."""
+    from agent.events import MessageEvent
+
+    llm_server.script = _by_task
+    a = sessions()
+    correction = "a correction while paused"
+
+    def resume_once_recorded(notice: n.Notice) -> None:
+        a.notices.append(notice)
+        event = getattr(notice, "event", None)
+        if isinstance(event, MessageEvent) and event.text == correction:
+            a.session.resume()  # on the recorder's thread, before it asks for a run itself
+
+    a.session._notify_fn = resume_once_recorded
+    assert a.session.send("slow: count to sixteen")
+    wait_until(lambda: a.of(n.OutputWaiting), 60, what="live output")
+    assert a.session.pause()
+    a.wait_status(AgentStatus.PAUSED)
+    assert a.session.send(correction)
+    a.wait_status(AgentStatus.FINISHED)
+    a.session.close()  # after whatever the loop still had queued
+    a.thread.join(60)
+
+    assert [x.status for x in a.of(n.RunEnded)] == [AgentStatus.PAUSED, AgentStatus.FINISHED]
+    assert llm_server.requests[-1].user_texts() == ["slow: count to sixteen", correction]
+
+
 def test_two_sessions_at_once_each_in_its_own_container(llm_server, sessions, docker_client):
     llm_server.script = _by_task
     a, b = sessions(), sessions()

@@ -1,0 +1,103 @@
+"""How ``berth run`` shows a conversation's events: one short terminal line (or a few) each."""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+from agent.events import (
+    ActionEvent,
+    AgentErrorEvent,
+    CheckpointFailedEvent,
+    CondensationEvent,
+    ContextFileEvent,
+    Event,
+    InterruptEvent,
+    MessageEvent,
+    ObservationEvent,
+    PauseEvent,
+    ResumeEvent,
+    StatusEvent,
+)
+from agent.status import AgentStatus
+
+MAX_OBSERVATION_LINES = 30
+
+
+class EventPrinter:
+    """Turns events into short terminal lines."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._streamed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        text = self.format(event)
+        if text is not None:
+            self.write(text + "\n")
+
+    def output(self, tool_call_id: str, chunk: str) -> None:
+        with self._lock:
+            self._streamed.add(tool_call_id)
+        self.write(chunk)
+
+    def write(self, text: str) -> None:
+        """Any text, whole, between the lines of other threads."""
+        with self._lock:
+            self.out.write(text)
+            self.out.flush()
+
+    def format(self, event: Event) -> str | None:
+        if isinstance(event, MessageEvent):
+            who = "you" if event.role == "user" else "agent"
+            return f"\n[{who}] {event.text}"
+        if isinstance(event, ActionEvent):
+            lead = f"\n{event.thought.strip()}\n" if event.thought.strip() else ""
+            return lead + "→ " + describe_action(event)
+        if isinstance(event, ObservationEvent):
+            with self._lock:
+                streamed = event.tool_call_id in self._streamed
+            lines = event.content.rstrip("\n").splitlines() or ["(no output)"]
+            if streamed:  # the output was printed live: only its status lines now
+                lines = [line for line in lines if line.startswith("[")]
+            if len(lines) > MAX_OBSERVATION_LINES:
+                hidden = len(lines) - MAX_OBSERVATION_LINES
+                half = MAX_OBSERVATION_LINES // 2
+                lines = [*lines[:half], f"… {hidden} more lines …", *lines[-half:]]
+            mark = "✗" if event.is_error else "←"
+            return "\n".join(f"  {mark} {line}" for line in lines) if lines else None
+        if isinstance(event, AgentErrorEvent):
+            return f"! {event.message}"
+        if isinstance(event, PauseEvent):
+            return "‖ paused"
+        if isinstance(event, ResumeEvent):
+            return "▶ resumed"
+        if isinstance(event, InterruptEvent):
+            return "■ stopped"
+        if isinstance(event, CheckpointFailedEvent):
+            return f"! warning: {event.message} (the run goes on)"
+        if isinstance(event, CondensationEvent):
+            return f"≡ steps {event.first_step}-{event.last_step} summarised (context window)"
+        if isinstance(event, ContextFileEvent):
+            return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
+        if isinstance(event, StatusEvent) and event.status in (
+            AgentStatus.FINISHED,
+            AgentStatus.STUCK,
+        ):
+            return f"[{event.status.value}]"
+        return None
+
+
+def describe_action(event: ActionEvent) -> str:
+    args = event.arguments
+    if event.raw_arguments is not None:
+        return f"{event.tool_name} (unreadable arguments)"
+    if event.tool_name == "bash":
+        prefix = "$ (input) " if args.get("is_input") else "$ "
+        return prefix + str(args.get("command", ""))
+    if event.tool_name == "file_editor":
+        return f"file_editor {args.get('command', '?')} {args.get('path', '')}".rstrip()
+    if event.tool_name == "finish":
+        return "finish"
+    return f"{event.tool_name} {args}"

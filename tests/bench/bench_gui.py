@@ -211,7 +211,8 @@ def test_worst_gui_stall_during_a_long_scripted_run(
     tmp_path,
 ) -> None:
     from gui.app_settings import AppSettings
-    from gui.main_window import MainWindow, preload_heavy_modules
+    from gui.main_window import MainWindow
+    from gui.preload import preload_heavy_modules
 
     preload_heavy_modules()  # what the app does once its window is up
 

@@ -19,6 +19,7 @@ Each big gap is matched with the garbage collections that overlapped it (gc.call
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,12 @@ from tests.support.stories import CORRECTION, greeting_script
 ROOT = Path(__file__).resolve().parents[2]
 STALL_GOAL_MS = 50.0
 BIG_GAP_MS = 50.0
-BASELINE_S = 10.0
+BASELINE_S = 8.0
+# Launches of each; the figures vary from launch to launch on a shared machine.
+RUNS = int(os.environ.get("BERTH_BENCH_STALL_RUNS", "3"))
+# When the user sends after the window shows: at once is the story of the issue (litellm
+# is still importing); 15 s sends after the import.
+SEND_AFTER_S = float(os.environ.get("BERTH_BENCH_STALL_SEND_AFTER", "0"))
 # Several conversations running the story at once need issue 12's window (the lead's
 # branch); stall_story.py takes --conversations for it.
 CONVERSATIONS = 1
@@ -92,51 +98,74 @@ def _big_gaps(figures: StoryFigures) -> list[str]:
     return rows
 
 
+def _row(name: str, values: list[float], fmt: str) -> tuple[str, str]:
+    cells = "".join(f"{value:{fmt}}" for value in values)
+    return name, f"{statistics.median(values):{fmt}}  |{cells}"
+
+
 def test_worst_stall_in_the_story_right_after_launch(
     llm_server: ScriptedLLMServer,  # noqa: F811
     sandbox_image: str,
     tmp_path: Path,
 ) -> None:
     llm_server.script = greeting_script
-    story = _child(tmp_path / "story", llm_server, "--conversations", str(CONVERSATIONS))
-    assert len(llm_server.requests) == 3, "the story did not run as scripted"
-    assert CORRECTION in llm_server.requests[1].all_text()
-    bare = _child(tmp_path / "bare", llm_server, "--bare", str(BASELINE_S))
+    stories: list[StoryFigures] = []
+    bares: list[StoryFigures] = []
+    for run in range(RUNS):  # interleaved, so both see the same load on the machine
+        llm_server.reset(greeting_script)
+        stories.append(
+            _child(
+                tmp_path / f"story{run}",
+                llm_server,
+                *("--conversations", str(CONVERSATIONS), "--send-after", str(SEND_AFTER_S)),
+            )
+        )
+        assert len(llm_server.requests) == 3, "the story did not run as scripted"
+        assert CORRECTION in llm_server.requests[1].all_text()
+        bares.append(_child(tmp_path / f"bare{run}", llm_server, "--bare", str(BASELINE_S)))
 
-    worst, p99, big = _summary(story.gaps_ms)
-    bare_worst, bare_p99, bare_big = _summary(bare.gaps_ms)
-    full = [c for c in story.collections if c.generation == 2]
-    phases = story.phases
+    summaries = [_summary(story.gaps_ms) for story in stories]
+    baselines = [_summary(bare.gaps_ms) for bare in bares]
+
+    def phase(name: str) -> list[float]:
+        return [story.phases.get(name, float("nan")) for story in stories]
+
+    def full(story: StoryFigures) -> list[float]:
+        return [c.ms for c in story.collections if c.generation == 2]
+
     rows = [
-        ("worst gap", f"{worst:7.1f} ms"),
-        ("p99 gap", f"{p99:7.1f} ms"),
-        (f"gaps > {BIG_GAP_MS:.0f} ms", f"{big:7d}"),
-        ("ticks", f"{len(story.gaps_ms):7d}"),
-        ("bare QMainWindow worst (baseline)", f"{bare_worst:7.1f} ms"),
-        ("bare QMainWindow p99", f"{bare_p99:7.1f} ms"),
-        (f"bare QMainWindow gaps > {BIG_GAP_MS:.0f} ms", f"{bare_big:7d}"),
-        ("ratio worst / baseline worst", f"{worst / max(bare_worst, 1e-6):7.1f} x"),
-        ("window shown at", f"{phases['shown']:7.2f} s"),
-        ("sent at", f"{phases['sent']:7.2f} s"),
-        ("litellm preloaded at", f"{phases.get('preload done', -1):7.2f} s"),
-        ("Running at", f"{phases.get('status Running', -1):7.2f} s"),
-        ("command's first output at", f"{phases['command running']:7.2f} s"),
-        ("finished, file in the tree at", f"{phases['end']:7.2f} s"),
-        ("modules at send / at the end", f"{story.modules_at_send} / {story.modules_at_end}"),
-        (
-            "full collections (count, longest, total)",
-            f"{len(full)}, {max((c.ms for c in full), default=0):.0f} ms, "
-            f"{sum(c.ms for c in full):.0f} ms",
+        _row("worst gap (ms)", [s[0] for s in summaries], "8.1f"),
+        _row("p99 gap (ms)", [s[1] for s in summaries], "8.1f"),
+        _row(f"gaps > {BIG_GAP_MS:.0f} ms", [s[2] for s in summaries], "8.0f"),
+        _row("bare QMainWindow worst (baseline, ms)", [b[0] for b in baselines], "8.1f"),
+        _row("bare QMainWindow p99 (ms)", [b[1] for b in baselines], "8.1f"),
+        _row(f"bare QMainWindow gaps > {BIG_GAP_MS:.0f} ms", [b[2] for b in baselines], "8.0f"),
+        _row(
+            "ratio worst / baseline worst",
+            [s[0] / max(b[0], 1e-6) for s, b in zip(summaries, baselines, strict=True)],
+            "8.1f",
         ),
-        ("goal", f"< {STALL_GOAL_MS:.0f} ms"),
+        _row("window shown at (s)", phase("shown"), "8.2f"),
+        _row("sent at (s)", phase("sent"), "8.2f"),
+        _row("litellm preloaded at (s)", phase("preload done"), "8.2f"),
+        _row("command's first output at (s)", phase("command running"), "8.2f"),
+        _row("finished, file in the tree at (s)", phase("end"), "8.2f"),
+        _row("modules at send", [s.modules_at_send for s in stories], "8.0f"),
+        _row("modules at the end", [s.modules_at_end for s in stories], "8.0f"),
+        _row("full collections", [len(full(s)) for s in stories], "8.0f"),
+        _row("longest full collection (ms)", [max(full(s), default=0) for s in stories], "8.0f"),
     ]
     width = max(len(name) for name, _ in rows)
     print(
         f"\nGUI-thread heartbeat ({HEARTBEAT_MS} ms timer) from launch through send, pause, "
-        "correct, resume, finish (fresh interpreter, offscreen)"
+        f"correct, resume, finish; {RUNS} launches (fresh interpreter, offscreen), "
+        f"sent {SEND_AFTER_S:g} s after the window showed. Median | each run. "
+        f"Goal: worst < {STALL_GOAL_MS:.0f} ms"
     )
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    for row in _big_gaps(story):
+    worst_run = max(range(RUNS), key=lambda i: summaries[i][0])
+    print(f"  gaps over {BIG_GAP_MS:.0f} ms in the worst run:")
+    for row in _big_gaps(stories[worst_run]):
         print(f"    {row}")
-    assert worst < 5000, "the GUI froze"
+    assert max(s[0] for s in summaries) < 5000, "the GUI froze"

@@ -120,6 +120,45 @@ class CollectionLog:
             )
 
 
+class GilWatch:
+    """Diagnosis only (``--diagnose``): a thread that sleeps 5 ms at a time; when it wakes
+    late, some thread held the GIL that long, and the stacks of the others, taken as soon
+    as it gets the GIL back, show where the holder stood when it let go."""
+
+    def __init__(self, launched: float, late_ms: float = 40.0) -> None:
+        self.launched = launched
+        self.late_ms = late_ms
+        self.reports: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="gil-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import traceback
+
+        names = {}
+        while not self._stop.is_set():
+            before = time.perf_counter()
+            time.sleep(0.005)
+            late = (time.perf_counter() - before) * 1000 - 5
+            if late < self.late_ms:
+                continue
+            names = {t.ident: t.name for t in threading.enumerate()}
+            lines = [f"late {late:.0f} ms at {before - self.launched:.2f} s"]
+            for ident, frame in sys._current_frames().items():
+                if ident == threading.get_ident():
+                    continue
+                stack = traceback.extract_stack(frame)[-6:]
+                where = " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
+                )
+                lines.append(f"    {names.get(ident, ident)}: {where}")
+            self.reports.append("\n".join(lines))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class Story:
     """A story run inside the app's own event loop, never blocking it: each step waits for
     something the window shows, polled by a timer (a nested ``QTest.qWait`` would hold the
@@ -130,7 +169,7 @@ class Story:
     when the preload thread ended.
     """
 
-    POLL_MS = 20
+    POLL_MS = 50  # what a story's own polling costs the GUI thread stays small
 
     def __init__(self, app: QApplication, launched: float, steps) -> None:
         self.app = app
@@ -141,6 +180,7 @@ class Story:
         self._waiting: tuple[str, object] = ("", lambda: True)
         self._deadline = time.monotonic() + TIMEOUT_S
         self._preload_seen = False
+        self.window: QWidget | None = None
         self._timer = QTimer()
         self._timer.setInterval(self.POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -157,9 +197,10 @@ class Story:
         self._preload_seen = self._preload_seen or alive
         if self._preload_seen and not alive:
             self.note("preload done")
-        window = _main_window()
-        if window is not None:
-            self.note("status " + window.status_label.text())
+        if self.window is None:
+            self.window = _main_window()
+        if self.window is not None:
+            self.note("status " + self.window.status_label.text())
         what, predicate = self._waiting
         try:
             if not predicate():  # type: ignore[operator]
@@ -201,23 +242,30 @@ def user_story(send_after: float, conversations: int = 1):
     in this window (several at once come with issue 12's sessions); the hook is here so the
     bench can ask for three once the window can hold them.
     """
-    from tests.gui.window_helpers import status_text, tree_index, view_has
+    from gui.event_view import EventRole
+    from tests.gui.window_helpers import status_text, tree_index
 
     if conversations != 1:
         raise NotImplementedError("several conversations at once need issue 12's window")
 
     def steps(story: Story):
-        yield "the main window shown", lambda: _exposed(_main_window())
+        yield "the main window shown", lambda: _exposed(story.window)
         story.note("shown")
-        window = _main_window()
+        window = story.window
         assert window is not None
+
+        def shows(text: str) -> bool:  # the last rows only: the whole stream costs more
+            model = window.event_view.model()
+            rows = range(max(0, model.rowCount() - 3), model.rowCount())
+            return any(text in str(model.data(model.index(r), EventRole.FULL_TEXT)) for r in rows)
+
         if send_after:
             yield story.pause(send_after)
         QTest.keyClicks(window.composer_edit, TASK)
         window.action_send.trigger()
         story.note("sent")
         story.phases["modules_at_send"] = len(sys.modules)
-        yield "the command's first output line", lambda: view_has(window, "line 1")
+        yield "the command's first output line", lambda: shows("line 1")
         story.note("command running")
         yield story.pause(PAUSE_AFTER_S)
         window.action_pause.trigger()
@@ -226,7 +274,7 @@ def user_story(send_after: float, conversations: int = 1):
         window.composer_edit.setFocus()
         QTest.keyClicks(window.composer_edit, CORRECTION)
         QTest.keyClick(window.composer_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-        yield "the correction in the stream", lambda: view_has(window, CORRECTION)
+        yield "the correction in the stream", lambda: shows(CORRECTION)
         window.action_resume.trigger()
         story.note("resumed")
         yield "Finished", lambda: status_text(window) == "Finished"
@@ -265,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--send-after", type=float, default=0.0)
     parser.add_argument("--bare", type=float, default=None)
     parser.add_argument("--conversations", type=int, default=1)
+    parser.add_argument("--diagnose", action="store_true")
     args = parser.parse_args(argv)
+    watch = GilWatch(launched) if args.diagnose else None
 
     collections = CollectionLog(launched)
     from gui.app import make_application
@@ -282,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         story = Story(app, launched, user_story(args.send_after, args.conversations))
         run_app([])
     heartbeat.stop()
+    if watch is not None:
+        watch.stop()
+        print("\n".join(watch.reports))
     if story.failure is not None:
         raise story.failure
 

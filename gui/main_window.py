@@ -503,7 +503,12 @@ class MainWindow(QMainWindow):
             self.composer_edit.setFocus()
 
     def _start_preload(self) -> None:
-        threading.Thread(target=preload_heavy_modules, name="berth-preload", daemon=True).start()
+        threading.Thread(
+            target=preload_heavy_modules,
+            args=(self.settings.llm_model,),
+            name="berth-preload",
+            daemon=True,
+        ).start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # The window goes away at once; the conversation is paused and its container

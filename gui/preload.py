@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 GC_THRESHOLDS = (10_000, 20, 50)
 
 
-def preload_heavy_modules() -> None:
-    """Import litellm and the Docker SDK (seconds of work) so the first send is quick.
+def preload_heavy_modules(model: str | None = None) -> None:
+    """Import litellm and the Docker SDK (seconds of work), then rehearse a first
+    completion on a loopback server and load ``model``'s tokenizer (the rest of litellm's
+    first call: agent/llm_rehearsal.py), so the first send is quick.
 
     The collector is off meanwhile: litellm makes some hundreds of thousands of long-lived
     objects, and each automatic full collection over them (six of 65-500 ms on 2 cores,
@@ -33,6 +35,9 @@ def preload_heavy_modules() -> None:
 
         import_litellm()
         import sandbox  # noqa: F401
+        from agent.llm_rehearsal import rehearse_first_completion
+
+        rehearse_first_completion(model)
     except Exception:  # the real use reports the problem where the user sees it
         log.debug("background preload failed", exc_info=True)
     finally:

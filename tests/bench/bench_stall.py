@@ -152,6 +152,7 @@ def test_worst_stall_in_the_story_right_after_launch(
         _row("finished, file in the tree at (s)", phase("end"), "8.2f"),
         _row("modules at send", [s.modules_at_send for s in stories], "8.0f"),
         _row("modules at the end", [s.modules_at_end for s in stories], "8.0f"),
+        _row("modules imported after the preload", [len(s.late_modules) for s in stories], "8.0f"),
         _row("full collections", [len(full(s)) for s in stories], "8.0f"),
         _row("longest full collection (ms)", [max(full(s), default=0) for s in stories], "8.0f"),
     ]
@@ -168,4 +169,7 @@ def test_worst_stall_in_the_story_right_after_launch(
     print(f"  gaps over {BIG_GAP_MS:.0f} ms in the worst run:")
     for row in _big_gaps(stories[worst_run]):
         print(f"    {row}")
+    late = stories[worst_run].late_modules
+    print(f"  imported after the preload in that run: {', '.join(late[:12]) or '-'}", end="")
+    print(f" (and {len(late) - 12} more)" if len(late) > 12 else "")
     assert max(s[0] for s in summaries) < 5000, "the GUI froze"

@@ -56,6 +56,8 @@ class StoryFigures(BaseModel):
     collections: list[Collection]
     modules_at_send: int = 0
     modules_at_end: int = 0
+    # Imported after the preload thread ended (by the first run, or the window).
+    late_modules: list[str] = []
 
 
 class Heartbeat:
@@ -181,6 +183,7 @@ class Story:
         self._deadline = time.monotonic() + TIMEOUT_S
         self._preload_seen = False
         self.window: QWidget | None = None
+        self.preloaded_modules: set[str] = set()
         self._timer = QTimer()
         self._timer.setInterval(self.POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -195,8 +198,9 @@ class Story:
     def _poll(self) -> None:
         alive = any(t.name == "berth-preload" for t in threading.enumerate())
         self._preload_seen = self._preload_seen or alive
-        if self._preload_seen and not alive:
+        if self._preload_seen and not alive and "preload done" not in self.phases:
             self.note("preload done")
+            self.preloaded_modules = set(sys.modules)
         if self.window is None:
             self.window = _main_window()
         if self.window is not None:
@@ -340,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
 
     phases = story.phases
     modules = {k: int(phases.pop(k)) for k in ("modules_at_send", "modules_at_end") if k in phases}
+    if story.preloaded_modules:
+        modules["late_modules"] = sorted(set(sys.modules) - story.preloaded_modules)
     figures = heartbeat.figures(
         phases["shown"],
         phases["end"],

@@ -9,7 +9,7 @@ shows in the window's file tree. Real Docker, real HTTP to the scripted server (
 process, so it takes no GIL from the app).
 
 Baseline, same run: the same heartbeat in a bare QMainWindow launched the same way. The
-gaps counted start when the window shows (before that is launch time: bench_gui.py).
+gaps counted start when the window shows (before that is launch time: bench_launch.py).
 Each big gap is matched with the garbage collections that overlapped it (gc.callbacks).
 
     make bench   (or: QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -s -p no:randomly
@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.bench.fresh_app import run_fresh
 from tests.bench.stall_story import HEARTBEAT_MS, StoryFigures
 from tests.support.fixtures import TEST_API_KEY, _llm_server_session, llm_server  # noqa: F401
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.stories import CORRECTION, greeting_script
 
-ROOT = Path(__file__).resolve().parents[2]
 STALL_GOAL_MS = 50.0
 BIG_GAP_MS = 50.0
 BASELINE_S = 8.0
@@ -43,31 +41,11 @@ SEND_AFTER_S = float(os.environ.get("BERTH_BENCH_STALL_SEND_AFTER", "0"))
 CONVERSATIONS = 1
 
 
-def _child(tmp: Path, server: ScriptedLLMServer, *args: str) -> StoryFigures:
+def _child(home: Path, server: ScriptedLLMServer, *args: str) -> StoryFigures:
     """Run stall_story.py in a fresh interpreter with a home of its own."""
-    tmp.mkdir(parents=True)
-    out = tmp / "figures.json"
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "LLM_MODEL": server.model,
-        "LLM_BASE_URL": server.base_url,
-        "LLM_API_KEY": TEST_API_KEY,
-        "XDG_DATA_HOME": str(tmp / "data"),
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-        "XDG_CACHE_HOME": str(tmp / "cache"),
-        "XDG_STATE_HOME": str(tmp / "state"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.stall_story", str(out), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode:
-        raise AssertionError(f"the story failed:\n{done.stdout}\n{done.stderr}")
+    out = home / "figures.json"
+    env = {"LLM_MODEL": server.model, "LLM_BASE_URL": server.base_url, "LLM_API_KEY": TEST_API_KEY}
+    run_fresh("tests.bench.stall_story", str(out), *args, home=home, env=env, timeout=600)
     return StoryFigures.model_validate_json(out.read_text())
 
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
+from tests.bench.launch_probe import FirstPaint
 from tests.support.stories import CORRECTION, NEW_FILE, TASK
 
 HEARTBEAT_MS = 10
@@ -201,8 +202,6 @@ class Story:
         if self._preload_seen and not alive and "preload done" not in self.phases:
             self.note("preload done")
             self.preloaded_modules = set(sys.modules)
-        if self.window is None:
-            self.window = _main_window()
         if self.window is not None:
             self.note("status " + self.window.status_label.text())
         what, predicate = self._waiting
@@ -219,6 +218,11 @@ class Story:
             self.failure = exc
             self._end()
 
+    def painted(self, probe: FirstPaint) -> None:
+        """The window's first paint is done: from now on, a gap is a stall."""
+        self.window = probe.window
+        self.note("shown")
+
     def _end(self) -> None:
         self._timer.stop()
         self.app.quit()
@@ -226,17 +230,6 @@ class Story:
     def pause(self, seconds: float):
         until = self.now() + seconds
         return (f"{seconds} s", lambda: self.now() >= until)
-
-
-def _main_window() -> QWidget | None:
-    from gui.main_window import MainWindow
-
-    return next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
-
-
-def _exposed(window: QWidget | None) -> bool:
-    handle = window.windowHandle() if window is not None else None
-    return handle is not None and handle.isExposed()
 
 
 def user_story(send_after: float, conversations: int = 1):
@@ -253,8 +246,7 @@ def user_story(send_after: float, conversations: int = 1):
         raise NotImplementedError("several conversations at once need issue 12's window")
 
     def steps(story: Story):
-        yield "the main window shown", lambda: _exposed(story.window)
-        story.note("shown")
+        yield "the window's first paint", lambda: "shown" in story.phases
         window = story.window
         assert window is not None
 
@@ -301,8 +293,7 @@ def bare_window(seconds: float):
         window = QMainWindow()
         window.resize(1320, 820)
         window.show()
-        yield "the bare window shown", lambda: _exposed(window)
-        story.note("shown")
+        yield "the window's first paint", lambda: "shown" in story.phases
         yield story.pause(seconds)
         story.note("end")
         window.close()
@@ -329,12 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     heartbeat.start()
     if args.bare is not None:
         story = Story(app, launched, bare_window(args.bare))
+        probe = FirstPaint(app, QMainWindow, story.painted)
         app.exec()
     else:
         from gui.app import run_app
+        from gui.main_window import MainWindow
 
         story = Story(app, launched, user_story(args.send_after, args.conversations))
+        probe = FirstPaint(app, MainWindow, story.painted)
         run_app([])
+    assert probe.painted_at is not None
     heartbeat.stop()
     if watch is not None:
         watch.stop()

@@ -42,7 +42,12 @@ from gui.event_view import EventView
 from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
 from gui.history_panel import HistoryPanel, load_last_open, save_last_open
-from gui.preload import preload_heavy_modules, settle_garbage_collector
+from gui.preload import (
+    after_first_paint,
+    preload_heavy_modules,
+    settle_garbage_collector,
+    warm_up_documents,
+)
 from gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -498,11 +503,12 @@ class MainWindow(QMainWindow):
         if self._preload and not self._preloaded:
             self._preloaded = True
             # After the first paint: litellm's import takes seconds and must not delay it.
-            QTimer.singleShot(0, self._start_preload)
+            after_first_paint(self, self._start_preload)
         if not self.composer_edit.hasFocus():
             self.composer_edit.setFocus()
 
     def _start_preload(self) -> None:
+        warm_up_documents(self.event_view)
         threading.Thread(
             target=preload_heavy_modules,
             args=(self.settings.llm_model,),

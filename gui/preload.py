@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QImage, QPainter
+
+if TYPE_CHECKING:
+    from gui.event_view import EventView
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +62,46 @@ def settle_garbage_collector() -> None:
     have little to walk. Cheap: young generations are small, freezing is O(1)."""
     gc.collect(1)
     gc.freeze()
+
+
+class _AfterFirstPaint(QObject):
+    def __init__(self, window: QObject, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._then = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            # Posted from the window's own paint, so it runs once its children have
+            # painted too (one pass of the event loop paints them all).
+            QTimer.singleShot(0, self._then)
+            self.deleteLater()
+        return False
+
+
+def after_first_paint(window: QObject, then: Callable[[], None]) -> None:
+    """Call ``then`` once ``window`` has painted for the first time.
+
+    From ``showEvent`` a zero timer fires before the first paint (the paint comes with the
+    window's exposure, later): the preload thread started there took the GIL from the
+    first paint, in every launch measured."""
+    _AfterFirstPaint(window, then)
+
+
+WARM_UP_MARKDOWN = "A **first** _document_, with `code`:\n\n- a list\n\n```\nls -la\n```\n"
+
+
+def warm_up_documents(view: EventView) -> None:
+    """Lay out and paint (off screen) one markdown document as the event view would: the
+    first one costs a few ms more than the next (Qt's markdown reader, the fonts' glyphs),
+    better spent before the user sends than as the first message shows."""
+    from gui.event_view.markdown import build_document, paint_document
+
+    env = view.event_delegate().env
+    width = 400
+    doc = build_document(WARM_UP_MARKDOWN, env.metrics, env.colors, width)
+    image = QImage(width, 200, QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    paint_document(painter, doc, 0, 0, 200, env.colors.text, env.colors.code_background)
+    painter.end()

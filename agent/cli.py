@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agent.conversation import Conversation
 
 MAX_OBSERVATION_LINES = 30
+PRESS_POLL_S = 0.05  # how soon a Ctrl+C press is acted on
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,19 +208,26 @@ def _run_until_stopped(conversation: Conversation, out: TextIO) -> AgentStatus:
             done.set()
 
     threading.Thread(target=target, daemon=True).start()
-    pauses = 0
-    # Event.wait, not Thread.join: a Ctrl+C that lands inside join() can leave the thread
-    # looking finished while it still runs (CPython gh-90882).
-    while not done.is_set():
-        try:
-            done.wait(0.2)
-        except KeyboardInterrupt:
-            pauses += 1
-            if pauses == 1:
-                out.write("\nPausing… (Ctrl+C again stops the running command)\n")
-                conversation.pause()
-            else:
-                conversation.interrupt()
+    # Ctrl+C is counted by a handler rather than caught as KeyboardInterrupt: that
+    # exception lands at any bytecode of this thread, also outside a try (the press was
+    # then lost and the app died) or inside Event.wait (CPython gh-90882).
+    presses: list[int] = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: presses.append(1))
+    handled = 0
+    try:
+        while not done.wait(PRESS_POLL_S):
+            while handled < len(presses):
+                handled += 1
+                if handled == 1:
+                    out.write("\nPausing… (Ctrl+C again stops the running command)\n")
+                    conversation.pause()
+                else:
+                    conversation.interrupt()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return result[0] if result else conversation.state.agent_status
 
 

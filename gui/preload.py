@@ -42,7 +42,10 @@ def preload_heavy_modules(model: str | None = None) -> None:
         from agent.llm import import_litellm
 
         import_litellm()
-        import sandbox  # noqa: F401
+        # sandbox (the Docker SDK), and what a conversation's start imports on its own
+        # thread: the built-in tools, the checkpoint store (difflib and all).
+        import agent.tools  # noqa: F401
+        import sandbox.checkpoints  # noqa: F401
         from agent.llm_rehearsal import rehearse_first_completion
 
         rehearse_first_completion(model)

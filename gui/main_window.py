@@ -8,9 +8,6 @@ the first message.
 
 from __future__ import annotations
 
-import gc
-import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +32,7 @@ from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent,
 from agent.status import AgentStatus
 from gui.actions import MainActions, load_icon
 from gui.app_settings import AppSettings
+from gui.background import Background
 from gui.changes_view import ChangesView
 from gui.checkpoint_controls import CheckpointControls
 from gui.composer import Composer
@@ -45,46 +43,19 @@ from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
 from gui.history_panel import HistoryPanel, load_last_open, load_open_ids, save_last_open
 from gui.open_conversations import OpenConversations
+from gui.preload import (
+    after_first_paint,
+    preload_heavy_modules,
+    settle_garbage_collector,
+    warm_up_documents,
+)
 from gui.session_bridge import SessionBridge
 from gui.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
 
-log = logging.getLogger(__name__)
-
 APP_NAME = "Berth"
-GC_THRESHOLDS = (10_000, 20, 50)
-
-
-def preload_heavy_modules() -> None:
-    """Import litellm and the Docker SDK (seconds of work) so the first send is quick.
-
-    Then move every object alive so far out of the garbage collector's sight: litellm
-    brings some hundreds of thousands of long-lived objects, and a full collection
-    walking them (it runs on whatever thread allocates, holding the GIL) froze the GUI
-    thread for ~400 ms in the middle of runs.
-    """
-    try:
-        from agent.llm import import_litellm
-
-        import_litellm()
-        import sandbox  # noqa: F401
-    except Exception:  # the real use reports the problem where the user sees it
-        log.debug("background preload failed", exc_info=True)
-    gc.collect()
-    gc.freeze()
-    # Fewer, bigger young collections and rarer full ones: each collection holds the GIL,
-    # and a full one over a long conversation's objects is a visible hitch.
-    gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
-
-
-def settle_garbage_collector() -> None:
-    """After a run (the user is reading, not waiting): collect the young generations and
-    move the survivors out of the collector's sight, so full collections in the next run
-    have little to walk. Cheap: young generations are small, freezing is O(1)."""
-    gc.collect(1)
-    gc.freeze()
 
 
 class WelcomePage(QWidget):
@@ -627,12 +598,17 @@ class MainWindow(QMainWindow):
         if self._preload and not self._preloaded:
             self._preloaded = True
             # After the first paint: litellm's import takes seconds and must not delay it.
-            QTimer.singleShot(0, self._start_preload)
+            after_first_paint(self, self._start_preload)
         if not self.composer_edit.hasFocus():
             self.composer_edit.setFocus()
 
     def _start_preload(self) -> None:
-        threading.Thread(target=preload_heavy_modules, name="berth-preload", daemon=True).start()
+        warm_up_documents(self.event_view)
+        model = self.settings.llm_model
+        # Seconds of work that must never hold up quitting: a thread of its own.
+        Background(self).run(
+            lambda: preload_heavy_modules(model), long_running=True, name="berth-preload"
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # While agents are at work, quitting offers Pause all first (or to stay).

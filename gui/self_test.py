@@ -11,17 +11,15 @@ Nothing is written where the user keeps conversations: the window gets a throwaw
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -202,93 +200,14 @@ def check_litellm() -> str:
     )
 
 
-@contextlib.contextmanager
-def _local_json_server(reply: Mapping[str, object]) -> Iterator[str]:
-    """A throwaway HTTP server on 127.0.0.1 answering every POST with ``reply``."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    body = json.dumps(reply).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # A server's accept loop, not background work with an outcome for the GUI (there is no
-    # event loop here): a plain thread, which shutdown() below ends.
-    thread = threading.Thread(target=server.serve_forever, name="berth-self-test-http")
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def check_llm_round_trip() -> str:
     """One request through Berth's LLM class and litellm's OpenAI provider to a throwaway
     server on 127.0.0.1: providers are imported lazily, so a bundle can import litellm and
     still lack what a real request needs."""
-    from pydantic import SecretStr
+    from agent.llm_rehearsal import rehearse_first_completion
 
-    from agent import LLM
-
-    reply = {
-        "id": "chatcmpl-self-test",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": "berth-self-test",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "tool_calls",
-                "message": {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": "call_self_test",
-                            "type": "function",
-                            "function": {"name": "bash", "arguments": '{"command": "true"}'},
-                        }
-                    ],
-                },
-            }
-        ],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
-    }
-    with _local_json_server(reply) as url:
-        llm = LLM(
-            model="openai/berth-self-test",
-            base_url=f"{url}/v1",
-            api_key=SecretStr("self-test"),
-            num_retries=0,
-            timeout=20,
-        )
-        response = llm.completion(
-            [{"role": "user", "content": "run true"}],
-            tools=[
-                {
-                    "type": "function",
-                    "function": {
-                        "name": "bash",
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"command": {"type": "string"}},
-                        },
-                    },
-                }
-            ],
-        )
+    # The same request the app rehearses in the background at start-up.
+    response = rehearse_first_completion()
     calls = [(c.name, json.loads(c.arguments)) for c in response.tool_calls]
     if calls != [("bash", {"command": "true"})]:
         raise CheckFailed(f"the model's tool call came back as {calls!r}")
@@ -299,6 +218,7 @@ def check_bedrock_signing() -> str:
     """litellm's Bedrock provider signs its request with botocore (which the bundle keeps
     only part of) before sending it, here to the local server."""
     from agent.llm import import_litellm
+    from agent.llm_rehearsal import loopback_json_server
 
     litellm = import_litellm()
     reply = {
@@ -306,7 +226,7 @@ def check_bedrock_signing() -> str:
         "stopReason": "end_turn",
         "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
     }
-    with _local_json_server(reply) as url:
+    with loopback_json_server(reply) as url:
         response = litellm.completion(
             model="bedrock/converse/berth-self-test",
             messages=[{"role": "user", "content": "ready?"}],

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from agent.status import AgentStatus
-from gui.theme import status_color, status_word
+from gui.theme import STARTING_COLOR, status_color, status_word
 
 if TYPE_CHECKING:
     from agent import ConversationStats
@@ -30,12 +30,56 @@ def format_cost(cost: float) -> str:
     return f"${cost:.2f}"
 
 
+ERROR_COLOR = status_color(AgentStatus.ERROR)
+# A held container looks paused, a running one running: the status table's colours.
+_HELD = status_color(AgentStatus.PAUSED)
+CONTAINER_COLORS = {
+    "running": status_color(AgentStatus.RUNNING),
+    "frozen": _HELD,
+    "stopped": _HELD,
+}
+
+
+def _status_bar_sheet() -> str:
+    """Every look the bar's labels take, in one style sheet set once: a change of status
+    changes a property and re-polishes two labels. (A style sheet set per change was parsed
+    and applied anew each time, ~40 ms with the relayout it caused, as each run started.)"""
+    looks = {("agent_status", "starting"): STARTING_COLOR}
+    looks |= {("agent_status", status.value): status_color(status) for status in AgentStatus}
+    rules = [
+        "QFrame#status_separator { background: #d1d9e0; border: none; margin: 5px 0; }",
+        "QLabel#status_label { font-weight: 600; padding: 0; }",
+        "QLabel#status_dot { padding: 0; }",
+        f'QLabel#status_detail[error="true"] {{ color: {ERROR_COLOR}; }}',
+    ]
+    rules += [
+        f'QLabel#status_label[{name}="{value}"], QLabel#status_dot[{name}="{value}"] '
+        f"{{ color: {color}; }}"
+        for (name, value), color in looks.items()
+    ]
+    rules += [
+        f'QLabel#status_container[state="{state}"] {{ color: {color}; }}'
+        for state, color in CONTAINER_COLORS.items()
+    ]
+    return "\n".join(rules)
+
+
+def _set_look(label: QWidget, name: str, value: str) -> None:
+    """Set the property the bar's style sheet selects on, and re-polish only if it changed."""
+    if label.property(name) == value:
+        return
+    label.setProperty(name, value)
+    style = label.style()
+    style.unpolish(label)
+    style.polish(label)
+
+
 class _Separator(QFrame):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self.setObjectName("status_separator")
         self.setFrameShape(QFrame.Shape.VLine)
         self.setFixedWidth(1)
-        self.setStyleSheet("background: #d1d9e0; border: none; margin: 5px 0;")
 
 
 class StatusBar(QStatusBar):
@@ -45,8 +89,8 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("status_bar")
         self.setSizeGripEnabled(False)
+        self.setStyleSheet(_status_bar_sheet())
         self._shown: tuple[str, str, str] | None = None
-        self._error_shown = False
 
         self.status_dot = QLabel("●", self)
         self.status_dot.setObjectName("status_dot")
@@ -100,28 +144,24 @@ class StatusBar(QStatusBar):
 
     def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
         word = status_word(status, starting=starting)
-        color = status_color(status, starting=starting)
-        shown = (word, color, detail)
+        look = "starting" if starting else status.value
+        shown = (word, look, detail)
         if shown == self._shown:
-            return  # style sheets are costly to re-apply, and this runs on every event
+            return  # this runs on every event
         self._shown = shown
         self.status_label.setText(word)
-        self.status_label.setProperty("agent_status", "starting" if starting else status.value)
-        self.status_label.setStyleSheet(f"color: {color}; font-weight: 600; padding: 0;")
-        self.status_dot.setStyleSheet(f"color: {color}; padding: 0;")
+        for label in (self.status_label, self.status_dot):
+            _set_look(label, "agent_status", look)
         self.status_label.setToolTip(detail or word)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip(detail)
-        if self._error_shown:
-            self._error_shown = False
-            self.detail_label.setStyleSheet("")
+        _set_look(self.detail_label, "error", "false")
 
     def show_error(self, message: str) -> None:
         """A failure in red beside the status, until the status changes."""
-        self._error_shown = True
         self.detail_label.setText(message)
         self.detail_label.setToolTip(message)
-        self.detail_label.setStyleSheet(f"color: {status_color(AgentStatus.ERROR)};")
+        _set_look(self.detail_label, "error", "true")
 
     def set_stats(self, stats: ConversationStats | None) -> None:
         steps = stats.steps if stats else 0
@@ -153,7 +193,7 @@ class StatusBar(QStatusBar):
         if not short_id:
             self.container_label.setText("no container yet")
             self.container_label.setToolTip("A container starts with the first message")
-            self.container_label.setStyleSheet("")
+            _set_look(self.container_label, "state", "none")
             return
         held = frozen or stopped
         state = "frozen" if frozen else "stopped" if stopped else "running"
@@ -168,9 +208,7 @@ class StatusBar(QStatusBar):
         self.container_label.setToolTip(
             f"Container {short_id}: {how}" + ("; files can still be read" if held else "")
         )
-        # A held container looks paused, a running one running: the status table's colours.
-        color = status_color(AgentStatus.PAUSED if held else AgentStatus.RUNNING)
-        self.container_label.setStyleSheet(f"color: {color};")
+        _set_look(self.container_label, "state", state)
 
     def set_model(self, label: str) -> None:
         self.model_label.setText(label)

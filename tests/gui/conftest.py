@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def litellm_loaded() -> None:
     """litellm imported up front, as the app does in the background after its window shows."""
-    from gui.main_window import preload_heavy_modules
+    from gui.preload import preload_heavy_modules
 
     preload_heavy_modules()
 

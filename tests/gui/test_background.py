@@ -167,8 +167,6 @@ def test_a_coalesced_refresh_runs_once_at_a_time_and_once_more_for_the_latest_as
 # per conversation) is not background work and is allowed anywhere.
 _ALLOWED = {
     "gui/background.py": "the mechanism itself",
-    "gui/self_test.py": "a local HTTP server's accept loop, with no event loop to report to",
-    "gui/main_window.py": "the heavy-module preload",
 }
 _OTHER_WAYS = {"Thread", "QThreadPool", "QRunnable", "ThreadPoolExecutor", "start_new_thread"}
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from gui.actions import enabled_for
 from gui.app_settings import AppSettings
 from gui.composer import hint_for
 from gui.main_window import MainWindow
-from gui.status_bar import format_cost, format_tokens
+from gui.status_bar import CONTAINER_COLORS, ERROR_COLOR, format_cost, format_tokens
+from gui.theme import status_color
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = (
@@ -151,13 +153,35 @@ def test_actions_follow_the_status(qtbot, window) -> None:
     assert "action_send" not in enabled()
 
 
+def _ink(label: QLabel) -> str:
+    """The colour a label's text is painted in: of the colours it paints a few times, the
+    furthest from its background (the others are the anti-aliased edges between them)."""
+    image = label.grab().toImage()
+    counts = Counter(
+        image.pixelColor(x, y).getRgb()[:3]
+        for x in range(image.width())
+        for y in range(image.height())
+    )
+    background = counts.most_common(1)[0][0]
+    ink = max(
+        (colour for colour, count in counts.items() if count >= 3),
+        key=lambda colour: sum(abs(a - b) for a, b in zip(colour, background, strict=True)),
+    )
+    return "#{:02x}{:02x}{:02x}".format(*ink)
+
+
 def test_status_colours_differ_by_status(qtbot, window) -> None:
-    sheets = set()
+    bar = window.status_bar
     for status in (AgentStatus.RUNNING, AgentStatus.PAUSED, AgentStatus.ERROR):
         _emit_status(window, status)
         qtbot.waitUntil(lambda status=status: window.session.status is status)
-        sheets.add(window.status_label.styleSheet())
-    assert len(sheets) == 3
+        assert _ink(bar.status_dot) == _ink(bar.status_label) == status_color(status), status
+    bar.show_error("The model request failed")
+    assert _ink(bar.detail_label) == ERROR_COLOR
+    bar.set_container("0123456789abcdef", frozen=True)
+    assert _ink(bar.container_label) == CONTAINER_COLORS["frozen"]
+    bar.set_container("0123456789abcdef", frozen=False)
+    assert _ink(bar.container_label) == CONTAINER_COLORS["running"]
 
 
 def test_enabled_table_while_the_container_starts() -> None:

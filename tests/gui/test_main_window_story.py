@@ -15,13 +15,8 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from agent.status import AgentStatus
 from tests.gui.window_helpers import queued_rows, status_text, tree_index, view_has, view_texts
 from tests.support.llm_server import RecordedRequest, Reply
+from tests.support.stories import CORRECTION, NEW_FILE, TASK, greeting_script
 
-# Writes a file at once, then prints a line every 0.1 s for 4 s: long enough to pause in.
-STREAMING = (
-    "echo draft > /workspace/notes.txt; "
-    "for i in $(seq 1 40); do echo line $i; sleep 0.1; done; echo loop-$((40+2))-done"
-)
-CORRECTION = "Actually, write the greeting in uppercase."
 STARTUP_S = 90_000  # ms: the first container start and the first LLM call
 
 
@@ -31,25 +26,14 @@ def _frozen(docker_client, window) -> bool:
 
 
 def test_send_pause_browse_correct_resume_finish(qtbot, make_window, llm_server, docker_client):
-    def script(request: RecordedRequest) -> Reply:
-        results = request.tool_results()
-        if not results:
-            return Reply.call("bash", "Let me look around first.", command=STREAMING)
-        if len(results) == 1:
-            greeting = "HELLO\n" if CORRECTION in request.all_text() else "hello\n"
-            return Reply.call(
-                "file_editor", command="create", path="/workspace/hello.txt", file_text=greeting
-            )
-        return Reply.call("finish", message="Wrote /workspace/hello.txt in uppercase.")
-
-    llm_server.script = script
+    llm_server.script = greeting_script
     window = make_window()
     assert status_text(window) == "Ready"
     assert not window.action_pause.isEnabled() and not window.action_resume.isEnabled()
 
     # Type and send.
     assert not window.action_send.isEnabled()
-    qtbot.keyClicks(window.composer_edit, "Write a greeting to /workspace/hello.txt")
+    qtbot.keyClicks(window.composer_edit, TASK)
     assert window.action_send.isEnabled()
     window.action_send.trigger()
     assert window.composer_edit.toPlainText() == ""
@@ -102,8 +86,8 @@ def test_send_pause_browse_correct_resume_finish(qtbot, make_window, llm_server,
     assert window.status_bar.steps_label.text() == "3 steps"
 
     # The new file is in the tree, and it says what the correction asked for.
-    qtbot.waitUntil(lambda: tree_index(window, "/workspace/hello.txt").isValid(), timeout=15_000)
-    window.file_tree.setCurrentIndex(tree_index(window, "/workspace/hello.txt"))
+    qtbot.waitUntil(lambda: tree_index(window, NEW_FILE).isValid(), timeout=15_000)
+    window.file_tree.setCurrentIndex(tree_index(window, NEW_FILE))
     qtbot.waitUntil(lambda: "HELLO" in viewer.text_view.toPlainText(), timeout=15_000)
     assert window.action_send.isEnabled() is False  # empty composer
     assert not window.action_pause.isEnabled() and not window.action_stop.isEnabled()

@@ -1,0 +1,112 @@
+"""A first completion rehearsed against a loopback server, so the user's first one is quick.
+
+litellm imports much of itself lazily: its first real completion still loads some hundred
+modules (its proxy types, logging callbacks, httpcore, h11, h2, hpack) and builds the
+response's pydantic models, ~250-450 ms of CPU landing on the thread of the first run, as
+it starts. ``rehearse_first_completion`` sends one request through ``LLM`` and litellm's
+OpenAI provider to a throwaway HTTP server on 127.0.0.1 (the whole path, whatever litellm's
+version imports on it), and loads the tokenizer of the model the user will talk to.
+Nothing leaves the machine. The app's self-test uses the same server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pydantic import SecretStr
+
+from agent.llm import LLM, LLMResponse
+
+REHEARSAL_MODEL = "berth-rehearsal"
+BASH_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "bash",
+        "parameters": {"type": "object", "properties": {"command": {"type": "string"}}},
+    },
+}
+
+
+@contextlib.contextmanager
+def loopback_json_server(reply: Mapping[str, object]) -> Iterator[str]:
+    """A throwaway HTTP server on 127.0.0.1 answering every POST with ``reply``; yields its
+    URL."""
+    body = json.dumps(reply).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="berth-loopback-http")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def tool_call_reply(model: str, call_id: str, command: str) -> dict[str, Any]:
+    """An OpenAI chat completion whose one choice calls ``bash`` with ``command``."""
+    return {
+        "id": f"chatcmpl-{call_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": call_id,
+                            "type": "function",
+                            "function": {
+                                "name": "bash",
+                                "arguments": json.dumps({"command": command}),
+                            },
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+
+
+def rehearse_first_completion(model: str | None = None) -> LLMResponse:
+    """One completion through the loopback server; then the tokenizer of ``model`` (the
+    user's, counted on every step) is loaded too. Raises what ``LLM.completion`` raises."""
+    messages = [{"role": "user", "content": "run true"}]
+    reply = tool_call_reply(REHEARSAL_MODEL, "call_rehearsal", "true")
+    with loopback_json_server(reply) as url:
+        llm = LLM(
+            model=f"openai/{REHEARSAL_MODEL}",
+            base_url=f"{url}/v1",
+            api_key=SecretStr("berth-rehearsal-not-a-key"),
+            num_retries=0,
+            timeout=20,
+        )
+        response = llm.completion(messages, tools=[BASH_TOOL])
+    if model:
+        llm.model_copy(update={"model": model}).count_tokens(messages)
+    return response

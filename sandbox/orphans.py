@@ -24,7 +24,9 @@ def reap_orphans(client: docker.DockerClient | None = None) -> int:
     with engine_errors():
         for status in _DEAD_STATES:
             for container in client.containers.list(
-                all=True, filters={"label": f"{labels.MANAGED}=true", "status": status}
+                ignore_removed=True,
+                all=True,
+                filters={"label": f"{labels.MANAGED}=true", "status": status},
             ):
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     container.remove()

@@ -24,7 +24,9 @@ def remove_conversation_resources(
     removed = 0
     with engine_errors():
         found = client.containers.list(
-            all=True, filters={"label": f"{labels.CONVERSATION}={conversation_id}"}
+            ignore_removed=True,
+            all=True,
+            filters={"label": f"{labels.CONVERSATION}={conversation_id}"},
         )
         for container in found:
             if container.labels.get(labels.MANAGED) != "true":

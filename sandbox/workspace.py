@@ -192,6 +192,9 @@ class DockerWorkspace:
         assert self.conversation_id is not None
         found = self.client.containers.list(
             all=True,
+            # One removed between the listing and its inspect (`docker rm -f` under way)
+            # is skipped, not a NotFound that fails the whole search.
+            ignore_removed=True,
             filters={
                 "label": [
                     f"{labels.MANAGED}=true",
@@ -286,7 +289,9 @@ class DockerWorkspace:
         """Berth's other containers on this volume (checkpoint helpers) go first: a volume
         in use cannot be removed."""
         users = self.client.containers.list(
-            all=True, filters={"volume": volume, "label": f"{labels.MANAGED}=true"}
+            ignore_removed=True,
+            all=True,
+            filters={"volume": volume, "label": f"{labels.MANAGED}=true"},
         )
         for user in users:
             with contextlib.suppress(docker.errors.NotFound):

@@ -185,7 +185,7 @@ class CheckpointStore:
     def _find_or_create(self) -> Container:
         client = self.client
         found = client.containers.list(
-            all=True, filters={"label": f"{OF_LABEL}={self.conversation_id}"}
+            ignore_removed=True, all=True, filters={"label": f"{OF_LABEL}={self.conversation_id}"}
         )
         for container in found:
             if container.status == "running" and self._mounts_ok(container):

@@ -22,6 +22,8 @@ import os
 import statistics
 from pathlib import Path
 
+import pytest
+
 from tests.bench.fresh_app import run_fresh
 from tests.bench.stall_story import HEARTBEAT_MS, StoryFigures
 from tests.support.fixtures import TEST_API_KEY, _llm_server_session, llm_server  # noqa: F401
@@ -36,9 +38,6 @@ RUNS = int(os.environ.get("BERTH_BENCH_STALL_RUNS", "3"))
 # When the user sends after the window shows: at once is the story of the issue (litellm
 # is still importing); 15 s sends after the import.
 SEND_AFTER_S = float(os.environ.get("BERTH_BENCH_STALL_SEND_AFTER", "0"))
-# Several conversations running the story at once need issue 12's window (the lead's
-# branch); stall_story.py takes --conversations for it.
-CONVERSATIONS = 1
 
 
 def _child(home: Path, server: ScriptedLLMServer, *args: str) -> StoryFigures:
@@ -81,7 +80,9 @@ def _row(name: str, values: list[float], fmt: str) -> tuple[str, str]:
     return name, f"{statistics.median(values):{fmt}}  |{cells}"
 
 
+@pytest.mark.parametrize("conversations", [1, 3])  # 3: two more run in the background
 def test_worst_stall_in_the_story_right_after_launch(
+    conversations: int,
     llm_server: ScriptedLLMServer,  # noqa: F811
     sandbox_image: str,
     tmp_path: Path,
@@ -95,11 +96,13 @@ def test_worst_stall_in_the_story_right_after_launch(
             _child(
                 tmp_path / f"story{run}",
                 llm_server,
-                *("--conversations", str(CONVERSATIONS), "--send-after", str(SEND_AFTER_S)),
+                *("--conversations", str(conversations), "--send-after", str(SEND_AFTER_S)),
             )
         )
-        assert len(llm_server.requests) == 3, "the story did not run as scripted"
-        assert CORRECTION in llm_server.requests[1].all_text()
+        corrected = [r for r in llm_server.requests if CORRECTION in r.all_text()]
+        assert len(llm_server.requests) >= 2 + conversations and corrected, (
+            "the story did not run as scripted"
+        )
         bares.append(_child(tmp_path / f"bare{run}", llm_server, "--bare", str(BASELINE_S)))
 
     summaries = [_summary(story.gaps_ms) for story in stories]
@@ -138,7 +141,8 @@ def test_worst_stall_in_the_story_right_after_launch(
     print(
         f"\nGUI-thread heartbeat ({HEARTBEAT_MS} ms timer) from launch through send, pause, "
         f"correct, resume, finish; {RUNS} launches (fresh interpreter, offscreen), "
-        f"sent {SEND_AFTER_S:g} s after the window showed. Median | each run. "
+        f"sent {SEND_AFTER_S:g} s after the window showed; {conversations} conversation(s) "
+        "at once (the others started first, running in the background). Median | each run. "
         f"Goal: worst < {STALL_GOAL_MS:.0f} ms"
     )
     for name, value in rows:

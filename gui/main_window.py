@@ -607,7 +607,7 @@ class MainWindow(QMainWindow):
         model = self.settings.llm_model
         # Seconds of work that must never hold up quitting: a thread of its own.
         Background(self).run(
-            lambda: preload_heavy_modules(model), long_running=True, name="berth-preload"
+            lambda: preload_heavy_modules(model), long_running=True, name="preload"
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:

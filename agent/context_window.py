@@ -12,8 +12,7 @@ the prefix the provider caches never changes between two condensations.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.branches import live_events
@@ -30,6 +29,8 @@ THRESHOLD = 0.75
 TARGET = 0.5
 # One tool result may take at most this share of the window; a longer one is cut.
 OBSERVATION_SHARE = 0.25
+# What a message's framing (role, separators) may add to its tokens, beyond its bytes.
+MESSAGE_OVERHEAD = 8
 
 SUMMARY_INTRO = (
     "[Earlier steps condensed] Steps {first}-{last} of this conversation were summarised "
@@ -42,12 +43,29 @@ CUT_NOTE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
-    """The messages of one LLM request and their size in tokens (tools included)."""
+    """The messages of one LLM request and their size in tokens (tools included).
 
-    messages: list[dict[str, Any]]
-    tokens: int
+    ``bound`` is a cheap upper bound (no BPE token is shorter than a byte, so a request has
+    at most as many tokens as its JSON has bytes, plus a few per message); ``tokens`` is the
+    exact count, made only when asked. Most requests are far below the threshold by their
+    bound, so the tokenizer is never loaded for them: building it (tiktoken's, in native
+    code) holds the GIL for 100-200 ms, which the window felt as a stall.
+    """
+
+    __slots__ = ("_count", "_tokens", "bound", "messages")
+
+    def __init__(self, messages: list[dict[str, Any]], count: Callable[[], int], bound: int):
+        self.messages = messages
+        self.bound = bound
+        self._count = count
+        self._tokens: int | None = None
+
+    @property
+    def tokens(self) -> int:
+        if self._tokens is None:
+            self._tokens = self._count()
+        return self._tokens
 
 
 def latest_condensation(events: Sequence[Event]) -> tuple[int, int, CondensationEvent] | None:
@@ -157,6 +175,12 @@ class ContextWindow:
             )
         return self._tools_tokens
 
+    def bound(self, messages: Sequence[dict[str, Any]]) -> int:
+        """At least the tokens of a request with ``messages`` (tools included), counted
+        without a tokenizer: see Request."""
+        tools = len(json.dumps(self.tools, ensure_ascii=False).encode()) if self.tools else 0
+        return tools + sum(message_bound(m) for m in messages)
+
     def count(self, messages: Sequence[dict[str, Any]]) -> int:
         """Tokens of ``messages`` alone."""
         return sum(self.message_tokens(m) for m in messages)
@@ -172,9 +196,11 @@ class ContextWindow:
         prompt = system_prompt_with_context(system_prompt, events)
         messages = build_messages(prompt, visible_events(events))
         messages = self.cut_all(messages)
-        return Request(messages, self.tokens(messages))
+        return Request(messages, lambda: self.tokens(messages), self.bound(messages))
 
     def over_threshold(self, request: Request) -> bool:
+        if request.bound <= self.threshold_tokens:
+            return False  # far enough below: no need to count exactly
         return request.tokens > self.threshold_tokens
 
     def observation_limit(self) -> int:
@@ -191,6 +217,8 @@ class ContextWindow:
         if not isinstance(content, str):
             return message
         limit = self.observation_limit()
+        if message_bound(message) <= limit:
+            return message
         tokens = self.message_tokens(message)
         if tokens <= limit:
             return message
@@ -215,6 +243,11 @@ class ContextWindow:
         window = max(1000, window)
         if self.learned_window is None or window < self.learned_window:
             self.learned_window = window
+
+
+def message_bound(message: dict[str, Any]) -> int:
+    """At least the tokens of ``message``: its JSON's bytes and the framing."""
+    return len(json.dumps(message, ensure_ascii=False).encode()) + MESSAGE_OVERHEAD
 
 
 def cut_middle(text: str, keep: int) -> str:

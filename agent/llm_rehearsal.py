@@ -5,8 +5,10 @@ modules (its proxy types, logging callbacks, httpcore, h11, h2, hpack) and build
 response's pydantic models, ~250-450 ms of CPU landing on the thread of the first run, as
 it starts. ``rehearse_first_completion`` sends one request through ``LLM`` and litellm's
 OpenAI provider to a throwaway HTTP server on 127.0.0.1 (the whole path, whatever litellm's
-version imports on it), and loads the tokenizer of the model the user will talk to.
-Nothing leaves the machine. The app's self-test uses the same server.
+version imports on it). The model's tokenizer is not loaded: building it holds the GIL
+for 100-200 ms, and a request is counted exactly only near its window's threshold
+(agent/context_window.py), so most conversations never need it. Nothing leaves the
+machine. The app's self-test uses the same server.
 """
 
 from __future__ import annotations
@@ -93,9 +95,8 @@ def tool_call_reply(model: str, call_id: str, command: str) -> dict[str, Any]:
     }
 
 
-def rehearse_first_completion(model: str | None = None) -> LLMResponse:
-    """One completion through the loopback server; then the tokenizer of ``model`` (the
-    user's, counted on every step) is loaded too. Raises what ``LLM.completion`` raises."""
+def rehearse_first_completion() -> LLMResponse:
+    """One completion through the loopback server. Raises what ``LLM.completion`` raises."""
     messages = [{"role": "user", "content": "run true"}]
     reply = tool_call_reply(REHEARSAL_MODEL, "call_rehearsal", "true")
     with loopback_json_server(reply) as url:
@@ -106,7 +107,4 @@ def rehearse_first_completion(model: str | None = None) -> LLMResponse:
             num_retries=0,
             timeout=20,
         )
-        response = llm.completion(messages, tools=[BASH_TOOL])
-    if model:
-        llm.model_copy(update={"model": model}).count_tokens(messages)
-    return response
+        return llm.completion(messages, tools=[BASH_TOOL])

@@ -604,11 +604,8 @@ class MainWindow(QMainWindow):
 
     def _start_preload(self) -> None:
         warm_up_documents(self.event_view)
-        model = self.settings.llm_model
         # Seconds of work that must never hold up quitting: a thread of its own.
-        Background(self).run(
-            lambda: preload_heavy_modules(model), long_running=True, name="preload"
-        )
+        Background(self).run(preload_heavy_modules, long_running=True, name="preload")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # While agents are at work, quitting offers Pause all first (or to stay).

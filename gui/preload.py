@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 GC_THRESHOLDS = (10_000, 20, 50)
 
 
-def preload_heavy_modules(model: str | None = None) -> None:
+def preload_heavy_modules() -> None:
     """Import litellm and the Docker SDK (seconds of work), then rehearse a first
-    completion on a loopback server and load ``model``'s tokenizer (the rest of litellm's
-    first call: agent/llm_rehearsal.py), so the first send is quick.
+    completion on a loopback server (the rest of litellm's first call:
+    agent/llm_rehearsal.py), so the first send is quick.
 
     The collector is off meanwhile: litellm makes some hundreds of thousands of long-lived
     objects, and each automatic full collection over them (six of 65-500 ms on 2 cores,
@@ -48,7 +48,7 @@ def preload_heavy_modules(model: str | None = None) -> None:
         import sandbox.checkpoints  # noqa: F401
         from agent.llm_rehearsal import rehearse_first_completion
 
-        rehearse_first_completion(model)
+        rehearse_first_completion()
     except Exception:  # the real use reports the problem where the user sees it
         log.debug("background preload failed", exc_info=True)
     finally:

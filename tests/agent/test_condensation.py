@@ -323,3 +323,29 @@ def test_agents_md_reaches_the_model_and_is_shown_as_read(llm_server, shared_wor
     assert second == first  # read once, at the start: the prompt stays as it was
     read = [e for e in conversation.state.events if isinstance(e, ContextFileEvent)]
     assert len(read) == 1 and read[0].truncated and read[0].size == len(rules) + 40_000
+
+
+def test_the_tokenizer_counts_only_requests_near_the_threshold():
+    """Building a tokenizer holds the GIL for 100-200 ms: a request far below the window is
+    judged by its byte bound alone, one near it is counted exactly."""
+    from agent.context_window import ContextWindow
+    from agent.llm import LLM
+
+    counted: list[int] = []
+
+    class CountingLLM(LLM):
+        def count_tokens(self, messages):
+            counted.append(len(messages))
+            return super().count_tokens(messages)
+
+    llm = CountingLLM(model="openai/gpt-4o", context_window=2_000)
+    window = ContextWindow(llm)
+    short = [MessageEvent(role="user", text="Say hello")]
+    request = window.build("You are an agent.", short)
+    assert not window.over_threshold(request)
+    assert counted == []  # no tokenizer was needed
+    long = [*short, MessageEvent(role="assistant", text="word " * 2_000)]
+    request = window.build("You are an agent.", long)
+    assert window.over_threshold(request)  # 2,000 words pass 75% of 2,000 tokens
+    assert counted  # counted exactly, since the bound could not tell
+    assert request.tokens <= request.bound

@@ -128,7 +128,8 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     )
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: b.status is AgentStatus.FINISHED, timeout=60_000)
-    assert view_has(window, "B finished")
+    # The session's status is read live; the stream shows what reached the GUI thread.
+    qtbot.waitUntil(lambda: view_has(window, "B finished"), timeout=10_000)
     _click_row(qtbot, window, a.conversation_id)
     qtbot.waitUntil(lambda: view_has(window, "A finished"), timeout=5_000)
     assert view_has(window, "A-done")
@@ -165,7 +166,9 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
     first = again.conversations.find(ids[0])
     assert first is not None
     qtbot.waitUntil(lambda: first.status is AgentStatus.PAUSED, timeout=STARTUP_MS)
-    assert view_has(again, "The app stopped while this command ran")
+    qtbot.waitUntil(
+        lambda: view_has(again, "The app stopped while this command ran"), timeout=10_000
+    )
 
     # Resume: the agent goes on from there (the model sees the cut-short result).
     llm_server.script = _script({"A": 3, "B": 3})

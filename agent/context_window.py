@@ -141,6 +141,9 @@ class ContextWindow:
         self.tools = tools or []
         self._counts: dict[str, int] = {}
         self._tools_tokens: int | None = None
+        self._tools_bound = (
+            len(json.dumps(self.tools, ensure_ascii=False).encode()) if self.tools else 0
+        )
         # A smaller window a provider taught us (its error named it, or refused a request).
         self.learned_window: int | None = None
 
@@ -178,8 +181,7 @@ class ContextWindow:
     def bound(self, messages: Sequence[dict[str, Any]]) -> int:
         """At least the tokens of a request with ``messages`` (tools included), counted
         without a tokenizer: see Request."""
-        tools = len(json.dumps(self.tools, ensure_ascii=False).encode()) if self.tools else 0
-        return tools + sum(message_bound(m) for m in messages)
+        return self._tools_bound + sum(message_bound(m) for m in messages)
 
     def count(self, messages: Sequence[dict[str, Any]]) -> int:
         """Tokens of ``messages`` alone."""

@@ -210,6 +210,13 @@ class Session:
         ran")."""
         return self._between_runs(Command.CLOSE, why)
 
+    def quit(self) -> bool:
+        """The app is quitting: close, and a command cut short gets the same result as
+        one a crashed app left behind (the model is told the app stopped)."""
+        from agent.conversation import APP_STOPPED_TEXT
+
+        return self.close(APP_STOPPED_TEXT)
+
     def delete(self, remove_container: bool = True) -> bool:
         """Close, then remove the folder (and the container and volume, by label)."""
         return self._between_runs(Command.DELETE, remove_container)

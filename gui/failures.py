@@ -87,7 +87,7 @@ class FailureHandling(QObject):
         self.image_builder.offer(image, message)
 
     def _on_image_built(self, image: str) -> None:
-        self._window.session.retry_start()
+        self._window.session.start()
 
     def _on_build_stopped(self, message: str) -> None:
         self._window.status_bar.show_error(message)

@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
 
         def answered(button: QAbstractButton) -> None:
             if box.standardButton(button) == QMessageBox.StandardButton.Retry:
-                self.session.retry_start()
+                self.session.start()
 
         box.buttonClicked.connect(answered)
         box.finished.connect(lambda _r: self._forget_engine_dialog(box))

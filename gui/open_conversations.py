@@ -27,11 +27,6 @@ from gui.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
 
 log = logging.getLogger(__name__)
 
-# What a command still running when the app quits is told.
-APP_STOPPED = (
-    "The app stopped while this command ran (Berth was quit), so it was ended and its "
-    "result is unknown. Run it again if it is still needed."
-)
 
 _RELAYED = (
     "started_starting",
@@ -164,7 +159,7 @@ class OpenConversations(QObject):
             return
         self._shut = True
         for bridge in self._bridges:
-            bridge.close(APP_STOPPED)
+            bridge.quit()
         for bridge in self._bridges:
             if not bridge.wait_closed(timeout):
                 log.warning("a conversation did not close within %.0f s", timeout)

@@ -162,11 +162,8 @@ class SessionBridge(QObject):
     # --- commands (return at once) ----------------------------------------------------------
 
     def start(self) -> bool:
-        return self._session.start()
-
-    def retry_start(self) -> bool:
-        """Start again after a failed start (engine away, image missing): what the user
-        typed meanwhile is sent once the container is up."""
+        """Start (a saved one: reopen), also again after a failed start (engine away,
+        image missing): what the user typed meanwhile is sent once the container is up."""
         return self._session.start()
 
     def send(self, text: str) -> bool:
@@ -196,8 +193,11 @@ class SessionBridge(QObject):
     def changes(self, since: str | None = None) -> bool:
         return self._session.changes(since)
 
-    def close(self, why: str | None = None) -> bool:
-        return self._session.close(why)
+    def close(self) -> bool:
+        return self._session.close()
+
+    def quit(self) -> bool:
+        return self._session.quit()
 
     def delete(self, remove_container: bool = True) -> bool:
         return self._session.delete(remove_container)

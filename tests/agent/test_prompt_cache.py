@@ -19,7 +19,8 @@ def step(number: int) -> list:
     ]
 
 
-def test_the_head_stays_byte_identical_between_requests():
+def condensed_story() -> tuple[ContextWindow, list]:
+    """Three steps, the first two condensed: the window and the events."""
     context = ContextWindow(LLM(model="openai/berth-scripted", context_window=8000))
     events = [MessageEvent(role="user", text="Do the steps."), *step(1), *step(2), *step(3)]
     condensed = CondensationEvent(
@@ -29,7 +30,11 @@ def test_the_head_stays_byte_identical_between_requests():
         first_step=1,
         last_step=2,
     )
-    events.append(condensed)
+    return context, [*events, condensed]
+
+
+def test_the_head_stays_byte_identical_between_requests():
+    context, events = condensed_story()
     first = context.build("You are careful.", events).messages
     events += [*step(4), MessageEvent(role="user", text="Also step 5.")]
     second = context.build("You are careful.", events).messages
@@ -74,16 +79,8 @@ def test_claude_gets_breakpoints_on_the_head_and_the_newest_message():
 def test_a_rewind_past_a_condensation_leaves_its_summary_behind():
     from agent.events import RewindEvent
 
-    context = ContextWindow(LLM(model="openai/berth-scripted", context_window=8000))
-    events = [MessageEvent(role="user", text="Do the steps."), *step(1), *step(2), *step(3)]
-    condensed = CondensationEvent(
-        summary="Ran steps 1 and 2.",
-        first_event_id=events[1].id,
-        last_event_id=events[4].id,
-        first_step=1,
-        last_step=2,
-    )
-    events += [condensed, *step(4)]
+    context, events = condensed_story()
+    events += step(4)
     kept = context.build(
         "sys",
         [*events, RewindEvent(rewind_id="r", checkpoint_id="c", step=4, to_event_id=events[-1].id)],

@@ -167,7 +167,7 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
     assert first is not None
     qtbot.waitUntil(lambda: first.status is AgentStatus.PAUSED, timeout=STARTUP_MS)
     qtbot.waitUntil(
-        lambda: view_has(again, "The app stopped while this command ran"), timeout=10_000
+        lambda: view_has(again, "The app stopped while this tool call was running"), timeout=10_000
     )
 
     # Resume: the agent goes on from there (the model sees the cut-short result).

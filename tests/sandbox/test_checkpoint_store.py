@@ -3,12 +3,38 @@ snapshot, restore byte for byte, content stored once, gc, a killed server."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from sandbox.checkpoints import CheckpointError, CheckpointStore, workspace_mount
 from tests.support.fingerprint import DAMAGE, SEED, fingerprint
+
+
+@contextlib.contextmanager
+def killing_the_server(store: CheckpointStore, every: float) -> Iterator[None]:
+    """The store's helper server is kill -9'd every ``every`` seconds meanwhile."""
+    helper = store.container
+    assert helper is not None
+    stop = threading.Event()
+
+    def keep_killing() -> None:
+        script = (
+            "for p in /proc/[0-9]*; do grep -q server.py $p/cmdline 2>/dev/null "
+            "&& kill -9 ${p#/proc/}; done"
+        )
+        while not stop.wait(every):
+            helper.exec_run(["bash", "-c", script])
+
+    killer = threading.Thread(target=keep_killing, daemon=True)
+    killer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        killer.join()
 
 
 @pytest.fixture
@@ -104,28 +130,10 @@ def test_a_server_killed_mid_restore_leaves_a_store_that_finishes_the_restore(ws
     after = fingerprint(ws)
     many = store.snapshot("many")
     store.restore(first.tree)
-    helper = store.container
-    assert helper is not None
-    stop = threading.Event()
-
-    def keep_killing() -> None:
-        script = (
-            "for p in /proc/[0-9]*; do grep -q server.py $p/cmdline 2>/dev/null "
-            "&& kill -9 ${p#/proc/}; done"
-        )
-        while not stop.wait(0.1):
-            helper.exec_run(["bash", "-c", script])
-
-    killer = threading.Thread(target=keep_killing, daemon=True)
-    killer.start()
-    try:
-        with pytest.raises(CheckpointError):
-            for _ in range(50):
-                store.restore(many.tree)
-                store.restore(first.tree)
-    finally:
-        stop.set()
-        killer.join()
+    with killing_the_server(store, every=0.1), pytest.raises(CheckpointError):
+        for _ in range(50):
+            store.restore(many.tree)
+            store.restore(first.tree)
     # The store opens again (a new server) and running the restore again finishes it.
     store.restore(many.tree)
     assert fingerprint(ws) == after
@@ -165,31 +173,13 @@ def test_a_server_killed_mid_checkpoint_leaves_a_store_that_opens(ws, store):
     seeded(ws)
     first = store.snapshot("before-kill")
     before = fingerprint(ws)
-    helper = store.container
-    assert helper is not None
-    stop = threading.Event()
-
-    def keep_killing() -> None:
-        script = (
-            "for p in /proc/[0-9]*; do grep -q server.py $p/cmdline 2>/dev/null "
-            "&& kill -9 ${p#/proc/}; done"
-        )
-        while not stop.wait(0.05):
-            helper.exec_run(["bash", "-c", script])
-
-    killer = threading.Thread(target=keep_killing, daemon=True)
-    killer.start()
-    try:
-        with pytest.raises(CheckpointError):
-            for n in range(50):  # new content each time, 16 MB to hash and store
-                ws.execute(
-                    f"(mkdir -p /workspace/fresh{n} && cd /workspace/fresh{n} && "
-                    "head -c 16777216 /dev/urandom | split -b 65536 -a 3)"
-                )
-                store.snapshot(f"killed{n}")
-    finally:
-        stop.set()
-        killer.join()
+    with killing_the_server(store, every=0.05), pytest.raises(CheckpointError):
+        for n in range(50):  # new content each time, 16 MB to hash and store
+            ws.execute(
+                f"(mkdir -p /workspace/fresh{n} && cd /workspace/fresh{n} && "
+                "head -c 16777216 /dev/urandom | split -b 65536 -a 3)"
+            )
+            store.snapshot(f"killed{n}")
     # A new server opens the store; the checkpoint is taken again, and both restore.
     after = fingerprint(ws)
     again = store.snapshot("again")

@@ -18,7 +18,19 @@ STARTUP_MS = 90_000
 
 
 def _beats(name: str, count: int) -> str:
-    return f"for i in $(seq 1 {count}); do echo {name}-beat $i; sleep 0.1; done; echo {name}-done"
+    """A loop of `count` beats that ends early once /tmp/release exists in its container.
+
+    A test that needs one job to outlive another releases it (`_release`) instead of
+    guessing from beat counts how long a loaded machine takes to get there.
+    """
+    return (
+        f"for i in $(seq 1 {count}); do [ -e /tmp/release ] && break; "
+        f"echo {name}-beat $i; sleep 0.1; done; echo {name}-done"
+    )
+
+
+def _release(bridge) -> None:
+    bridge.conversation.workspace.container.exec_run(["touch", "/tmp/release"])
 
 
 def _script(counts: dict[str, int]):
@@ -58,7 +70,7 @@ def _click_row(qtbot, window, conversation_id: str) -> None:
 def test_two_at_once_one_paused_while_the_other_finishes(
     qtbot, make_window, llm_server, docker_client
 ):
-    llm_server.script = _script({"A": 80, "B": 600})
+    llm_server.script = _script({"A": 6000, "B": 6000})
     window = make_window()
     qtbot.keyClicks(window.composer_edit, "B: a long job")
     window.action_send.trigger()
@@ -103,6 +115,7 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert a.status is AgentStatus.RUNNING
 
     # A finishes while B stays paused; the rows say so.
+    _release(a)
     qtbot.waitUntil(lambda: a.status is AgentStatus.FINISHED, timeout=60_000)
     qtbot.waitUntil(lambda: _row_status(window, a.conversation_id) == "Finished")
     assert _row_status(window, b_id) == "Paused"
@@ -118,10 +131,10 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert view_has(window, "B-beat") and not view_has(window, "A finished")
 
     # B resumes where it was and finishes.
-    llm_server.script = _script({"A": 80, "B": 600})
+    llm_server.script = _script({"A": 6000, "B": 6000})
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: status_text(window) == "Running", timeout=10_000)  # as shown
-    window.action_stop.trigger()  # its loop would take a minute: Stop ends the command
+    window.action_stop.trigger()  # its loop would run for minutes: Stop ends the command
     qtbot.waitUntil(
         lambda: status_text(window) == "Paused" and window.action_resume.isEnabled(),
         timeout=30_000,
@@ -136,7 +149,7 @@ def test_two_at_once_one_paused_while_the_other_finishes(
 
 
 def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_server):
-    llm_server.script = _script({"A": 600, "B": 600})
+    llm_server.script = _script({"A": 6000, "B": 6000})
     window = make_window()
     ids = []
     for task in ("A: first", "B: second"):
@@ -179,7 +192,7 @@ def test_pause_all_on_quit_and_both_come_back_paused(qtbot, make_window, llm_ser
 
 
 def test_a_pause_by_signals_says_stopped_not_running(qtbot, make_window, llm_server):
-    llm_server.script = _script({"S": 600})
+    llm_server.script = _script({"S": 6000})
     window = make_window()
     window.settings.pause_mode = "signals"  # as chosen in Settings: no freezer
     qtbot.keyClicks(window.composer_edit, "S: a long job")

@@ -18,10 +18,11 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -188,12 +189,20 @@ class AppSettings(BaseSettings):
             raise ValueError("must be at least 6m")
         return value
 
+    # Whether the keyring's key is still to be read (``load(keyring_later=True)``), and the
+    # lock that makes one read of it, whichever thread asks first.
+    _keyring_pending: bool = PrivateAttr(default=False)
+    _keyring_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
     @classmethod
-    def load(cls, directory: Path | None = None) -> AppSettings:
+    def load(cls, directory: Path | None = None, *, keyring_later: bool = False) -> AppSettings:
         """The settings Berth starts with: environment, then settings.json, then keyring.
 
         A missing or unreadable file gives the defaults (logged): a bad file must not keep
-        the app from starting."""
+        the app from starting. ``keyring_later``: the keyring is not read now but by the
+        first ``read_keyring()`` (the window's launch does not wait for it: importing
+        keyring and asking the OS's secret service took 100-400 ms, and a locked one can
+        take as long as the user does)."""
         saved = cls.read_file(directory)
         for field in env_overrides():
             saved.pop(field, None)
@@ -209,8 +218,26 @@ class AppSettings(BaseSettings):
         if settings.llm_api_key is not None and not settings.llm_api_key.get_secret_value():
             settings.llm_api_key = None
         if settings.llm_api_key is None:
-            settings.llm_api_key = read_keyring_key()
+            if keyring_later:
+                settings._keyring_pending = True
+            else:
+                settings.llm_api_key = read_keyring_key()
         return settings
+
+    def read_keyring(self) -> None:
+        """Take the keyring's key into ``llm_api_key`` if ``load`` left it for later.
+
+        Called on a background thread after the window shows, and by whatever needs the
+        key (``make_llm``, the Settings dialog): the first caller reads it, one arriving
+        meanwhile waits for that read, later ones return at once. A key set meanwhile (the
+        Settings dialog) wins over the one read."""
+        with self._keyring_lock:
+            if not self._keyring_pending:
+                return
+            key = read_keyring_key()
+            if self.llm_api_key is None:
+                self.llm_api_key = key
+            self._keyring_pending = False
 
     @classmethod
     def read_file(cls, directory: Path | None = None) -> dict[str, Any]:
@@ -252,8 +279,11 @@ class AppSettings(BaseSettings):
     def update_from(self, other: AppSettings) -> None:
         """Take every value of ``other`` in place: whoever holds this object (the running
         session) uses them for the next conversation."""
-        for name in type(self).model_fields:
-            setattr(self, name, getattr(other, name))
+        other.read_keyring()
+        with self._keyring_lock:  # other's key, read or not, is the one now
+            for name in type(self).model_fields:
+                setattr(self, name, getattr(other, name))
+            self._keyring_pending = False
 
     def workspace_options(self) -> dict[str, Any]:
         """Keyword arguments for ``sandbox.DockerWorkspace`` from the sandbox limits."""
@@ -278,6 +308,7 @@ class AppSettings(BaseSettings):
         """An ``agent.LLM`` for these settings (cheap: litellm loads on the first call)."""
         from agent import LLM
 
+        self.read_keyring()
         # The key only when one is set: otherwise LLM's own default (LLM_API_KEY) applies.
         kwargs: dict[str, Any] = {
             "model": self.llm_model,

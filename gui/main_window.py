@@ -124,7 +124,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.setObjectName("main_window")
-        self.settings = settings or AppSettings.load()
+        # The keyring is read after the first paint (below), not before the window shows.
+        self.settings = settings or AppSettings.load(keyring_later=True)
         self._preload = preload
         self._preloaded = False
         self._title = ""
@@ -604,6 +605,7 @@ class MainWindow(QMainWindow):
 
     def _start_preload(self) -> None:
         warm_up_documents(self.event_view)
+        Background(self).run(self.settings.read_keyring, name="keyring")
         # Seconds of work that must never hold up quitting: a thread of its own.
         Background(self).run(preload_heavy_modules, long_running=True, name="preload")
 

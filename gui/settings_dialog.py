@@ -158,6 +158,7 @@ class SettingsDialog(QDialog):
         self._probe: Job | None = None
         self._background = Background(self)
         self.result_settings: AppSettings | None = None
+        settings.read_keyring()  # the field shows the saved key: saving must not drop it
 
         self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
         self.base_url_edit = self._line(

@@ -240,7 +240,8 @@ def test_settings_come_from_the_environment_and_never_dump_the_key(monkeypatch) 
 
 
 def test_startup_imports_neither_litellm_nor_docker() -> None:
-    """Build the themed window in a fresh interpreter; with Qt warnings fatal."""
+    """Build the themed window in a fresh interpreter; with Qt warnings fatal. Nor the
+    keyring: with no key in the environment, it is read after the first paint."""
     code = (
         "import json, sys\n"
         "from gui.app import make_application\n"
@@ -250,7 +251,8 @@ def test_startup_imports_neither_litellm_nor_docker() -> None:
         "app.processEvents()\n"
         "print(json.dumps({'litellm': 'litellm' in sys.modules,\n"
         "                  'docker': 'docker' in sys.modules,\n"
-        "                  'openai': 'openai' in sys.modules}))\n"
+        "                  'openai': 'openai' in sys.modules,\n"
+        "                  'keyring': 'keyring' in sys.modules}))\n"
         "window.shutdown()\n"
     )
     env = {
@@ -258,11 +260,11 @@ def test_startup_imports_neither_litellm_nor_docker() -> None:
         "QT_QPA_PLATFORM": "offscreen",
         "QT_FATAL_WARNINGS": "1",
         "LLM_MODEL": "openai/gpt-4o",
-        "LLM_API_KEY": "sk-x",
     }
+    env.pop("LLM_API_KEY", None)
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert loaded == {"litellm": False, "docker": False, "openai": False}
+    assert loaded == {"litellm": False, "docker": False, "openai": False, "keyring": False}

@@ -158,6 +158,49 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
     assert AppSettings.load().llm_api_key is None
 
 
+def test_a_window_reads_the_keyring_after_it_shows_and_never_loses_the_key(
+    qtbot, home: Path, file_keyring: PlaintextKeyring
+) -> None:
+    """The window's launch does not wait for the keyring; the key is there all the same
+    for the first conversation and in Settings, opened however soon."""
+    from gui.main_window import MainWindow
+
+    AppSettings(llm_model="openai/my-model").save()
+    keyring.set_password(KEYRING_SERVICE, KEYRING_USER, SECRET)
+    window = MainWindow(preload=False)  # as launched; no preload: nothing read it yet
+    qtbot.addWidget(window)
+    assert window.settings.llm_api_key is None  # left for after the first paint
+
+    dialog = _dialog(qtbot, window.settings)  # opened before the background read
+    assert dialog.api_key_edit.text() == SECRET
+    dialog.ok_button.click()  # saving without touching the key keeps it
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == SECRET
+
+    later = AppSettings.load(keyring_later=True)
+    assert later.make_llm().api_key.get_secret_value() == SECRET
+    keyring.set_password(KEYRING_SERVICE, KEYRING_USER, "sk-changed-elsewhere")
+    assert later.make_llm().api_key.get_secret_value() == SECRET  # read once, not each time
+
+    typed = AppSettings.load(keyring_later=True)
+    typed.llm_api_key = SecretStr("sk-typed")  # set before the read: it wins
+    typed.read_keyring()
+    assert typed.llm_api_key.get_secret_value() == "sk-typed"
+
+
+def test_the_window_reads_the_keyring_in_the_background_after_its_first_paint(
+    qtbot, home: Path, file_keyring: PlaintextKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gui import main_window
+
+    monkeypatch.setattr(main_window, "preload_heavy_modules", lambda: None)  # not litellm
+    keyring.set_password(KEYRING_SERVICE, KEYRING_USER, SECRET)
+    window = main_window.MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.settings.llm_api_key is not None, timeout=10_000)
+    assert window.settings.llm_api_key.get_secret_value() == SECRET
+
+
 def test_the_environment_overrides_the_keyring_and_the_file(
     qtbot, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,11 +35,15 @@ class Starting(_Notice):
 
 
 class Opened(_Notice):
-    """The conversation exists and its container is up; ``reopened``: a saved one."""
+    """The conversation exists and its container is up; ``reopened``: a saved one, whose
+    events and stats so far come along (taken on the session's thread: a front end reading
+    them from the conversation would wait on its lock)."""
 
     kind: Literal["opened"] = "opened"
     conversation: Any  # agent.Conversation (kept loose: pydantic cannot model it)
     reopened: bool
+    events: tuple[Event, ...] = ()
+    stats: ConversationStats | None = None
 
 
 class StartFailed(_Notice):

@@ -263,9 +263,12 @@ class Session:
             target=self._record_messages, name="berth-session-recorder", daemon=True
         )
         self._recorder.start()
-        self._notify(n.Opened(conversation=conversation, reopened=reopened))
-        self._report_container()
         state = conversation.state
+        saved = (tuple(state.events), state.stats) if reopened else ((), None)
+        self._notify(
+            n.Opened(conversation=conversation, reopened=reopened, events=saved[0], stats=saved[1])
+        )
+        self._report_container()
         self._on_status(state.agent_status)
         for text in early:
             conversation.send_message(text)

@@ -62,8 +62,10 @@ class CheckpointControls(QObject):
         if isinstance(event, ObservationEvent | RewindEvent | CheckpointEvent):
             self.refresh_soon()
 
-    def set_checkpoints(self, steps: list[tuple[str, int]]) -> None:
-        self._steps = list(steps)
+    def show_checkpoints_of(self, events: list[Event]) -> None:
+        """The checkpoints of a conversation shown anew, from the events its bridge keeps
+        (never asked of the conversation: that takes its lock on the GUI thread)."""
+        self._steps = [(e.checkpoint_id, e.step) for e in events if isinstance(e, CheckpointEvent)]
         self._changes.set_checkpoints(self._steps)
         self.refresh_soon()
 

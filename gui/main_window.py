@@ -366,8 +366,7 @@ class MainWindow(QMainWindow):
         if reopened:
             self._show_events(self.session)
         self.file_browser.set_workspace(conversation.workspace)
-        steps = [(cp.id, cp.step) for cp in conversation.checkpoints]
-        self.checkpoint_controls.set_checkpoints(steps)
+        self.checkpoint_controls.show_checkpoints_of(self.session.events)
         self._remember_open(conversation.id)
         self._update_controls()
 
@@ -429,9 +428,7 @@ class MainWindow(QMainWindow):
         conversation = bridge.conversation
         self.file_browser.set_workspace(conversation.workspace if conversation else None)
         if conversation is not None:
-            self.checkpoint_controls.set_checkpoints(
-                [(cp.id, cp.step) for cp in conversation.checkpoints]
-            )
+            self.checkpoint_controls.show_checkpoints_of(bridge.events)
         else:
             self.checkpoint_controls.reset()
         self.status_bar.set_stats(bridge.stats)

@@ -232,8 +232,8 @@ class SessionBridge(QObject):
         elif isinstance(notice, n.Opened):
             self.starting_text = ""
             if notice.reopened:
-                self.events = list(notice.conversation.state.events)
-                self.stats = notice.conversation.state.stats
+                self.events = list(notice.events)
+                self.stats = notice.stats or self.stats
             self.opened.emit(notice.conversation, notice.reopened)
         else:
             self._on_other(notice)

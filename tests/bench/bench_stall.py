@@ -38,13 +38,21 @@ RUNS = int(os.environ.get("BERTH_BENCH_STALL_RUNS", "3"))
 # When the user sends after the window shows: at once is the story of the issue (litellm
 # is still importing); 15 s sends after the import.
 SEND_AFTER_S = float(os.environ.get("BERTH_BENCH_STALL_SEND_AFTER", "0"))
+# Set to 1: each story also prints where the other threads stood at every GIL hold over
+# 40 ms (stall_story.GilWatch), to find what a stall is made of.
+DIAGNOSE = os.environ.get("BERTH_BENCH_STALL_DIAGNOSE") == "1"
 
 
 def _child(home: Path, server: ScriptedLLMServer, *args: str) -> StoryFigures:
     """Run stall_story.py in a fresh interpreter with a home of its own."""
     out = home / "figures.json"
     env = {"LLM_MODEL": server.model, "LLM_BASE_URL": server.base_url, "LLM_API_KEY": TEST_API_KEY}
-    run_fresh("tests.bench.stall_story", str(out), *args, home=home, env=env, timeout=600)
+    extra = ("--diagnose",) if DIAGNOSE and "--bare" not in args else ()
+    printed = run_fresh(
+        "tests.bench.stall_story", str(out), *args, *extra, home=home, env=env, timeout=600
+    )
+    if extra:
+        print(f"\n{home.name}: GIL holds over 40 ms\n{printed}")
     return StoryFigures.model_validate_json(out.read_text())
 
 

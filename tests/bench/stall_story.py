@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import sys
 import threading
 import time
@@ -132,6 +133,9 @@ class GilWatch:
         self.launched = launched
         self.late_ms = late_ms
         self.reports: list[str] = []
+        # (when, the GUI thread's innermost frames): what it was busy with during a gap.
+        self.gui_samples: list[tuple[float, str]] = []
+        self._gui = threading.main_thread().ident
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="gil-watch", daemon=True)
         self._thread.start()
@@ -143,6 +147,13 @@ class GilWatch:
         while not self._stop.is_set():
             before = time.perf_counter()
             time.sleep(0.005)
+            frame = sys._current_frames().get(self._gui or 0)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)[-8:]
+                where = " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
+                )
+                self.gui_samples.append((time.perf_counter() - self.launched, where))
             late = (time.perf_counter() - before) * 1000 - 5
             if late < self.late_ms:
                 continue
@@ -160,6 +171,11 @@ class GilWatch:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def gui_during(self, start: float, end: float) -> str:
+        """What the GUI thread was seen doing between ``start`` and ``end``."""
+        seen = [where for at, where in self.gui_samples if start <= at <= end + 0.005]
+        return "\n".join(f"      {where}" for where in dict.fromkeys(seen)) or "      -"
 
 
 class Story:
@@ -341,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     if watch is not None:
         watch.stop()
         print("\n".join(watch.reports))
+        ticks = heartbeat.ticks
+        for a, b in itertools.pairwise(ticks):
+            if b - a > 0.040 and b > story.phases.get("shown", 0):
+                print(f"gap {(b - a) * 1000:.0f} ms ending {b:.2f} s; the GUI thread:")
+                print(watch.gui_during(a, b))
     if story.failure is not None:
         raise story.failure
 

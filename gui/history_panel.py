@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from agent.state import ConversationSummary
 from agent.status import AgentStatus
-from gui.background import Background, Coalesced
+from gui.background import Background, Coalesced, Job
 from gui.theme import DIM_TEXT, status_color, status_word
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,44 @@ def save_last_open(
         tmp.replace(path)
     except OSError as exc:  # not worth bothering the user: only the reopen is lost
         log.warning("could not remember the open conversation: %s", exc)
+
+
+class LastOpenWriter:
+    """``save_last_open`` off the GUI thread (a write and rename took 15-20 ms there, as each
+    conversation opened or was shown), the latest asked always the one on disk: a write
+    asked earlier that runs later is dropped."""
+
+    def __init__(self, background: Background, root: Path) -> None:
+        self._background = background
+        self._root = root
+        self._lock = threading.Lock()
+        self._asked = 0
+        self._written = 0
+        self._latest: Job | None = None
+
+    def save_soon(self, conversation_id: str) -> None:
+        self._asked += 1
+        number = self._asked
+        self._latest = self._background.run(
+            lambda: self._write(number, conversation_id, None), name="last-open"
+        )
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """At quit, with nothing more to write: let the last write asked land first."""
+        if self._latest is not None:
+            self._latest.wait(timeout)
+
+    def save_now(self, conversation_id: str | None, open_ids: list[str]) -> None:
+        """At quit: on disk before this returns, whatever is still in flight."""
+        self._asked += 1
+        self._write(self._asked, conversation_id, open_ids)
+
+    def _write(self, number: int, conversation_id: str | None, open_ids: list[str] | None) -> None:
+        with self._lock:
+            if number <= self._written:
+                return
+            self._written = number
+            save_last_open(self._root, conversation_id, open_ids)
 
 
 def when(moment: datetime, now: datetime | None = None) -> str:

@@ -41,7 +41,7 @@ from gui.event_view import EventView
 from gui.event_view.assembler import RowAssembler
 from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
-from gui.history_panel import HistoryPanel, load_last_open, load_open_ids, save_last_open
+from gui.history_panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
 from gui.open_conversations import OpenConversations
 from gui.preload import (
     after_first_paint,
@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
         self.status_bar.set_container(*bridge.container)
         self.history_panel.set_current(bridge.conversation_id)
         if bridge.conversation_id is not None:
-            save_last_open(self._history_root, bridge.conversation_id)
+            self._last_open.save_soon(bridge.conversation_id)
         self._update_confirmation(bridge.status)
         self._update_controls()
 
@@ -517,6 +517,7 @@ class MainWindow(QMainWindow):
         from agent.persistence import resolve_persistence_dir
 
         self._history_root = resolve_persistence_dir(persistence_dir)
+        self._last_open = LastOpenWriter(Background(self), self._history_root)
         panel = self.history_panel
         panel.persistence_dir = self._history_root
         panel.open_requested.connect(self.open_conversation)
@@ -541,7 +542,7 @@ class MainWindow(QMainWindow):
     def _remember_open(self, conversation_id: str) -> None:
         if self.session.conversation_id == conversation_id:
             self.history_panel.set_current(conversation_id)
-            save_last_open(self._history_root, conversation_id)
+            self._last_open.save_soon(conversation_id)
 
     def _on_status_of(self, bridge: SessionBridge, status: AgentStatus | None, detail: str) -> None:
         """Every open conversation's row shows its live status (a closed one's: saved)."""
@@ -632,7 +633,9 @@ class MainWindow(QMainWindow):
         ]
         current = self.session.conversation_id
         if open_ids:
-            save_last_open(self._history_root, current, open_ids)
+            self._last_open.save_now(current, open_ids)
+        else:
+            self._last_open.flush()
         self.conversations.shutdown()
 
     def _ask_quit(self) -> None:

@@ -2,10 +2,15 @@
 
 ``SessionBridge`` owns one ``agent.Session`` and the QThread its loop runs on (the agent's
 ``run()`` runs there too). The session reports from its loop's thread and the engine's;
-each notice crosses to the GUI thread through one queued signal, in the order it was sent,
-and there the bridge keeps what a view needs to show the conversation again (its events,
-the live output of a command still running, the container, the costs) and re-emits the
-notice as the matching signal. So every public signal is emitted on the GUI thread.
+each notice crosses to the GUI thread, in the order it was sent, and there the bridge
+keeps what a view needs to show the conversation again (its events, the live output of a
+command still running, the container, the costs) and re-emits the notice as the matching
+signal. So every public signal is emitted on the GUI thread.
+
+Notices wait in an inbox the GUI thread drains a few milliseconds at a time: a conversation
+opening sends a burst of them (phase, opened, container, status, the first events), and
+handled in one go they kept the event loop from its timers and paints for 50-100 ms;
+between two slices the window repaints and its timers fire.
 
 Commands (``send``, ``pause``, ...) return at once; they are the session's, which refuses
 what its rules (agent/session_commands.py) do not allow in the current phase and status.
@@ -16,10 +21,13 @@ The signals are listed in the class docstring.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from agent import notices as n
 from agent.events import Event, ObservationEvent
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_S = 20.0
+# How long one pass of the event loop spends on notices before it lets the rest wait.
+SLICE_S = 0.008
 
 
 class _LoopThread(QThread):
@@ -86,7 +96,7 @@ class SessionBridge(QObject):
     closed = Signal()
     deleted = Signal(str, bool)
 
-    _noticed = Signal(object)  # from any thread: queued to the GUI thread, in order
+    _woken = Signal()  # from any thread, queued to the GUI thread: the inbox has notices
 
     def __init__(
         self,
@@ -99,13 +109,23 @@ class SessionBridge(QObject):
         super().__init__(parent)
         self.settings = settings
         self.persistence_dir = persistence_dir
+        self._inbox: deque[n.Notice] = deque()
+        self._inbox_lock = threading.Lock()
+        self._draining = False  # a drain is due or under way: no need to wake it again
+        self._gui_thread = threading.get_ident()
+        self._woken.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        # The rest of a burst, after the event loop's timers and paints (a zero timer
+        # would run before them).
+        self._next_slice = QTimer(self)
+        self._next_slice.setSingleShot(True)
+        self._next_slice.setInterval(1)
+        self._next_slice.timeout.connect(self._drain)
         self._session = Session(
             self._make_conversation,
-            self._noticed.emit,
+            self._post,
             conversation_id=conversation_id,
             persistence_dir=persistence_dir,
         )
-        self._noticed.connect(self._on_notice)
         # What a view needs to show this conversation again, kept on the GUI thread.
         self.events: list[Event] = []
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
@@ -208,7 +228,34 @@ class SessionBridge(QObject):
 
     # --- notices, on the GUI thread ---------------------------------------------------------
 
-    @Slot(object)
+    def _post(self, notice: n.Notice) -> None:
+        """From the session's threads: into the inbox, waking the GUI thread if it sleeps.
+        Said on the GUI thread itself (a command refused at once), it is handled at once."""
+        with self._inbox_lock:
+            self._inbox.append(notice)
+            if self._draining:
+                return
+            self._draining = True
+        if threading.get_ident() == self._gui_thread:
+            self._drain(slice_s=None)
+        else:
+            self._woken.emit()
+
+    @Slot()
+    def _drain(self, slice_s: float | None = SLICE_S) -> None:
+        """Handle waiting notices, in order, for ``slice_s`` (None: all of them)."""
+        began = time.perf_counter()
+        while True:
+            with self._inbox_lock:
+                if not self._inbox:
+                    self._draining = False
+                    return
+                notice = self._inbox.popleft()
+            self._on_notice(notice)
+            if slice_s is not None and time.perf_counter() - began > slice_s:
+                self._next_slice.start()
+                return
+
     def _on_notice(self, notice: n.Notice) -> None:
         if isinstance(notice, n.EventRecorded):
             event = notice.event
@@ -266,6 +313,7 @@ class SessionBridge(QObject):
 
     @Slot()
     def _on_loop_ended(self) -> None:
+        self._drain(slice_s=None)  # whatever the session said last comes before closed
         self._closed = True
         self.closed.emit()
 

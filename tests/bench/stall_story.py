@@ -178,6 +178,67 @@ class GilWatch:
         return "\n".join(f"      {where}" for where in dict.fromkeys(seen)) or "      -"
 
 
+# Notices (by class name) profiled with cProfile when diagnosing: the profile costs time.
+PROFILED: set[str] = set()
+
+
+class SlotTimes:
+    """Diagnosis only: how long each notice a bridge handles, and each background outcome
+    delivered, takes on the GUI thread (the ones over 2 ms), with when each ended."""
+
+    def __init__(self, launched: float) -> None:
+        from gui import background, session_bridge
+
+        self.launched = launched
+        self.slow: list[tuple[float, float, str]] = []
+        self._wrap(session_bridge.SessionBridge, "_on_notice", lambda a: type(a[0]).__name__)
+        for name in ("_on_done", "_on_failed", "_on_progress"):
+            self._wrap(background._Relay, name, self._job_name)
+
+    @staticmethod
+    def _job_name(args) -> str:
+        from gui import background
+
+        relay = background._relay_or_none()
+        job = relay.jobs.get(args[0]) if relay is not None else None
+        return f"background {job.name if job else args[0]}"
+
+    def _wrap(self, cls, name: str, describe) -> None:
+        original = getattr(cls, name)
+        slow = self.slow
+        launched = self.launched
+
+        def timed(obj, *args):
+            what = describe(args)
+            began = time.perf_counter()
+            profile = None
+            if what in PROFILED:
+                import cProfile
+
+                profile = cProfile.Profile()
+                profile.enable()
+            try:
+                return original(obj, *args)
+            finally:
+                if profile is not None:
+                    import io
+                    import pstats
+
+                    profile.disable()
+                    out = io.StringIO()
+                    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+                    print(f"profile of {what}:\n{out.getvalue()}")
+                ended = time.perf_counter()
+                if ended - began > 0.002:
+                    slow.append((ended - launched, (ended - began) * 1000, what))
+
+        setattr(cls, name, timed)
+
+    def during(self, start: float, end: float) -> str:
+        rows = [f"      {ms:5.1f} ms {what}" for at, ms, what in self.slow if start <= at <= end]
+        return "\n".join(rows) or "      -"
+
+
 class Story:
     """A story run inside the app's own event loop, never blocking it: each step waits for
     something the window shows, polled by a timer (a nested ``QTest.qWait`` would hold the
@@ -334,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diagnose", action="store_true")
     args = parser.parse_args(argv)
     watch = GilWatch(launched) if args.diagnose else None
+    slots = SlotTimes(launched) if args.diagnose else None
 
     collections = CollectionLog(launched)
     from gui.app import make_application
@@ -362,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
             if b - a > 0.040 and b > story.phases.get("shown", 0):
                 print(f"gap {(b - a) * 1000:.0f} ms ending {b:.2f} s; the GUI thread:")
                 print(watch.gui_during(a, b))
+                if slots is not None:
+                    print("    slow slots in it:")
+                    print(slots.during(a, b))
     if story.failure is not None:
         raise story.failure
 

@@ -19,7 +19,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
 
 from agent.events import LLMUsage
 from agent.llm_replies import NoChoicesError, odd_reply, retry_after
@@ -111,6 +111,25 @@ class LLMResponse(BaseModel):
     attempts: int = 1
 
 
+class FailedAttempt(BaseModel):
+    """What one attempt that failed tells the retry loop (judged where litellm is, so it
+    crosses from the helper process as it is)."""
+
+    retryable: bool
+    status_code: int | None = None
+    context_exceeded: bool = False
+    message: str  # one sentence for the user (the key not yet redacted)
+    retry_after: float | None = None  # seconds the server asked to wait
+    provider_window: int | None = None
+    provider_tokens: int | None = None
+    # The exception itself, in the process that raised it (for the traceback's chain).
+    _cause: BaseException | None = PrivateAttr(default=None)
+
+    @property
+    def cause(self) -> BaseException | None:
+        return self._cause
+
+
 class LLM(BaseModel):
     """A model endpoint. Any litellm model; OpenAI-compatible servers as ``openai/NAME``.
 
@@ -151,8 +170,12 @@ class LLM(BaseModel):
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Tokens of ``messages`` by litellm's counter for this model (tiktoken when it
         does not know the model's own tokenizer)."""
-        litellm = import_litellm()
-        return int(litellm.token_counter(model=self.model, messages=messages))
+        from agent.llm_process import running_helper
+
+        helper = running_helper()
+        if helper is not None:
+            return helper.count_tokens(self.model, messages)
+        return count_tokens_here(self.model, messages)
 
     def completion(
         self,
@@ -162,46 +185,68 @@ class LLM(BaseModel):
         cancel: threading.Event | None = None,
     ) -> LLMResponse:
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
-        is set while waiting between attempts or while a stream comes in."""
-        litellm = import_litellm()
+        is set while waiting between attempts or while a stream comes in (or, through the
+        helper process, at any moment)."""
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
         cancel = cancel or threading.Event()
         attempt = 0
         while True:
             if cancel.is_set():
                 raise LLMCancelled()
-            started = time.monotonic()
-            try:
-                response = self._call_once(litellm, messages, tools, cancel)
-                return self._parse(litellm, response, time.monotonic() - started, attempt + 1)
-            except LLMCancelled:
-                raise
-            except Exception as exc:
-                retryable, status = _classify(litellm, exc)
-                odd = odd_reply(exc, self.base_url)
-                if odd is not None and odd.retryable is not None:
-                    retryable = odd.retryable
-                exceeded = is_context_exceeded(litellm, exc)
-                if exceeded or not retryable or attempt >= self.num_retries:
-                    tries = f" after {attempt + 1} attempts" if attempt else ""
-                    what = odd.sentence if odd is not None else _describe(exc)
-                    raise LLMError(
-                        f"The model request failed{tries}: {self._redact(what)}",
-                        retryable=retryable and not exceeded,
-                        status_code=status,
-                        context_exceeded=exceeded,
-                        provider_window=_named(_WINDOW_RE, str(exc)) if exceeded else None,
-                        provider_tokens=_named(_REQUESTED_RE, str(exc)) if exceeded else None,
-                    ) from exc
-                wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
-                asked = retry_after(exc)
-                if asked is not None:  # the server said when: honour it, within reason
-                    wait = min(asked, self.retry_after_cap)
-                log.info("LLM call failed (%s); retry %d in %.2fs", status, attempt + 1, wait)
-                attempt += 1
-                if cancel.wait(wait):
-                    raise LLMCancelled() from None
-                continue
+            outcome = self._attempt(messages, tools, cancel, attempt + 1)
+            if isinstance(outcome, LLMResponse):
+                return outcome
+            failed = outcome
+            if failed.context_exceeded or not failed.retryable or attempt >= self.num_retries:
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise LLMError(
+                    f"The model request failed{tries}: {self._redact(failed.message)}",
+                    retryable=failed.retryable and not failed.context_exceeded,
+                    status_code=failed.status_code,
+                    context_exceeded=failed.context_exceeded,
+                    provider_window=failed.provider_window,
+                    provider_tokens=failed.provider_tokens,
+                ) from failed.cause
+            wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
+            if failed.retry_after is not None:  # the server said when: honour it, within reason
+                wait = min(failed.retry_after, self.retry_after_cap)
+            status = failed.status_code
+            log.info("LLM call failed (%s); retry %d in %.2fs", status, attempt + 1, wait)
+            attempt += 1
+            if cancel.wait(wait):
+                raise LLMCancelled() from None
+
+    def _attempt(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        cancel: threading.Event,
+        attempts: int,
+    ) -> LLMResponse | FailedAttempt:
+        from agent.llm_process import running_helper
+
+        helper = running_helper()
+        if helper is not None:
+            return helper.attempt(self, messages, tools, cancel, attempts)
+        return self.attempt_here(messages, tools, cancel, attempts)
+
+    def attempt_here(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        cancel: threading.Event,
+        attempts: int,
+    ) -> LLMResponse | FailedAttempt:
+        """One attempt through litellm in this process: the reply, or what went wrong."""
+        litellm = import_litellm()
+        started = time.monotonic()
+        try:
+            response = self._call_once(litellm, messages, tools, cancel)
+            return self._parse(litellm, response, time.monotonic() - started, attempts)
+        except LLMCancelled:
+            raise
+        except Exception as exc:
+            return failed_attempt(litellm, exc, self.base_url)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -295,16 +340,50 @@ class LLM(BaseModel):
         )
 
 
+def count_tokens_here(model: str, messages: list[dict[str, Any]]) -> int:
+    litellm = import_litellm()
+    return int(litellm.token_counter(model=model, messages=messages))
+
+
 @functools.lru_cache(maxsize=64)
 def _known_window(model: str) -> int | None:
     """The input window litellm's model list gives ``model``, or None (asked once per
     model: the window is read for every request)."""
+    from agent.llm_process import running_helper
+
+    helper = running_helper()
+    if helper is not None:
+        return helper.known_window(model)
+    return known_window_here(model)
+
+
+def known_window_here(model: str) -> int | None:
     try:
         info = import_litellm().get_model_info(model)
     except Exception:  # not in litellm's list: the caller falls back
         return None
     window = info.get("max_input_tokens") or info.get("max_tokens")
     return int(window) if isinstance(window, int) and window > 0 else None
+
+
+def failed_attempt(litellm: ModuleType, exc: Exception, base_url: str | None) -> FailedAttempt:
+    """How an attempt's exception bears on the retry loop, and its sentence."""
+    retryable, status = _classify(litellm, exc)
+    odd = odd_reply(exc, base_url)
+    if odd is not None and odd.retryable is not None:
+        retryable = odd.retryable
+    exceeded = is_context_exceeded(litellm, exc)
+    failed = FailedAttempt(
+        retryable=retryable,
+        status_code=status,
+        context_exceeded=exceeded,
+        message=odd.sentence if odd is not None else _describe(exc),
+        retry_after=retry_after(exc),
+        provider_window=_named(_WINDOW_RE, str(exc)) if exceeded else None,
+        provider_tokens=_named(_REQUESTED_RE, str(exc)) if exceeded else None,
+    )
+    failed._cause = exc
+    return failed
 
 
 def _cached_tokens(usage: Any) -> int:

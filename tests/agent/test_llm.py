@@ -1,4 +1,6 @@
-"""The LLM against a real HTTP server through litellm: replies, tool calls, retries."""
+"""The LLM against a real HTTP server through litellm: replies, tool calls, retries. Each
+test runs twice: litellm in this process (the SDK, ``berth run``) and in Berth's LLM helper
+process (the window: agent/llm_process.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,28 @@ BASH = {
     },
 }
 HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture(scope="module")
+def _helper():
+    from agent.llm_process import LLMHelper
+
+    helper = LLMHelper()
+    yield helper
+    helper.stop()
+
+
+@pytest.fixture(autouse=True, params=["here", "helper"])
+def route(request, monkeypatch):
+    """Where litellm runs for this test."""
+    from agent import llm_process
+    from agent.llm import _known_window
+
+    _known_window.cache_clear()
+    if request.param == "helper":
+        monkeypatch.setattr(llm_process, "_helper", request.getfixturevalue("_helper"))
+    yield request.param
+    _known_window.cache_clear()
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])

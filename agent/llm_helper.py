@@ -1,0 +1,137 @@
+"""Berth's LLM helper process: litellm, in a process of its own, answering one JSON line
+with another. Started by agent/llm_process.py (``python -m agent.llm_helper``, or
+``berth --llm-helper`` in the bundle); ends when its stdin closes (its parent is gone).
+
+Why a process: litellm's import holds the interpreter's lock for tens of milliseconds at a
+time (unmarshalling its largest modules, building thousands of pydantic validators), 5-10
+seconds of it on a loaded machine, and the window's thread waited through each hold. Here
+the holds are this process's own; the window's process never imports litellm.
+
+Requests (one JSON object a line, on stdin), each answered on stdout with its ``id``:
+
+- ``{"id", "op": "attempt", "llm": LLM dump, "api_key", "messages", "tools", "attempts"}``
+  -> ``{"id", "response": LLMResponse}`` or ``{"id", "failed": FailedAttempt}``
+- ``{"id", "op": "count_tokens", "model", "messages"}`` -> ``{"id", "tokens": int}``
+- ``{"id", "op": "window", "model"}`` -> ``{"id", "window": int | null}``
+- ``{"id", "op": "cancel", "of": id}``: a streamed attempt stops reading (no answer)
+
+Anything that goes wrong in answering is ``{"id", "error": text}``. Every request runs on
+a thread of its own, so several conversations' calls go on at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from typing import Any, TextIO
+
+log = logging.getLogger(__name__)
+
+
+class _Answerer:
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._write_lock = threading.Lock()
+        self._cancels: dict[int, threading.Event] = {}
+        self._cancels_lock = threading.Lock()
+
+    def write(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message)
+        with self._write_lock:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+    def take(self, line: str) -> None:
+        request = json.loads(line)
+        if request.get("op") == "cancel":
+            with self._cancels_lock:
+                event = self._cancels.get(int(request.get("of", 0)))
+            if event is not None:
+                event.set()
+            return
+        cancel = threading.Event()
+        with self._cancels_lock:
+            self._cancels[int(request["id"])] = cancel
+        threading.Thread(
+            target=self._answer, args=(request, cancel), name="llm-request", daemon=True
+        ).start()
+
+    def _answer(self, request: dict[str, Any], cancel: threading.Event) -> None:
+        request_id = int(request["id"])
+        try:
+            answer = self._work(request, cancel)
+        except Exception as exc:
+            log.debug("LLM helper request failed", exc_info=True)
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            with self._cancels_lock:
+                self._cancels.pop(request_id, None)
+        if not cancel.is_set():
+            self.write({"id": request_id, **answer})
+
+    @staticmethod
+    def _work(request: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        from pydantic import SecretStr
+
+        from agent.llm import (
+            LLM,
+            LLMCancelled,
+            LLMResponse,
+            count_tokens_here,
+            known_window_here,
+        )
+        from agent.redact import protect_logs
+
+        op = request.get("op")
+        if op == "count_tokens":
+            return {"tokens": count_tokens_here(request["model"], request["messages"])}
+        if op == "window":
+            return {"window": known_window_here(request["model"])}
+        if op != "attempt":
+            raise ValueError(f"unknown request {op!r}")
+        key = request.get("api_key")
+        llm = LLM.model_validate(request["llm"])
+        if key:
+            llm.api_key = SecretStr(key)
+        protect_logs(key)
+        try:
+            outcome = llm.attempt_here(
+                request["messages"], request.get("tools"), cancel, int(request["attempts"])
+            )
+        except LLMCancelled:
+            return {"cancelled": True}
+        if isinstance(outcome, LLMResponse):
+            return {"response": outcome.model_dump(mode="json")}
+        return {"failed": outcome.model_dump(mode="json")}
+
+
+def serve(stdin: TextIO | None = None) -> int:
+    """Answer requests until stdin closes."""
+    # The protocol gets the real stdout; whatever litellm or a provider prints goes to
+    # stderr instead of into it.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.basicConfig(level=logging.WARNING, format="berth llm helper: %(message)s")
+    from agent.llm import import_litellm
+    from agent.llm_rehearsal import rehearse_first_completion
+
+    import_litellm()
+    try:  # the rest of litellm's first call, before a user's request waits for it
+        rehearse_first_completion()
+    except Exception:
+        log.debug("rehearsal failed", exc_info=True)
+    answerer = _Answerer(out)
+    for line in stdin or sys.stdin:
+        if line.strip():
+            try:
+                answerer.take(line)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("ignoring a malformed request: %s", exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

@@ -1,0 +1,226 @@
+"""The LLM helper process as its parent sees it: ``LLM`` calls that go through it.
+
+A front end whose threads must never wait on litellm (the window) calls
+``use_helper_process()`` once, early; from then on every ``LLM.completion``,
+``count_tokens`` and model-window lookup in this process is answered by the helper
+(agent/llm_helper.py), and this process never imports litellm. The SDK and ``berth run``
+do not call it: for them litellm runs in their own process, as before.
+
+The helper is started on first use (or by ``start()`` ahead of it: the window does so
+once it has shown, so the helper's seconds of import are spent before the first send).
+If it stops (killed, out of memory), the attempt that was waiting fails as a retryable
+error the retry loop tries again, and the next request starts a new helper.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.llm import LLM, FailedAttempt, LLMResponse
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05  # how often a waiting call looks at its cancel event
+STOP_WAIT_S = 2.0
+
+_helper: LLMHelper | None = None
+_helper_lock = threading.Lock()
+
+
+def use_helper_process() -> LLMHelper:
+    """Route this process's LLM calls through the helper from now on; returns it."""
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = LLMHelper()
+            atexit.register(_helper.stop)
+        return _helper
+
+
+def running_helper() -> LLMHelper | None:
+    """The helper, if this process routes its LLM calls through one."""
+    return _helper
+
+
+def helper_command() -> list[str]:
+    """How to start the helper: the bundle's own executable, or this interpreter."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--llm-helper"]
+    return [sys.executable, "-m", "agent.llm_helper"]
+
+
+class HelperStopped(Exception):
+    """The helper process ended while a request waited for it."""
+
+
+class _Waiting:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.answer: dict[str, Any] | None = None
+
+
+class LLMHelper:
+    """One helper process, started when needed; calls from any thread."""
+
+    def __init__(self, command: list[str] | None = None) -> None:
+        self._command = command or helper_command()
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+        self._waiting: dict[int, _Waiting] = {}
+        self._ids = itertools.count(1)
+        self.starts = 0  # how many helper processes were started (a restart counts)
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None else None
+
+    # --- what LLM asks ----------------------------------------------------------------------
+
+    def attempt(
+        self,
+        llm: LLM,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        cancel: threading.Event,
+        attempts: int,
+    ) -> LLMResponse | FailedAttempt:
+        from agent.llm import FailedAttempt, LLMResponse
+
+        request = {
+            "op": "attempt",
+            "llm": llm.model_dump(mode="json"),
+            "api_key": llm.api_key.get_secret_value() if llm.api_key else None,
+            "messages": messages,
+            "tools": tools,
+            "attempts": attempts,
+        }
+        try:
+            answer = self._call(request, cancel)
+        except HelperStopped as exc:
+            return FailedAttempt(retryable=True, message=str(exc))
+        if "response" in answer:
+            return LLMResponse.model_validate(answer["response"])
+        if "failed" in answer:
+            return FailedAttempt.model_validate(answer["failed"])
+        return FailedAttempt(retryable=False, message=f"Berth's LLM helper: {answer.get('error')}")
+
+    def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int:
+        answer = self._call({"op": "count_tokens", "model": model, "messages": messages})
+        if "tokens" not in answer:
+            raise RuntimeError(f"could not count tokens: {answer.get('error')}")
+        return int(answer["tokens"])
+
+    def known_window(self, model: str) -> int | None:
+        try:
+            answer = self._call({"op": "window", "model": model})
+        except HelperStopped:
+            return None
+        window = answer.get("window")
+        return int(window) if isinstance(window, int) else None
+
+    # --- the process ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the helper unless it runs (cheap when it does)."""
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                return
+            env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+            process = subprocess.Popen(
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+                env=env,
+            )
+            self._process = process
+            self.starts += 1
+        threading.Thread(
+            target=self._read, args=(process,), name="berth-llm-helper-reader", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        """End the helper (its stdin closes; killed if it does not go)."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(STOP_WAIT_S)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+
+    def _call(self, request: dict[str, Any], cancel: threading.Event | None = None) -> dict:
+        from agent.llm import LLMCancelled
+
+        self.start()
+        request_id = next(self._ids)
+        waiting = _Waiting()
+        with self._lock:
+            process = self._process
+            self._waiting[request_id] = waiting
+        try:
+            self._send(process, {"id": request_id, **request})
+            while not waiting.done.wait(POLL_S):
+                if cancel is not None and cancel.is_set():
+                    self._send(process, {"id": next(self._ids), "op": "cancel", "of": request_id})
+                    raise LLMCancelled()
+        finally:
+            with self._lock:
+                self._waiting.pop(request_id, None)
+        if waiting.answer is None:
+            raise HelperStopped(self._stopped_text(process))
+        return waiting.answer
+
+    def _send(self, process: subprocess.Popen[str] | None, message: dict[str, Any]) -> None:
+        line = json.dumps(message) + "\n"
+        try:
+            with self._lock:
+                if process is None or process.stdin is None:
+                    raise BrokenPipeError
+                process.stdin.write(line)
+                process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise HelperStopped(self._stopped_text(process)) from None
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                log.warning("LLM helper wrote a line that is not JSON: %.200s", line)
+                continue
+            with self._lock:
+                waiting = self._waiting.get(int(answer.get("id", 0)))
+            if waiting is not None:
+                waiting.answer = answer
+                waiting.done.set()
+        # Its output ended: the process is gone. Whoever still waits on it hears so.
+        process.wait()
+        with self._lock:
+            if self._process is process:
+                self._process = None
+            left = list(self._waiting.values())
+        for waiting in left:
+            waiting.done.set()
+
+    @staticmethod
+    def _stopped_text(process: subprocess.Popen[str] | None) -> str:
+        code = process.poll() if process is not None else None
+        how = f" (exit code {code})" if code is not None else ""
+        return f"Berth's LLM helper process stopped{how}; the request will be tried again"

@@ -1,0 +1,109 @@
+"""Berth's LLM helper process, as the window uses it: the calling process never imports
+litellm; a helper that dies mid-call is replaced and the call tried again; a cancel lets
+go at once. Real helper processes, real HTTP to the scripted server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent import llm_process
+from agent.llm import LLMCancelled
+from agent.llm_process import LLMHelper
+from tests.support.fixtures import TEST_API_KEY, make_llm
+from tests.support.llm_server import Reply
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture
+def helper(monkeypatch):
+    from agent.llm import _known_window
+
+    helper = LLMHelper()
+    monkeypatch.setattr(llm_process, "_helper", helper)
+    _known_window.cache_clear()
+    yield helper
+    helper.stop()
+    _known_window.cache_clear()
+
+
+def test_the_calling_process_never_imports_litellm(llm_server) -> None:
+    llm_server.script = lambda _r: Reply.say("Hello from the helper.")
+    code = (
+        "import json, sys\n"
+        "from pydantic import SecretStr\n"
+        "from agent.llm import LLM\n"
+        "from agent.llm_process import use_helper_process\n"
+        "use_helper_process()\n"
+        "llm = LLM(model=sys.argv[1], base_url=sys.argv[2], api_key=SecretStr(sys.argv[3]),\n"
+        "          num_retries=0)\n"
+        "reply = llm.completion([{'role': 'user', 'content': 'hello'}])\n"
+        "tokens = llm.count_tokens([{'role': 'user', 'content': 'hello there'}])\n"
+        "print(json.dumps({'content': reply.content, 'tokens': tokens,\n"
+        "                  'window': llm.effective_context_window(),\n"
+        "                  'litellm': 'litellm' in sys.modules}))\n"
+    )
+    args = [llm_server.model, llm_server.base_url, TEST_API_KEY]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    told = json.loads(done.stdout.strip().splitlines()[-1])
+    assert told["content"] == "Hello from the helper."
+    assert told["litellm"] is False
+    assert told["tokens"] > 0 and told["window"] > 0
+    assert TEST_API_KEY in llm_server.requests[-1].headers.get("authorization", "")
+
+
+def test_a_helper_killed_mid_call_is_replaced_and_the_call_tried_again(helper, llm_server):
+    llm_server.script = lambda _r: Reply.say("Answered at last.")
+    helper.start()
+    llm_server.delay = 3.0  # the first request waits long enough to be caught
+    llm = make_llm(llm_server)
+    got: list[object] = []
+    caller = threading.Thread(target=lambda: got.append(llm.completion(HELLO)))
+    caller.start()
+    deadline = time.monotonic() + 60
+    while not llm_server.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert llm_server.requests, "the helper never sent the request"
+    first = helper.pid
+    assert first is not None
+    llm_server.delay = 0.0
+    os.kill(first, signal.SIGKILL)
+    caller.join(120)
+    assert not caller.is_alive()
+    response = got[0]
+    assert response.content == "Answered at last."  # type: ignore[attr-defined]
+    assert response.attempts == 2  # type: ignore[attr-defined]
+    assert helper.starts == 2 and helper.pid != first
+
+
+def test_a_cancel_lets_go_at_once_and_the_helper_goes_on(helper, llm_server):
+    llm_server.script = lambda _r: Reply.say("Done.")
+    helper.start()
+    llm_server.delay = 20.0
+    llm = make_llm(llm_server)
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(LLMCancelled):
+        llm.completion(HELLO, cancel=cancel)
+    assert time.monotonic() - started < 15  # not the 20 s the server takes
+    llm_server.delay = 0.0
+    assert llm.completion(HELLO).content == "Done."
+    assert helper.starts == 1

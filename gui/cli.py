@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
         from agent.cli import main as run_in_terminal
 
         return run_in_terminal(argv[1:])
+    if argv[:1] == ["--llm-helper"]:  # the app's own helper process (agent/llm_process.py)
+        from agent.llm_helper import serve
+
+        return serve()
     if "--self-test" in argv:
         from gui.self_test import run_self_test
 

@@ -26,9 +26,11 @@ GC_THRESHOLDS = (10_000, 20, 50)
 
 
 def preload_heavy_modules() -> None:
-    """Import litellm and the Docker SDK (seconds of work), then rehearse a first
-    completion on a loopback server (the rest of litellm's first call:
-    agent/llm_rehearsal.py), so the first send is quick.
+    """Start the LLM helper process (the app: it imports litellm and rehearses a first
+    completion there, agent/llm_helper.py) and import the Docker SDK. Without a helper
+    (a window made by a test or an embedding program), import litellm here and rehearse a
+    first completion on a loopback server (agent/llm_rehearsal.py), so the first send is
+    quick.
 
     The collector is off meanwhile: litellm makes some hundreds of thousands of long-lived
     objects, and each automatic full collection over them (six of 65-500 ms on 2 cores,
@@ -39,16 +41,22 @@ def preload_heavy_modules() -> None:
     """
     gc.disable()
     try:
-        from agent.llm import import_litellm
+        from agent.llm_process import running_helper
 
-        import_litellm()
+        helper = running_helper()
+        if helper is not None:  # the app: litellm lives in its helper process
+            helper.start()
         # sandbox (the Docker SDK), and what a conversation's start imports on its own
         # thread: the built-in tools, the checkpoint store (difflib and all).
         import agent.tools  # noqa: F401
         import sandbox.checkpoints  # noqa: F401
-        from agent.llm_rehearsal import rehearse_first_completion
 
-        rehearse_first_completion()
+        if helper is None:
+            from agent.llm import import_litellm
+            from agent.llm_rehearsal import rehearse_first_completion
+
+            import_litellm()
+            rehearse_first_completion()
     except Exception:  # the real use reports the problem where the user sees it
         log.debug("background preload failed", exc_info=True)
     finally:

@@ -214,6 +214,48 @@ def check_llm_round_trip() -> str:
     return "a request to a local OpenAI-compatible server came back with its tool call"
 
 
+def check_llm_helper() -> str:
+    """The app's LLM helper process starts from this installation (the bundle's own
+    executable with --llm-helper) and answers a request from a local server."""
+    import threading
+
+    from pydantic import SecretStr
+
+    from agent.llm import LLM, LLMResponse
+    from agent.llm_process import LLMHelper, helper_command
+    from agent.llm_rehearsal import (
+        BASH_TOOL,
+        REHEARSAL_MODEL,
+        loopback_json_server,
+        tool_call_reply,
+    )
+
+    helper = LLMHelper()
+    began = time.perf_counter()
+    reply = tool_call_reply(REHEARSAL_MODEL, "call_helper", "true")
+    try:
+        with loopback_json_server(reply) as url:
+            llm = LLM(
+                model=f"openai/{REHEARSAL_MODEL}",
+                base_url=f"{url}/v1",
+                api_key=SecretStr("berth-self-test-not-a-key"),
+                num_retries=0,
+                timeout=60,
+            )
+            messages = [{"role": "user", "content": "run true"}]
+            outcome = helper.attempt(llm, messages, [BASH_TOOL], threading.Event(), 1)
+    finally:
+        helper.stop()
+    if not isinstance(outcome, LLMResponse):
+        raise CheckFailed(f"the LLM helper process failed: {outcome.message}")
+    if [c.name for c in outcome.tool_calls] != ["bash"]:
+        raise CheckFailed(f"the LLM helper's reply came back as {outcome!r}")
+    program, *args = helper_command()
+    command = " ".join([Path(program).name, *args])
+    took = time.perf_counter() - began
+    return f"the LLM helper process ({command}) answered in {took:.1f} s"
+
+
 def check_bedrock_signing() -> str:
     """litellm's Bedrock provider signs its request with botocore (which the bundle keeps
     only part of) before sending it, here to the local server."""
@@ -310,6 +352,7 @@ def run_self_test(argv: list[str] | None = None) -> int:
         ("display", lambda: check_display(chosen_platform)),
         ("litellm", check_litellm),
         ("llm", check_llm_round_trip),
+        ("helper", check_llm_helper),
         ("bedrock", check_bedrock_signing),
         ("image", check_image_recipe),
         ("docker", check_engine),

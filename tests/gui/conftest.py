@@ -1,7 +1,8 @@
 """Fixtures for the main window's tests: a window wired to the scripted LLM server.
 
 The window talks to a real Docker engine (the `sandbox_image` fixture) and, through
-litellm over HTTP, to the scripted server of tests/support. Each window starts its own
+litellm in the LLM helper process (as the app does), over HTTP to the scripted server of
+tests/support. Each window starts its own
 conversation (and container) on the first message; teardown closes the window (which
 pauses and stops the conversation) and deletes the conversation's container and volume.
 """
@@ -24,15 +25,34 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures)
 from tests.support.llm_server import ScriptedLLMServer
 
 if TYPE_CHECKING:
+    from agent.llm_process import LLMHelper
     from gui.event_view import EventView
 
 
 @pytest.fixture(scope="session")
-def litellm_loaded() -> None:
-    """litellm imported up front, as the app does in the background after its window shows."""
+def _llm_helper() -> Iterator[LLMHelper]:
+    """The LLM helper process, started up front as the app starts it after its window
+    shows (with the rest of the preload); one for the whole test session."""
+    from agent import llm_process
     from gui.preload import preload_heavy_modules
 
-    preload_heavy_modules()
+    helper = llm_process.LLMHelper()
+    previous, llm_process._helper = llm_process._helper, helper
+    try:
+        preload_heavy_modules()
+    finally:
+        llm_process._helper = previous
+    yield helper
+    helper.stop()
+
+
+@pytest.fixture
+def window_llm(_llm_helper: LLMHelper, monkeypatch: pytest.MonkeyPatch) -> LLMHelper:
+    """This test's LLM calls go through the helper process, as the app's do (run_app)."""
+    from agent import llm_process
+
+    monkeypatch.setattr(llm_process, "_helper", _llm_helper)
+    return _llm_helper
 
 
 @pytest.fixture
@@ -41,7 +61,7 @@ def make_window(
     llm_server: ScriptedLLMServer,  # noqa: F811 (the fixture imported above)
     sandbox_image: str,
     tmp_path: Path,
-    litellm_loaded: None,
+    window_llm: LLMHelper,
 ) -> Iterator[Callable[..., object]]:
     from gui.app_settings import AppSettings
     from gui.main_window import MainWindow

@@ -187,13 +187,20 @@ class LLM(BaseModel):
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in (or, through the
         helper process, at any moment)."""
+        from agent.llm_process import running_helper
+
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
         cancel = cancel or threading.Event()
+        helper = running_helper()
         attempt = 0
         while True:
             if cancel.is_set():
                 raise LLMCancelled()
-            outcome = self._attempt(messages, tools, cancel, attempt + 1)
+            outcome = (
+                helper.attempt(self, messages, tools, cancel, attempt + 1)
+                if helper is not None
+                else self.attempt_here(messages, tools, cancel, attempt + 1)
+            )
             if isinstance(outcome, LLMResponse):
                 return outcome
             failed = outcome
@@ -215,20 +222,6 @@ class LLM(BaseModel):
             attempt += 1
             if cancel.wait(wait):
                 raise LLMCancelled() from None
-
-    def _attempt(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        cancel: threading.Event,
-        attempts: int,
-    ) -> LLMResponse | FailedAttempt:
-        from agent.llm_process import running_helper
-
-        helper = running_helper()
-        if helper is not None:
-            return helper.attempt(self, messages, tools, cancel, attempts)
-        return self.attempt_here(messages, tools, cancel, attempts)
 
     def attempt_here(
         self,

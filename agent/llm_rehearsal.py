@@ -95,16 +95,22 @@ def tool_call_reply(model: str, call_id: str, command: str) -> dict[str, Any]:
     }
 
 
+REHEARSAL_MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "run true"}]
+
+
+def rehearsal_llm(url: str, timeout: float = 20) -> LLM:
+    """An LLM for the loopback server at ``url`` (no retries, no real key)."""
+    return LLM(
+        model=f"openai/{REHEARSAL_MODEL}",
+        base_url=f"{url}/v1",
+        api_key=SecretStr("berth-rehearsal-not-a-key"),
+        num_retries=0,
+        timeout=timeout,
+    )
+
+
 def rehearse_first_completion() -> LLMResponse:
     """One completion through the loopback server. Raises what ``LLM.completion`` raises."""
-    messages = [{"role": "user", "content": "run true"}]
     reply = tool_call_reply(REHEARSAL_MODEL, "call_rehearsal", "true")
     with loopback_json_server(reply) as url:
-        llm = LLM(
-            model=f"openai/{REHEARSAL_MODEL}",
-            base_url=f"{url}/v1",
-            api_key=SecretStr("berth-rehearsal-not-a-key"),
-            num_retries=0,
-            timeout=20,
-        )
-        return llm.completion(messages, tools=[BASH_TOOL])
+        return rehearsal_llm(url).completion(REHEARSAL_MESSAGES, tools=[BASH_TOOL])

@@ -219,14 +219,14 @@ def check_llm_helper() -> str:
     executable with --llm-helper) and answers a request from a local server."""
     import threading
 
-    from pydantic import SecretStr
-
-    from agent.llm import LLM, LLMResponse
+    from agent.llm import LLMResponse
     from agent.llm_process import LLMHelper, helper_command
     from agent.llm_rehearsal import (
         BASH_TOOL,
+        REHEARSAL_MESSAGES,
         REHEARSAL_MODEL,
         loopback_json_server,
+        rehearsal_llm,
         tool_call_reply,
     )
 
@@ -235,15 +235,8 @@ def check_llm_helper() -> str:
     reply = tool_call_reply(REHEARSAL_MODEL, "call_helper", "true")
     try:
         with loopback_json_server(reply) as url:
-            llm = LLM(
-                model=f"openai/{REHEARSAL_MODEL}",
-                base_url=f"{url}/v1",
-                api_key=SecretStr("berth-self-test-not-a-key"),
-                num_retries=0,
-                timeout=60,
-            )
-            messages = [{"role": "user", "content": "run true"}]
-            outcome = helper.attempt(llm, messages, [BASH_TOOL], threading.Event(), 1)
+            llm = rehearsal_llm(url, timeout=60)
+            outcome = helper.attempt(llm, REHEARSAL_MESSAGES, [BASH_TOOL], threading.Event(), 1)
     finally:
         helper.stop()
     if not isinstance(outcome, LLMResponse):

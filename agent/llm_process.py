@@ -115,9 +115,15 @@ class LLMHelper:
         return FailedAttempt(retryable=False, message=f"Berth's LLM helper: {answer.get('error')}")
 
     def count_tokens(self, model: str, messages: list[dict[str, Any]]) -> int:
-        answer = self._call({"op": "count_tokens", "model": model, "messages": messages})
-        if "tokens" not in answer:
-            raise RuntimeError(f"could not count tokens: {answer.get('error')}")
+        """litellm's count; if the helper cannot give it, the request's length in bytes (no
+        count of tokens is higher: the window is never overrun on a guess)."""
+        try:
+            answer = self._call({"op": "count_tokens", "model": model, "messages": messages})
+        except HelperStopped:
+            answer = {}
+        if not isinstance(answer.get("tokens"), int):
+            log.warning("counting tokens by bytes: %s", answer.get("error", "the helper stopped"))
+            return len(json.dumps(messages).encode())
         return int(answer["tokens"])
 
     def known_window(self, model: str) -> int | None:
@@ -167,7 +173,10 @@ class LLMHelper:
     def _call(self, request: dict[str, Any], cancel: threading.Event | None = None) -> dict:
         from agent.llm import LLMCancelled
 
-        self.start()
+        try:
+            self.start()
+        except OSError as exc:  # the executable is missing or cannot run
+            raise HelperStopped(f"Berth's LLM helper process could not start: {exc}") from exc
         request_id = next(self._ids)
         waiting = _Waiting()
         with self._lock:
@@ -223,4 +232,4 @@ class LLMHelper:
     def _stopped_text(process: subprocess.Popen[str] | None) -> str:
         code = process.poll() if process is not None else None
         how = f" (exit code {code})" if code is not None else ""
-        return f"Berth's LLM helper process stopped{how}; the request will be tried again"
+        return f"Berth's LLM helper process stopped{how}"

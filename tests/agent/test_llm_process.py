@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,3 +108,30 @@ def test_a_cancel_lets_go_at_once_and_the_helper_goes_on(helper, llm_server):
     llm_server.delay = 0.0
     assert llm.completion(HELLO).content == "Done."
     assert helper.starts == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["/nonexistent/berth", "--llm-helper"], "could not start"),
+        ([sys.executable, "-c", "import sys; sys.exit(3)"], "stopped (exit code 3)"),
+    ],
+    ids=["missing", "exits"],
+)
+def test_a_helper_that_cannot_run_is_a_clear_error_not_a_crash(
+    monkeypatch, llm_server, command: list[str], said: str
+) -> None:
+    from agent.llm import LLMError, _known_window
+
+    helper = LLMHelper(command)
+    monkeypatch.setattr(llm_process, "_helper", helper)
+    _known_window.cache_clear()
+    llm = make_llm(llm_server)
+    with pytest.raises(LLMError, match=re.escape(said)) as info:
+        llm.completion(HELLO)
+    assert info.value.retryable
+    assert not llm_server.requests
+    # Counting falls back to the request's bytes: never fewer than its tokens.
+    assert llm.count_tokens(HELLO) == len(json.dumps(HELLO).encode())
+    helper.stop()
+    _known_window.cache_clear()

@@ -110,10 +110,13 @@ class _Answerer:
 
 def serve(stdin: TextIO | None = None) -> int:
     """Answer requests until stdin closes."""
-    # The protocol gets the real stdout; whatever litellm or a provider prints goes to
-    # stderr instead of into it.
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # The protocol gets the real stdout (fd 1: a windowed bundle may have no sys.stdout);
+    # whatever litellm or a provider prints goes to stderr instead of into it, or nowhere.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     logging.basicConfig(level=logging.WARNING, format="berth llm helper: %(message)s")
     from agent.llm import import_litellm
     from agent.llm_rehearsal import rehearse_first_completion
@@ -124,7 +127,7 @@ def serve(stdin: TextIO | None = None) -> int:
     except Exception:
         log.debug("rehearsal failed", exc_info=True)
     answerer = _Answerer(out)
-    for line in stdin or sys.stdin:
+    for line in stdin or open(0, encoding="utf-8", closefd=False):  # noqa: SIM115
         if line.strip():
             try:
                 answerer.take(line)

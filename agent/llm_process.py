@@ -150,6 +150,8 @@ class LLMHelper:
                 encoding="utf-8",
                 bufsize=1,
                 env=env,
+                # A windowed app's helper must not open a console window of its own.
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
             self._process = process
             self.starts += 1

@@ -136,7 +136,7 @@ def test_worst_stall_in_the_story_right_after_launch(
         ),
         _row("window shown at (s)", phase("shown"), "8.2f"),
         _row("sent at (s)", phase("sent"), "8.2f"),
-        _row("litellm preloaded at (s)", phase("preload done"), "8.2f"),
+        _row("preload thread done at (s)", phase("preload done"), "8.2f"),
         _row("command's first output at (s)", phase("command running"), "8.2f"),
         _row("finished, file in the tree at (s)", phase("end"), "8.2f"),
         _row("modules at send", [s.modules_at_send for s in stories], "8.0f"),

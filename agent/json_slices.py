@@ -1,10 +1,11 @@
 """JSON read and written in slices, so a big document does not hold the GIL in one go.
 
 ``json.loads`` and ``json.dumps`` are single C calls: on a document of megabytes they hold
-the GIL for 30-50 ms (more on a loaded machine), and every other thread, the GUI thread
+the GIL for 30-50 ms (more on a loaded machine), and every other thread, a GUI thread
 first, waits that long. litellm does four such calls while it imports (its price list,
-its Anthropic tokenizer read and written back), on the preload thread, while the window
-is already in the user's hands: they were the longest stalls left in the window.
+its Anthropic tokenizer read and written back). The app imports litellm in its helper
+process (agent/llm_process.py); a program that imports it beside a window of its own (a
+window made without ``run_app``, an embedding program) still meets them on that window.
 
 Here a document is walked a few levels down in Python, with the C decoder and encoder
 called on each value below that: the same result, byte for byte, in calls of a

@@ -63,7 +63,8 @@ class HelperStopped(Exception):
 
 
 class _Waiting:
-    def __init__(self) -> None:
+    def __init__(self, process: subprocess.Popen[str] | None) -> None:
+        self.process = process  # the helper asked: only its end wakes this one unanswered
         self.done = threading.Event()
         self.answer: dict[str, Any] | None = None
 
@@ -180,9 +181,9 @@ class LLMHelper:
         except OSError as exc:  # the executable is missing or cannot run
             raise HelperStopped(f"Berth's LLM helper process could not start: {exc}") from exc
         request_id = next(self._ids)
-        waiting = _Waiting()
         with self._lock:
             process = self._process
+            waiting = _Waiting(process)
             self._waiting[request_id] = waiting
         try:
             self._send(process, {"id": request_id, **request})
@@ -226,7 +227,7 @@ class LLMHelper:
         with self._lock:
             if self._process is process:
                 self._process = None
-            left = list(self._waiting.values())
+            left = [w for w in self._waiting.values() if w.process is process]
         for waiting in left:
             waiting.done.set()
 

@@ -129,6 +129,7 @@ def test_self_test_passes_in_a_checkout(tmp_path: Path, docker_client) -> None:
             "display",
             "litellm",
             "llm",
+            "helper",
             "bedrock",
             "image",
             "docker",

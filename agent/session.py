@@ -95,6 +95,7 @@ class Session:
         self._detail = ""
         self._conversation: Conversation | None = None
         self._early: list[str] = []
+        self._ending = False  # close or delete asked: no run starts any more
         self._rerun = False
         self._answer: tuple[str, Any] | None = None  # approve/reject given mid-run
         self._container: tuple[str, bool, bool] | None = None
@@ -374,6 +375,8 @@ class Session:
         if command not in self.allowed():
             return False
         conversation = self._conversation
+        if command in (Command.CLOSE, Command.DELETE):
+            self._ending = True
         if conversation is not None and self._phase is Phase.RUNNING:
             conversation.pause()
         self._commands.put((command, argument))
@@ -391,7 +394,10 @@ class Session:
 
     def _run(self) -> None:
         conversation = self._conversation
-        if conversation is None:
+        # Once a close or delete is asked (say while the container started), no run
+        # starts only to be paused at once: messages held meanwhile are on disk, and reach
+        # the model when the conversation next runs.
+        if conversation is None or self._ending:
             return
         while True:
             with self._lock:

@@ -302,3 +302,37 @@ def test_a_fork_asked_mid_run_pauses_the_run_and_names_the_fork(llm_server, sess
     # Resume (with tool calls waiting, Resume would approve them) carries the run on.
     assert a.session.resume()
     a.wait_status(AgentStatus.FINISHED)
+
+
+def test_a_close_asked_while_starting_keeps_the_held_message_and_runs_nothing(
+    llm_server, sandbox_image, tmp_path
+):
+    import json
+
+    from agent.persistence import EVENTS_FILE
+    from sandbox import DockerWorkspace
+
+    llm_server.script = _by_task
+    gate = threading.Event()
+    inner = conversation_factory(
+        make_agent(llm_server), workspace=DockerWorkspace(sandbox_image), persistence_dir=tmp_path
+    )
+
+    def slow_start(hooks):  # the container takes its time, as a first image build does
+        gate.wait(60)
+        return inner(hooks)
+
+    watched = Watched(Session(slow_start, notify=print, persistence_dir=tmp_path))
+    assert watched.session.send("quick: write a file")
+    wait_until(lambda: watched.session.phase is Phase.STARTING, 30, what="the start")
+    assert watched.session.close()
+    gate.set()
+    watched.thread.join(60)
+    assert not watched.thread.is_alive() and watched.of(n.Closed)
+    assert not llm_server.requests  # no run started only to be paused at once
+    conversation_id = watched.session.conversation_id
+    assert conversation_id is not None
+    lines = (tmp_path / conversation_id / EVENTS_FILE).read_text().splitlines()
+    said = [e["text"] for e in map(json.loads, lines) if e.get("kind") == "message"]
+    assert said == ["quick: write a file"]  # kept: it reaches the model on the next run
+    delete_saved(conversation_id, tmp_path)

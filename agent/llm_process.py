@@ -74,7 +74,8 @@ class LLMHelper:
 
     def __init__(self, command: list[str] | None = None) -> None:
         self._command = command or helper_command()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the process and who waits on it
+        self._write_lock = threading.Lock()  # one request line at a time into its stdin
         self._process: subprocess.Popen[str] | None = None
         self._waiting: dict[int, _Waiting] = {}
         self._ids = itertools.count(1)
@@ -201,7 +202,7 @@ class LLMHelper:
     def _send(self, process: subprocess.Popen[str] | None, message: dict[str, Any]) -> None:
         line = json.dumps(message) + "\n"
         try:
-            with self._lock:
+            with self._write_lock:  # not self._lock: a long write must not hold up answers
                 if process is None or process.stdin is None:
                     raise BrokenPipeError
                 process.stdin.write(line)

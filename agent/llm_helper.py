@@ -108,6 +108,17 @@ class _Answerer:
         return {"failed": outcome.model_dump(mode="json")}
 
 
+def _warm_up() -> None:
+    from agent.llm import import_litellm
+    from agent.llm_rehearsal import rehearse_first_completion
+
+    import_litellm()
+    try:
+        rehearse_first_completion()
+    except Exception:
+        log.debug("rehearsal failed", exc_info=True)
+
+
 def serve(stdin: TextIO | None = None) -> int:
     """Answer requests until stdin closes."""
     # The protocol gets the real stdout (fd 1: a windowed bundle may have no sys.stdout);
@@ -118,14 +129,10 @@ def serve(stdin: TextIO | None = None) -> int:
     except OSError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     logging.basicConfig(level=logging.WARNING, format="berth llm helper: %(message)s")
-    from agent.llm import import_litellm
-    from agent.llm_rehearsal import rehearse_first_completion
-
-    import_litellm()
-    try:  # the rest of litellm's first call, before a user's request waits for it
-        rehearse_first_completion()
-    except Exception:
-        log.debug("rehearsal failed", exc_info=True)
+    # litellm's import and a rehearsed first call (the rest of what a first request loads)
+    # on a thread, while requests are read at once: a user's request that comes first does
+    # that work itself instead of waiting behind the rehearsal.
+    threading.Thread(target=_warm_up, name="llm-warm-up", daemon=True).start()
     answerer = _Answerer(out)
     for line in stdin or open(0, encoding="utf-8", closefd=False):  # noqa: SIM115
         if line.strip():

@@ -43,7 +43,8 @@ def run_app(argv: list[str] | None = None) -> int:
 
     # litellm runs in a process of its own: its import and its calls never hold this
     # process's GIL, so the window's thread never waits on them (agent/llm_process.py).
-    use_helper_process()
+    # Started now, its seconds of import go on beside the window's construction.
+    use_helper_process().start()
 
     window = MainWindow()
     # Quitting by any road (the window's close button, a session logout) pauses the agent

@@ -1,10 +1,11 @@
 """Loading the heavy modules in the background, and keeping the garbage collector quiet.
 
 litellm and the Docker SDK take seconds to import; the window imports neither, so it shows
-at once, and loads them on a thread of their own after its first paint. Every collection
-the interpreter makes holds the GIL (whatever thread it runs on), so a collection over
-litellm's hundreds of thousands of objects is a visible hitch on the GUI thread: the
-collector's settings here keep such collections rare and small.
+at once. The app runs litellm in its helper process (agent/llm_process.py); the Docker SDK
+(and litellm, for a window made without the helper) is loaded on a thread of its own after
+the first paint. Every collection the interpreter makes holds the GIL (whatever thread it
+runs on), so a collection over hundreds of thousands of long-lived objects is a visible
+hitch on the GUI thread: the collector's settings here keep such collections rare and small.
 """
 
 from __future__ import annotations

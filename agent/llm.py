@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 import time
 import uuid
@@ -47,19 +46,9 @@ def _env_key() -> SecretStr | None:
 
 
 def import_litellm() -> ModuleType:
-    """Import litellm with its offline price list (it must never fetch it at import).
-
-    Its megabytes of JSON are read in slices (agent/json_slices.py): the import runs while
-    the window is in use, and each of those documents read in one call held the GIL, and
-    so the window, for 30-50 ms."""
+    """Import litellm with its offline price list (it must never fetch it at import)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    from agent.json_slices import in_slices_on_this_thread
-
-    if "litellm" in sys.modules:
-        import litellm
-    else:
-        with in_slices_on_this_thread():
-            import litellm
+    import litellm
 
     litellm.suppress_debug_info = True
     litellm.drop_params = True

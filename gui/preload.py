@@ -1,11 +1,11 @@
 """Loading the heavy modules in the background, and keeping the garbage collector quiet.
 
 litellm and the Docker SDK take seconds to import; the window imports neither, so it shows
-at once. The app runs litellm in its helper process (agent/llm_process.py); the Docker SDK
-(and litellm, for a window made without the helper) is loaded on a thread of its own after
-the first paint. Every collection the interpreter makes holds the GIL (whatever thread it
-runs on), so a collection over hundreds of thousands of long-lived objects is a visible
-hitch on the GUI thread: the collector's settings here keep such collections rare and small.
+at once. A window runs litellm in the LLM helper process (agent/llm_process.py); the
+Docker SDK is loaded on a thread of its own after the first paint. Every collection the
+interpreter makes holds the GIL (whatever thread it runs on), so a collection over hundreds
+of thousands of long-lived objects is a visible hitch on the GUI thread: the collector's
+settings here keep such collections rare and small.
 """
 
 from __future__ import annotations
@@ -27,37 +27,25 @@ GC_THRESHOLDS = (10_000, 20, 50)
 
 
 def preload_heavy_modules() -> None:
-    """Start the LLM helper process (the app: it imports litellm and rehearses a first
-    completion there, agent/llm_helper.py) and import the Docker SDK. Without a helper
-    (a window made by a test or an embedding program), import litellm here and rehearse a
-    first completion on a loopback server (agent/llm_rehearsal.py), so the first send is
-    quick.
+    """Route this process's LLM calls through the LLM helper process and start it (it
+    imports litellm and rehearses a first completion there: agent/llm_helper.py), then
+    import the Docker SDK and what a conversation's start imports on its thread.
 
-    The collector is off meanwhile: litellm makes some hundreds of thousands of long-lived
-    objects, and each automatic full collection over them (six of 65-500 ms on 2 cores,
-    on whatever thread allocates, holding the GIL) froze the GUI thread; the import itself
-    is faster without them. Afterwards every object alive is moved out of the collector's
-    sight (``gc.freeze``) without a full collection first: that collection would be one
-    more such freeze, to reclaim some 2,000 objects of import-time garbage.
+    The collector is off meanwhile: an import makes many long-lived objects, and each
+    automatic full collection over them holds the GIL on whatever thread allocates (with
+    litellm still in this process, six of 65-500 ms froze the GUI thread). Afterwards every
+    object alive is moved out of the collector's sight (``gc.freeze``) without a full
+    collection first: that collection would be one more such freeze.
     """
     gc.disable()
     try:
-        from agent.llm_process import running_helper
+        from agent.llm_process import use_helper_process
 
-        helper = running_helper()
-        if helper is not None:  # the app: litellm lives in its helper process
-            helper.start()
+        use_helper_process().start()  # at once if run_app started it already
         # sandbox (the Docker SDK), and what a conversation's start imports on its own
         # thread: the built-in tools, the checkpoint store (difflib and all).
         import agent.tools  # noqa: F401
         import sandbox.checkpoints  # noqa: F401
-
-        if helper is None:
-            from agent.llm import import_litellm
-            from agent.llm_rehearsal import rehearse_first_completion
-
-            import_litellm()
-            rehearse_first_completion()
     except Exception:  # the real use reports the problem where the user sees it
         log.debug("background preload failed", exc_info=True)
     finally:

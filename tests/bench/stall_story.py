@@ -178,10 +178,6 @@ class GilWatch:
         return "\n".join(f"      {where}" for where in dict.fromkeys(seen)) or "      -"
 
 
-# Notices (by class name) profiled with cProfile when diagnosing: the profile costs time.
-PROFILED: set[str] = set()
-
-
 class SlotTimes:
     """Diagnosis only: how long each notice a bridge handles, and each background outcome
     delivered, takes on the GUI thread (the ones over 2 ms), with when each ended."""
@@ -211,23 +207,9 @@ class SlotTimes:
         def timed(obj, *args):
             what = describe(args)
             began = time.perf_counter()
-            profile = None
-            if what in PROFILED:
-                import cProfile
-
-                profile = cProfile.Profile()
-                profile.enable()
             try:
                 return original(obj, *args)
             finally:
-                if profile is not None:
-                    import io
-                    import pstats
-
-                    profile.disable()
-                    out = io.StringIO()
-                    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
-                    print(f"profile of {what}:\n{out.getvalue()}")
                 ended = time.perf_counter()
                 if ended - began > 0.002:
                     slow.append((ended - launched, (ended - began) * 1000, what))

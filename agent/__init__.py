@@ -1,6 +1,6 @@
 """Berth's conversation engine: LLM, Agent, Conversation, events. Knows nothing of Qt.
 
-A front end drives a conversation through a ``Session`` (agent/session.py: commands on a
+A front end drives a conversation through a ``Session`` (agent/session/: commands on a
 thread of its own, what happens as ``notices``); the Conversation is its engine.
 
 Importing this package is cheap: each name below is imported when first asked for
@@ -14,32 +14,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent import notices
     from agent.agent import Agent
-    from agent.conversation import Conversation, ConversationState
-    from agent.llm import LLM, LLMError
-    from agent.persistence import default_persistence_dir, list_conversations
-    from agent.session import Session, conversation_factory
-    from agent.state import ConversationStats, ConversationSummary
+    from agent.conversation.conversation import Conversation, ConversationState
+    from agent.conversation.persistence import default_persistence_dir, list_conversations
+    from agent.conversation.state import ConversationStats, ConversationSummary
+    from agent.llm.model import LLM, LLMError
+    from agent.session import notices
+    from agent.session.session import Session, conversation_factory
     from agent.status import AgentStatus
-    from agent.tool import Tool, register_tool
+    from agent.tools.registry import Tool, register_tool
 
 # Each exported name and the module that holds it.
 _HOMES = {
-    "LLM": "agent.llm",
+    "LLM": "agent.llm.model",
     "Agent": "agent.agent",
     "AgentStatus": "agent.status",
-    "Conversation": "agent.conversation",
-    "ConversationState": "agent.conversation",
-    "ConversationStats": "agent.state",
-    "ConversationSummary": "agent.state",
-    "LLMError": "agent.llm",
-    "Session": "agent.session",
-    "Tool": "agent.tool",
-    "conversation_factory": "agent.session",
-    "default_persistence_dir": "agent.persistence",
-    "list_conversations": "agent.persistence",
-    "register_tool": "agent.tool",
+    "Conversation": "agent.conversation.conversation",
+    "ConversationState": "agent.conversation.conversation",
+    "ConversationStats": "agent.conversation.state",
+    "ConversationSummary": "agent.conversation.state",
+    "LLMError": "agent.llm.model",
+    "Session": "agent.session.session",
+    "Tool": "agent.tools.registry",
+    "conversation_factory": "agent.session.session",
+    "default_persistence_dir": "agent.conversation.persistence",
+    "list_conversations": "agent.conversation.persistence",
+    "register_tool": "agent.tools.registry",
 }
 
 __all__ = [
@@ -63,7 +63,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "notices":
-        return importlib.import_module("agent.notices")
+        return importlib.import_module("agent.session.notices")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'agent' has no attribute {name!r}")

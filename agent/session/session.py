@@ -41,15 +41,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent import notices as n
 from agent.events import ActionEvent, Event, MessageEvent
-from agent.output_buffer import OutputBuffer
-from agent.session_commands import STARTS_A_RUN, Command, Phase, allowed_commands
+from agent.session import notices as n
+from agent.session.commands import STARTS_A_RUN, Command, Phase, allowed_commands
+from agent.session.output_buffer import OutputBuffer
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
-    from agent.state import ConversationStats
+    from agent.conversation.conversation import Conversation
+    from agent.conversation.state import ConversationStats
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class Session:
     def quit(self) -> bool:
         """The app is quitting: close, and a command cut short gets the same result as
         one a crashed app left behind (the model is told the app stopped)."""
-        from agent.conversation import APP_STOPPED_TEXT
+        from agent.conversation.conversation import APP_STOPPED_TEXT
 
         return self.close(APP_STOPPED_TEXT)
 
@@ -324,7 +324,7 @@ class Session:
         self._notify(n.Closed(conversation_id=self.conversation_id))
 
     def _do_delete(self, remove_container: bool) -> None:
-        from agent.deletion import delete_saved
+        from agent.conversation.deletion import delete_saved
 
         conversation = self._conversation
         if conversation is not None:
@@ -345,7 +345,7 @@ class Session:
     def _remove_pending(self) -> None:
         """Containers of conversations deleted while the engine was away go now, if the
         engine is back (agent/deletion.py); a no-op when nothing waits."""
-        from agent.deletion import remove_pending
+        from agent.conversation.deletion import remove_pending
 
         try:
             remove_pending(self._persistence_dir)
@@ -541,7 +541,7 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
     """A factory for the SDK and the CLI: ``Conversation(agent, **options)`` with the hooks."""
 
     def make(hooks: Hooks) -> Conversation:
-        from agent.conversation import Conversation
+        from agent.conversation.conversation import Conversation
 
         return Conversation(
             agent,

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from agent.context_window import (
+from agent.context.history import build_messages, tool_call_arguments
+from agent.context.window import (
     TARGET,
     ContextWindow,
     cut_middle,
@@ -32,10 +33,9 @@ from agent.events import (
     MessageEvent,
     ObservationEvent,
 )
-from agent.history import build_messages, tool_call_arguments
 
 if TYPE_CHECKING:
-    from agent.llm import LLM, LLMResponse
+    from agent.llm.model import LLM, LLMResponse
 
 # The summary request starts with this (tests and tools can tell it from a step).
 SUMMARY_SYSTEM_PROMPT = """\

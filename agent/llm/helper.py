@@ -76,14 +76,14 @@ class _Answerer:
     def _work(request: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
         from pydantic import SecretStr
 
-        from agent.llm import (
+        from agent.llm.model import (
             LLM,
             LLMCancelled,
             LLMResponse,
             count_tokens_here,
             known_window_here,
         )
-        from agent.redact import protect_logs
+        from agent.llm.redact import protect_logs
 
         op = request.get("op")
         if op == "count_tokens":
@@ -109,8 +109,8 @@ class _Answerer:
 
 
 def _warm_up() -> None:
-    from agent.llm import import_litellm
-    from agent.llm_rehearsal import rehearse_first_completion
+    from agent.llm.model import import_litellm
+    from agent.llm.rehearsal import rehearse_first_completion
 
     import_litellm()
     try:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.conversation.state import ConversationStats
 from agent.events import Event
-from agent.state import ConversationStats
 from agent.status import AgentStatus
 
 

@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.llm import LLM, FailedAttempt, LLMResponse
+    from agent.llm.model import LLM, FailedAttempt, LLMResponse
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def helper_command() -> list[str]:
     """How to start the helper: the bundle's own executable, or this interpreter."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "--llm-helper"]
-    return [sys.executable, "-m", "agent.llm_helper"]
+    return [sys.executable, "-m", "agent.llm.helper"]
 
 
 class HelperStopped(Exception):
@@ -96,7 +96,7 @@ class LLMHelper:
         cancel: threading.Event,
         attempts: int,
     ) -> LLMResponse | FailedAttempt:
-        from agent.llm import FailedAttempt, LLMResponse
+        from agent.llm.model import FailedAttempt, LLMResponse
 
         request = {
             "op": "attempt",
@@ -175,7 +175,7 @@ class LLMHelper:
             process.kill()
 
     def _call(self, request: dict[str, Any], cancel: threading.Event | None = None) -> dict:
-        from agent.llm import LLMCancelled
+        from agent.llm.model import LLMCancelled
 
         try:
             self.start()

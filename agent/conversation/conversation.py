@@ -32,9 +32,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.agent import Agent
-from agent.checkpoints import Checkpoint, CheckpointKeeper
-from agent.context_keeper import ContextKeeper
-from agent.context_window import ContextWindow
+from agent.context.history import answers_for_pending, pending_actions
+from agent.context.keeper import ContextKeeper
+from agent.context.window import ContextWindow
+from agent.conversation.checkpoints import Checkpoint, CheckpointKeeper
+from agent.conversation.pausing import HoldWord, hold_command
+from agent.conversation.persistence import (
+    ConversationStore,
+    PersistenceError,
+    resolve_persistence_dir,
+)
+from agent.conversation.recovery import MAX_REVIVALS_PER_RUN, revive
+from agent.conversation.state import (
+    ConversationStats,
+    LLMSpec,
+    PersistedState,
+    WorkspaceSpec,
+    make_title,
+)
+from agent.conversation.stuck import REPEATS, is_stuck
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
@@ -49,20 +65,8 @@ from agent.events import (
     ResumeEvent,
     StatusEvent,
 )
-from agent.history import answers_for_pending, pending_actions
-from agent.llm import LLMCancelled, LLMError, LLMResponse
-from agent.pausing import HoldWord, hold_command
-from agent.persistence import ConversationStore, PersistenceError, resolve_persistence_dir
-from agent.recovery import MAX_REVIVALS_PER_RUN, revive
-from agent.state import (
-    ConversationStats,
-    LLMSpec,
-    PersistedState,
-    WorkspaceSpec,
-    make_title,
-)
+from agent.llm.model import LLMCancelled, LLMError, LLMResponse
 from agent.status import AgentStatus
-from agent.stuck import REPEATS, is_stuck
 
 if TYPE_CHECKING:
     from agent.tools import ToolDefinition, ToolResult

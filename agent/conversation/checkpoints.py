@@ -32,7 +32,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.branches import live_events
+from agent.context.branches import live_events
+from agent.context.history import answers_for_pending
+from agent.conversation.persistence import ConversationStore
+from agent.conversation.state import LLMSpec, PersistedState
 from agent.events import (
     CheckpointEvent,
     CheckpointFailedEvent,
@@ -40,13 +43,10 @@ from agent.events import (
     ObservationEvent,
     RewindEvent,
 )
-from agent.history import answers_for_pending
-from agent.persistence import ConversationStore
-from agent.state import LLMSpec, PersistedState
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.conversation.conversation import Conversation
     from sandbox.checkpoints import CheckpointStore, FileChange, StoreUsage
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ class CheckpointKeeper:
 
     def fork(self, checkpoint_id: str) -> Conversation:
         """A new conversation (own id, container, volume) from a checkpoint."""
-        from agent.conversation import Conversation
+        from agent.conversation.conversation import Conversation
         from sandbox import labels
         from sandbox.checkpoints import CheckpointStore, WorkspaceMount
 

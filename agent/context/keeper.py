@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from agent import condenser
-from agent.agents_file import read_agents_file
-from agent.branches import live_events
-from agent.context_window import ContextWindow, Request
+from agent.context import condenser
+from agent.context.agents_file import read_agents_file
+from agent.context.branches import live_events
+from agent.context.window import ContextWindow, Request
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
@@ -23,11 +23,11 @@ from agent.events import (
     LLMUsage,
     MessageEvent,
 )
-from agent.llm import LLMError
+from agent.llm.model import LLMError
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.conversation.conversation import Conversation
 
 # A provider refusing a request as too long is answered by condensing harder, this often in
 # a row, before the run stops with an error that says what to change.

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent.llm import LLM, LLMResponse
+from agent.llm.model import LLM, LLMResponse
 
 REHEARSAL_MODEL = "berth-rehearsal"
 BASH_TOOL: dict[str, Any] = {

@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
 
 from agent.events import LLMUsage
-from agent.llm_replies import NoChoicesError, odd_reply, retry_after
-from agent.redact import protect_logs, redact
+from agent.llm.redact import protect_logs, redact
+from agent.llm.replies import NoChoicesError, odd_reply, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class LLM(BaseModel):
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Tokens of ``messages`` by litellm's counter for this model (tiktoken when it
         does not know the model's own tokenizer)."""
-        from agent.llm_process import running_helper
+        from agent.llm.process import running_helper
 
         helper = running_helper()
         if helper is not None:
@@ -176,7 +176,7 @@ class LLM(BaseModel):
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in (or, through the
         helper process, at any moment)."""
-        from agent.llm_process import running_helper
+        from agent.llm.process import running_helper
 
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
         cancel = cancel or threading.Event()
@@ -244,7 +244,7 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
     ) -> Any:
-        from agent.prompt_cache import mark_cache_breakpoints, wants_cache_control
+        from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
         if wants_cache_control(self.model):
             messages = mark_cache_breakpoints(messages)
@@ -331,7 +331,7 @@ def count_tokens_here(model: str, messages: list[dict[str, Any]]) -> int:
 def _known_window(model: str) -> int | None:
     """The input window litellm's model list gives ``model``, or None (asked once per
     model: the window is read for every request)."""
-    from agent.llm_process import running_helper
+    from agent.llm.process import running_helper
 
     helper = running_helper()
     if helper is not None:

@@ -1,0 +1,1 @@
+"""`berth run`: a conversation in the terminal."""

@@ -1,0 +1,1 @@
+"""What the model sees: the context window, condensation, history shaping, AGENTS.md."""

@@ -1,0 +1,1 @@
+"""The loop, its state, persistence, recovery, pausing and checkpoints."""

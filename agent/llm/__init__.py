@@ -1,0 +1,1 @@
+"""The model: LLM, its helper process, replies, redaction, prompt caching, rehearsal."""

@@ -1,0 +1,1 @@
+"""A conversation's life for a front end: the session, its command rules, notices."""

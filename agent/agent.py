@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.llm.model import LLM
+from agent.llm import LLM
 from agent.tools.registry import Tool
 
 DEFAULT_SYSTEM_PROMPT = """\

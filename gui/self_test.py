@@ -182,7 +182,7 @@ def _probe_display() -> int:
 
 
 def check_litellm() -> str:
-    from agent.llm.model import import_litellm
+    from agent.llm import import_litellm
 
     began = time.perf_counter()
     litellm = import_litellm()
@@ -219,7 +219,7 @@ def check_llm_helper() -> str:
     executable with --llm-helper) and answers a request from a local server."""
     import threading
 
-    from agent.llm.model import LLMResponse
+    from agent.llm import LLMResponse
     from agent.llm.process import LLMHelper, helper_command
     from agent.llm.rehearsal import (
         BASH_TOOL,
@@ -252,7 +252,7 @@ def check_llm_helper() -> str:
 def check_bedrock_signing() -> str:
     """litellm's Bedrock provider signs its request with botocore (which the bundle keeps
     only part of) before sending it, here to the local server."""
-    from agent.llm.model import import_litellm
+    from agent.llm import import_litellm
     from agent.llm.rehearsal import loopback_json_server
 
     litellm = import_litellm()

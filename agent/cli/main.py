@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal, TextIO
 
+from agent import background
 from agent.cli.printer import EventPrinter, describe_action
 from agent.events import MessageEvent
 from agent.session import notices as n
@@ -95,8 +96,7 @@ def run_task(
     watcher = _Watcher(EventPrinter(out))
     session = Session(factory, notify=watcher)
     watcher.session = session
-    thread = threading.Thread(target=session.serve, name="berth-run-session", daemon=True)
-    thread.start()
+    thread = background.start("run-session", session.serve, daemon=True)
     try:
         return _drive(session, watcher, args.task, input_fn)
     finally:

@@ -35,7 +35,7 @@ from agent.events import (
 )
 
 if TYPE_CHECKING:
-    from agent.llm.model import LLM, LLMResponse
+    from agent.llm import LLM, LLMResponse
 
 # The summary request starts with this (tests and tools can tell it from a step).
 SUMMARY_SYSTEM_PROMPT = """\

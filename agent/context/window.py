@@ -20,7 +20,7 @@ from agent.context.history import build_messages, rewind_text
 from agent.events import CondensationEvent, ContextFileEvent, Event, MessageEvent, RewindEvent
 
 if TYPE_CHECKING:
-    from agent.llm.model import LLM, LLMError
+    from agent.llm import LLM, LLMError
 
 # The next request is condensed when it would pass this share of the window; the rest is
 # left for the reply.

@@ -329,7 +329,7 @@ def test_the_tokenizer_counts_only_requests_near_the_threshold():
     """Building a tokenizer holds the GIL for 100-200 ms: a request far below the window is
     judged by its byte bound alone, one near it is counted exactly."""
     from agent.context.window import ContextWindow
-    from agent.llm.model import LLM
+    from agent.llm import LLM
 
     counted: list[int] = []
 

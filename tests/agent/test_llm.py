@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from agent.llm.model import LLMCancelled, LLMError
+from agent.llm import LLMCancelled, LLMError
 from tests.support.fixtures import TEST_API_KEY, make_llm
 from tests.support.llm_server import Reply, ToolCall
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.llm import LLMCancelled
 from agent.llm import process as llm_process
-from agent.llm.model import LLMCancelled
 from agent.llm.process import LLMHelper
 from tests.support.fixtures import TEST_API_KEY, make_llm
 from tests.support.llm_server import Reply
@@ -44,7 +44,7 @@ def test_the_calling_process_never_imports_litellm(llm_server) -> None:
         "import json, sys\n"
         "from pydantic import SecretStr\n"
         "from agent.llm import LLM\n"
-        "from agent.llm_process import use_helper_process\n"
+        "from agent.llm.process import use_helper_process\n"
         "use_helper_process()\n"
         "llm = LLM(model=sys.argv[1], base_url=sys.argv[2], api_key=SecretStr(sys.argv[3]),\n"
         "          num_retries=0)\n"

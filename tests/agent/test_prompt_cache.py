@@ -7,7 +7,7 @@ import json
 
 from agent.context.window import ContextWindow
 from agent.events import ActionEvent, CondensationEvent, MessageEvent, ObservationEvent
-from agent.llm.model import LLM
+from agent.llm import LLM
 from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from agent import AgentStatus, Conversation
 from agent.events import AgentErrorEvent
-from agent.llm.model import LLMError
+from agent.llm import LLMError
 from tests.agent.helpers import make_agent, make_conversation
 from tests.support.fixtures import make_llm
 from tests.support.llm_server import Reply, ScriptedLLMServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from agent.llm import LLM
-from agent.tool import Tool
+from agent.tools.registry import Tool
 
 DEFAULT_SYSTEM_PROMPT = """\
 You are a careful software engineer working inside a Linux container. Your working \

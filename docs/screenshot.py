@@ -72,7 +72,7 @@ server = ScriptedLLMServer(replies_in_order(replies, then=Reply.say("All counted
 from gui.app import make_application
 
 app = make_application([])
-from agent.llm import import_litellm
+from agent.llm.model import import_litellm
 from gui.app_settings import AppSettings
 from gui.main_window import MainWindow
 

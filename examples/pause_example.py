@@ -9,7 +9,7 @@ from agent import (
     Agent,
     Conversation,
 )
-from agent.tool import Tool, register_tool
+from agent.tools.registry import Tool, register_tool
 from agent.tools import BashTool
 from agent.tools import FileEditorTool
 

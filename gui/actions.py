@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
-from agent.session_commands import Command, Phase, allowed_commands
+from agent.session.commands import Command, Phase, allowed_commands
 from agent.status import AgentStatus
 
 

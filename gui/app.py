@@ -38,7 +38,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 def run_app(argv: list[str] | None = None) -> int:
     """Show the main window and run the event loop; returns the exit code."""
     app = make_application(argv)
-    from agent.llm_process import use_helper_process
+    from agent.llm.process import use_helper_process
     from gui.main_window import MainWindow
 
     # litellm runs in a process of its own: its import and its calls never hold this

@@ -11,11 +11,11 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["run"]:
-        from agent.cli import main as run_in_terminal
+        from agent.cli.main import main as run_in_terminal
 
         return run_in_terminal(argv[1:])
     if argv[:1] == ["--llm-helper"]:  # the app's own helper process (agent/llm_process.py)
-        from agent.llm_helper import serve
+        from agent.llm.helper import serve
 
         return serve()
     if "--self-test" in argv:

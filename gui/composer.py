@@ -146,7 +146,9 @@ class Composer(QFrame):
             self.editor.clear()
         return text
 
-    def set_hint(self, status: AgentStatus, *, starting: bool, queued: int, configured: bool):
+    def set_hint(
+        self, status: AgentStatus, *, starting: bool, queued: int, configured: bool
+    ) -> None:
         self.hint.setText(hint_for(status, starting=starting, queued=queued, configured=configured))
         self.settings_button.setVisible(not configured)
 

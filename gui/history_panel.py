@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.state import ConversationSummary
+from agent.conversation.state import ConversationSummary
 from agent.status import AgentStatus
 from gui.background import Background, Coalesced, Job
 from gui.theme import DIM_TEXT, status_color, status_word
@@ -403,7 +403,7 @@ class HistoryPanel(QWidget):
         root = self.persistence_dir
 
         def work() -> list[ConversationSummary]:
-            from agent.persistence import list_conversations
+            from agent.conversation.persistence import list_conversations
 
             return list_conversations(root)
 

@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     def _on_start_failed_because(self, reason: str, message: str, image: str) -> None:
-        from agent.notices import StartFailure
+        from agent.session.notices import StartFailure
 
         if reason == StartFailure.ENGINE_UNREACHABLE:
             self._on_engine_unreachable(message)
@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
     # --- history -----------------------------------------------------------------------------
 
     def _start_history(self, persistence_dir: Path | None) -> None:
-        from agent.persistence import resolve_persistence_dir
+        from agent.conversation.persistence import resolve_persistence_dir
 
         self._history_root = resolve_persistence_dir(persistence_dir)
         self._last_open = LastOpenWriter(Background(self), self._history_root)

@@ -39,7 +39,7 @@ def preload_heavy_modules() -> None:
     """
     gc.disable()
     try:
-        from agent.llm_process import use_helper_process
+        from agent.llm.process import use_helper_process
 
         use_helper_process().start()  # at once if run_app started it already
         # sandbox (the Docker SDK), and what a conversation's start imports on its own

@@ -204,7 +204,7 @@ def check_llm_round_trip() -> str:
     """One request through Berth's LLM class and litellm's OpenAI provider to a throwaway
     server on 127.0.0.1: providers are imported lazily, so a bundle can import litellm and
     still lack what a real request needs."""
-    from agent.llm_rehearsal import rehearse_first_completion
+    from agent.llm.rehearsal import rehearse_first_completion
 
     # The same request the app rehearses in the background at start-up.
     response = rehearse_first_completion()
@@ -220,8 +220,8 @@ def check_llm_helper() -> str:
     import threading
 
     from agent.llm import LLMResponse
-    from agent.llm_process import LLMHelper, helper_command
-    from agent.llm_rehearsal import (
+    from agent.llm.process import LLMHelper, helper_command
+    from agent.llm.rehearsal import (
         BASH_TOOL,
         REHEARSAL_MESSAGES,
         REHEARSAL_MODEL,
@@ -253,7 +253,7 @@ def check_bedrock_signing() -> str:
     """litellm's Bedrock provider signs its request with botocore (which the bundle keeps
     only part of) before sending it, here to the local server."""
     from agent.llm import import_litellm
-    from agent.llm_rehearsal import loopback_json_server
+    from agent.llm.rehearsal import loopback_json_server
 
     litellm = import_litellm()
     reply = {

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from agent import notices as n
 from agent.events import Event, ObservationEvent
-from agent.session import Hooks, Session
-from agent.session_commands import Command, Phase
+from agent.session import notices as n
+from agent.session.commands import Command, Phase
+from agent.session.session import Hooks, Session
 from agent.status import AgentStatus
 from gui.app_settings import AppSettings
 

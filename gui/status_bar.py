@@ -142,7 +142,7 @@ class StatusBar(QStatusBar):
         label.setTextFormat(Qt.TextFormat.PlainText)
         return label
 
-    def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False):
+    def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False) -> None:
         word = status_word(status, starting=starting)
         look = "starting" if starting else status.value
         shown = (word, look, detail)

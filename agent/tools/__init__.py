@@ -1,21 +1,21 @@
-"""The tools the model can call: `bash`, `file_editor` and `finish`."""
+"""The tools the model can call (`bash`, `file_editor`, `finish`) and the registry that
+names them for a program (``Tool``, ``register_tool``: registry.py)."""
 
-from agent.tool import register_tool
 from agent.tools.base import ToolDefinition, ToolResult
 from agent.tools.bash import BashTool
 from agent.tools.file_editor import FileEditorTool
 from agent.tools.finish import FinishTool
+from agent.tools.registry import Tool, register_tool, registered_tools
 from agent.tools.resolve import resolve_tools
-
-for _cls in (BashTool, FileEditorTool, FinishTool):
-    register_tool(_cls.__name__, _cls)
-    register_tool(_cls.name, _cls)
 
 __all__ = [
     "BashTool",
     "FileEditorTool",
     "FinishTool",
+    "Tool",
     "ToolDefinition",
     "ToolResult",
+    "register_tool",
+    "registered_tools",
     "resolve_tools",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.tool import Tool, registered_tools
 from agent.tools.base import ToolDefinition
 from agent.tools.finish import FinishTool
+from agent.tools.registry import Tool, registered_tools
 
 
 def resolve_tools(tools: Sequence[Tool | str]) -> list[ToolDefinition]:

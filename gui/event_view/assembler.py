@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.branches import abandoned_ids
+from agent.context.branches import abandoned_ids
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,

@@ -116,7 +116,7 @@ def code_boxes(doc: QTextDocument) -> list[QRectF]:
     return boxes
 
 
-def _tint_inline_code(block, code_char: QTextCharFormat) -> None:
+def _tint_inline_code(block: QTextBlock, code_char: QTextCharFormat) -> None:
     spans = []
     it = block.begin()
     while not it.atEnd():

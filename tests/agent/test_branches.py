@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.branches import abandoned_ids, live_events
+from agent.context.branches import abandoned_ids, live_events
+from agent.context.history import build_messages, pending_actions
 from agent.events import MessageEvent, RewindEvent
-from agent.history import build_messages, pending_actions
 from tests.agent.test_history import action, observation
 
 

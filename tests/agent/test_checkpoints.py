@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent import AgentStatus, Conversation
-from agent.checkpoints import REWIND_FILE, REWOUND_STOPPED
+from agent.conversation.checkpoints import REWIND_FILE, REWOUND_STOPPED
 from agent.events import CheckpointFailedEvent, RewindEvent
 from sandbox.checkpoints import helper_image
 from tests.agent.helpers import make_agent, observations, wait_until

@@ -128,7 +128,7 @@ def test_a_missing_image_says_so_and_exits_non_zero(llm_server, sandbox_image):
 def test_a_failed_checkpoint_prints_as_a_warning_and_checkpoints_stay_quiet():
     import io
 
-    from agent.cli import EventPrinter
+    from agent.cli.main import EventPrinter
     from agent.events import CheckpointEvent, CheckpointFailedEvent
 
     out = io.StringIO()
@@ -143,7 +143,7 @@ def test_a_failed_checkpoint_prints_as_a_warning_and_checkpoints_stay_quiet():
 def test_the_terminal_says_where_steps_were_summarised():
     import io
 
-    from agent.cli import EventPrinter
+    from agent.cli.main import EventPrinter
     from agent.events import CondensationEvent, ContextFileEvent
 
     printer = EventPrinter(io.StringIO())

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from agent import AgentStatus, Conversation
-from agent.condenser import SUMMARY_SYSTEM_PROMPT
+from agent.context.condenser import SUMMARY_SYSTEM_PROMPT
 from agent.events import CondensationEvent, ContextFileEvent, MessageEvent
 from tests.agent.helpers import make_agent, make_conversation
 from tests.support.fixtures import TEST_API_KEY
@@ -328,7 +328,7 @@ def test_agents_md_reaches_the_model_and_is_shown_as_read(llm_server, shared_wor
 def test_the_tokenizer_counts_only_requests_near_the_threshold():
     """Building a tokenizer holds the GIL for 100-200 ms: a request far below the window is
     judged by its byte bound alone, one near it is counted exactly."""
-    from agent.context_window import ContextWindow
+    from agent.context.window import ContextWindow
     from agent.llm import LLM
 
     counted: list[int] = []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from agent.context.history import MISSING_RESULT, build_messages, pending_actions
+from agent.conversation.stuck import is_stuck
 from agent.events import ActionEvent, MessageEvent, ObservationEvent, StatusEvent
-from agent.history import MISSING_RESULT, build_messages, pending_actions
 from agent.status import AgentStatus
-from agent.stuck import is_stuck
 
 
 def action(call_id: str, response: str = "r1", command: str = "ls", **kw) -> ActionEvent:

@@ -30,7 +30,7 @@ HELLO = [{"role": "user", "content": "hello"}]
 
 @pytest.fixture(scope="module")
 def _helper():
-    from agent.llm_process import LLMHelper
+    from agent.llm.process import LLMHelper
 
     helper = LLMHelper()
     yield helper
@@ -40,8 +40,8 @@ def _helper():
 @pytest.fixture(autouse=True, params=["here", "helper"])
 def route(request, monkeypatch):
     """Where litellm runs for this test."""
-    from agent import llm_process
-    from agent.llm import _known_window
+    from agent.llm import process as llm_process
+    from agent.llm.model import _known_window
 
     _known_window.cache_clear()
     if request.param == "helper":

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import llm_process
 from agent.llm import LLMCancelled
-from agent.llm_process import LLMHelper
+from agent.llm import process as llm_process
+from agent.llm.process import LLMHelper
 from tests.support.fixtures import TEST_API_KEY, make_llm
 from tests.support.llm_server import Reply
 
@@ -28,7 +28,7 @@ HELLO = [{"role": "user", "content": "hello"}]
 
 @pytest.fixture
 def helper(monkeypatch):
-    from agent.llm import _known_window
+    from agent.llm.model import _known_window
 
     helper = LLMHelper()
     monkeypatch.setattr(llm_process, "_helper", helper)
@@ -44,7 +44,7 @@ def test_the_calling_process_never_imports_litellm(llm_server) -> None:
         "import json, sys\n"
         "from pydantic import SecretStr\n"
         "from agent.llm import LLM\n"
-        "from agent.llm_process import use_helper_process\n"
+        "from agent.llm.process import use_helper_process\n"
         "use_helper_process()\n"
         "llm = LLM(model=sys.argv[1], base_url=sys.argv[2], api_key=SecretStr(sys.argv[3]),\n"
         "          num_retries=0)\n"
@@ -121,7 +121,7 @@ def test_a_cancel_lets_go_at_once_and_the_helper_goes_on(helper, llm_server):
 def test_a_helper_that_cannot_run_is_a_clear_error_not_a_crash(
     monkeypatch, llm_server, command: list[str], said: str
 ) -> None:
-    from agent.llm import LLMError, _known_window
+    from agent.llm.model import LLMError, _known_window
 
     helper = LLMHelper(command)
     monkeypatch.setattr(llm_process, "_helper", helper)

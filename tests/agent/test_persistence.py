@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from agent.conversation.persistence import (
+    ConversationStore,
+    default_persistence_dir,
+    list_conversations,
+)
+from agent.conversation.state import PersistedState, make_title
 from agent.events import MessageEvent, PauseEvent
-from agent.persistence import ConversationStore, default_persistence_dir, list_conversations
-from agent.state import PersistedState, make_title
 from agent.status import AgentStatus
 
 

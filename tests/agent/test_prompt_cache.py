@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from agent.context_window import ContextWindow
+from agent.context.window import ContextWindow
 from agent.events import ActionEvent, CondensationEvent, MessageEvent, ObservationEvent
 from agent.llm import LLM
-from agent.prompt_cache import mark_cache_breakpoints, wants_cache_control
+from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
 
 def step(number: int) -> list:

@@ -9,10 +9,10 @@ import docker
 import pytest
 
 from agent import AgentStatus
-from agent import notices as n
-from agent.deletion import delete_saved, pending_removals, remove_pending
-from agent.session import Session, conversation_factory
-from agent.session_commands import Command, Phase, allowed_commands
+from agent.conversation.deletion import delete_saved, pending_removals, remove_pending
+from agent.session import notices as n
+from agent.session.commands import Command, Phase, allowed_commands
+from agent.session.session import Session, conversation_factory
 from sandbox import labels
 from tests.agent.helpers import make_agent, wait_until
 from tests.sandbox.conftest import docker_host
@@ -282,7 +282,7 @@ def test_deleting_an_unopened_session_never_starts_its_container(
 
 
 def test_a_fork_asked_mid_run_pauses_the_run_and_names_the_fork(llm_server, sessions):
-    from agent.deletion import delete_saved
+    from agent.conversation.deletion import delete_saved
 
     llm_server.script = _by_task
     a = sessions()
@@ -309,7 +309,7 @@ def test_a_close_asked_while_starting_keeps_the_held_message_and_runs_nothing(
 ):
     import json
 
-    from agent.persistence import EVENTS_FILE
+    from agent.conversation.persistence import EVENTS_FILE
     from sandbox import DockerWorkspace
 
     llm_server.script = _by_task

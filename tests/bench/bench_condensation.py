@@ -16,10 +16,10 @@ import statistics
 import uuid
 
 from agent import Agent, AgentStatus, Conversation, Tool
-from agent.condenser import SUMMARY_SYSTEM_PROMPT
-from agent.context_window import ContextWindow
+from agent.context.condenser import SUMMARY_SYSTEM_PROMPT
+from agent.context.history import build_messages
+from agent.context.window import ContextWindow
 from agent.events import ActionEvent, CondensationEvent, ObservationEvent
-from agent.history import build_messages
 from tests.support.fixtures import _llm_server_session, llm_server, make_llm  # noqa: F401
 from tests.support.llm_server import CHARS_PER_TOKEN, RecordedRequest, Reply
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from agent import AgentStatus, Conversation
+from agent.conversation.persistence import PersistenceError
 from agent.events import ActionEvent, parse_event
-from agent.persistence import PersistenceError
 from tests.agent.helpers import make_agent, make_conversation, observations
 from tests.support.llm_server import RecordedRequest, Reply
 

@@ -25,7 +25,7 @@ from tests.support.fixtures import (  # noqa: F401  (fixtures)
 from tests.support.llm_server import ScriptedLLMServer
 
 if TYPE_CHECKING:
-    from agent.llm_process import LLMHelper
+    from agent.llm.process import LLMHelper
     from gui.event_view import EventView
 
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 def _llm_helper() -> Iterator[LLMHelper]:
     """The LLM helper process, started up front as the app starts it after its window
     shows (with the rest of the preload); one for the whole test session."""
-    from agent import llm_process
+    from agent.llm import process as llm_process
     from gui.preload import preload_heavy_modules
 
     helper = llm_process.LLMHelper()
@@ -49,7 +49,7 @@ def _llm_helper() -> Iterator[LLMHelper]:
 @pytest.fixture
 def window_llm(_llm_helper: LLMHelper, monkeypatch: pytest.MonkeyPatch) -> LLMHelper:
     """This test's LLM calls go through the helper process, as the app's do (run_app)."""
-    from agent import llm_process
+    from agent.llm import process as llm_process
 
     monkeypatch.setattr(llm_process, "_helper", _llm_helper)
     return _llm_helper

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.persistence import ConversationStore
-from agent.state import PersistedState
+from agent.conversation.persistence import ConversationStore
+from agent.conversation.state import PersistedState
 from agent.status import AgentStatus
 from gui.history_panel import (
     HistoryPanel,

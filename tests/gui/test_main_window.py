@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTreeView, QWidget
 
 from agent import ConversationStats
-from agent.session_commands import Phase
+from agent.session.commands import Phase
 from agent.status import AgentStatus
 from gui.actions import enabled_for
 from gui.app_settings import AppSettings
@@ -52,7 +52,7 @@ def window(qtbot, monkeypatch, tmp_path) -> MainWindow:
 def _emit_status(window: MainWindow, status: AgentStatus) -> None:
     """The session's own status callback, as the engine calls it (a status comes from an
     open conversation, so the session is open first)."""
-    from agent.session_commands import Phase
+    from agent.session.commands import Phase
 
     session = window.session._session
     if session.phase is Phase.NOT_STARTED:

@@ -8,7 +8,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from agent import notices as n
+from agent.session import notices as n
 from gui.app_settings import AppSettings
 from gui.session_bridge import SessionBridge
 

@@ -12,7 +12,6 @@ import pytest
 from pydantic import BaseModel
 
 from agent import Tool, register_tool
-from agent.tool import registered_tools
 from agent.tools import (
     BashTool,
     FileEditorTool,
@@ -21,6 +20,7 @@ from agent.tools import (
     ToolResult,
     resolve_tools,
 )
+from agent.tools.registry import registered_tools
 
 ALL_TOOLS = [BashTool(), FileEditorTool(), FinishTool()]
 

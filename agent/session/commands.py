@@ -7,7 +7,7 @@ composer from the same answer, so the two never disagree.
 
 Adding a command: add it to ``Command``, say in ``allowed_commands``
 when it is allowed, and give ``Session`` a method that queues it and a ``_do_NAME``
-handler (see agent/session.py).
+handler (see session.py).
 """
 
 from __future__ import annotations

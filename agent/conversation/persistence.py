@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from agent.conversation.state import ConversationSummary, PersistedState
 from agent.events import Event, parse_event
-from agent.state import ConversationSummary, PersistedState
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class ConversationStore:
             return PersistedState.model_validate_json(self.state_path.read_bytes())
         except (OSError, ValidationError, ValueError) as exc:
             log.warning("rebuilding %s from the events: %s", self.state_path, exc)
-        from agent.state_rebuild import rebuild_state
+        from agent.conversation.state_rebuild import rebuild_state
 
         return rebuild_state(self.folder.name, self.load_events() if events is None else events)
 

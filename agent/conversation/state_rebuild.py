@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.conversation.state import ConversationStats, PersistedState, make_title
 from agent.events import ActionEvent, Event, MessageEvent, StatusEvent
-from agent.state import ConversationStats, PersistedState, make_title
 
 
 def rebuild_state(conversation_id: str, events: Sequence[Event]) -> PersistedState:

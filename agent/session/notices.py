@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.conversation.state import ConversationStats
 from agent.events import Event
-from agent.state import ConversationStats
 from agent.status import AgentStatus
 
 
@@ -62,7 +62,7 @@ class StatusChanged(_Notice):
 
 
 class PhaseChanged(_Notice):
-    """The session's phase changed (agent.session_commands.Phase): what is allowed did."""
+    """The session's phase changed (agent.session.commands.Phase): what is allowed did."""
 
     kind: Literal["phase_changed"] = "phase_changed"
     phase: str
@@ -130,7 +130,7 @@ class ChangesListed(_Notice):
 
     kind: Literal["changes_listed"] = "changes_listed"
     since: str | None
-    changes: list[Any]  # agent.checkpoints FileChange
+    changes: list[Any]  # sandbox.checkpoints FileChange
 
 
 class Closed(_Notice):

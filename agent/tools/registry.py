@@ -28,6 +28,7 @@ class Tool(BaseModel):
 
 _registry: dict[str, type[ToolDefinition]] = {}
 _lock = threading.Lock()
+_builtins_registered = False
 
 
 def register_tool(name: str, definition: type[ToolDefinition]) -> None:
@@ -40,12 +41,28 @@ def register_tool(name: str, definition: type[ToolDefinition]) -> None:
             f"got {definition!r}"
         )
     with _lock:
+        _register_builtins()
         _registry[name] = definition
 
 
 def registered_tools() -> dict[str, type[ToolDefinition]]:
     """A copy of the registry, built-ins included."""
-    import agent.tools  # noqa: F401  (registers the built-ins)
-
     with _lock:
+        _register_builtins()
         return dict(_registry)
+
+
+def _register_builtins() -> None:
+    """Once, before any other registration (so a program's own ``BashTool`` replaces the
+    built-in one, never the other way round). Called with ``_lock`` held."""
+    global _builtins_registered
+    if _builtins_registered:
+        return
+    from agent.tools.bash import BashTool
+    from agent.tools.file_editor import FileEditorTool
+    from agent.tools.finish import FinishTool
+
+    for cls in (BashTool, FileEditorTool, FinishTool):
+        _registry[cls.__name__] = cls
+        _registry[cls.name] = cls
+    _builtins_registered = True

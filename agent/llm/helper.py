@@ -1,5 +1,5 @@
 """Berth's LLM helper process: litellm, in a process of its own, answering one JSON line
-with another. Started by agent/llm_process.py (``python -m agent.llm_helper``, or
+with another. Started by agent/llm/process.py (``python -m agent.llm.helper``, or
 ``berth --llm-helper`` in the bundle); ends when its stdin closes (its parent is gone).
 
 Why a process: litellm's import holds the interpreter's lock for tens of milliseconds at a
@@ -28,6 +28,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from agent import background
+
 log = logging.getLogger(__name__)
 
 
@@ -55,9 +57,7 @@ class _Answerer:
         cancel = threading.Event()
         with self._cancels_lock:
             self._cancels[int(request["id"])] = cancel
-        threading.Thread(
-            target=self._answer, args=(request, cancel), name="llm-request", daemon=True
-        ).start()
+        background.start("llm-request", lambda: self._answer(request, cancel), daemon=True)
 
     def _answer(self, request: dict[str, Any], cancel: threading.Event) -> None:
         request_id = int(request["id"])
@@ -76,14 +76,9 @@ class _Answerer:
     def _work(request: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
         from pydantic import SecretStr
 
-        from agent.llm import (
-            LLM,
-            LLMCancelled,
-            LLMResponse,
-            count_tokens_here,
-            known_window_here,
-        )
-        from agent.redact import protect_logs
+        from agent.llm.model import LLM, count_tokens_here, known_window_here
+        from agent.llm.redact import protect_logs
+        from agent.llm.types import LLMCancelled, LLMResponse
 
         op = request.get("op")
         if op == "count_tokens":
@@ -109,8 +104,8 @@ class _Answerer:
 
 
 def _warm_up() -> None:
-    from agent.llm import import_litellm
-    from agent.llm_rehearsal import rehearse_first_completion
+    from agent.llm.model import import_litellm
+    from agent.llm.rehearsal import rehearse_first_completion
 
     import_litellm()
     try:
@@ -132,7 +127,7 @@ def serve(stdin: TextIO | None = None) -> int:
     # litellm's import and a rehearsed first call (the rest of what a first request loads)
     # on a thread, while requests are read at once: a user's request that comes first does
     # that work itself instead of waiting behind the rehearsal.
-    threading.Thread(target=_warm_up, name="llm-warm-up", daemon=True).start()
+    background.start("llm-warm-up", _warm_up, daemon=True)
     answerer = _Answerer(out)
     for line in stdin or open(0, encoding="utf-8", closefd=False):  # noqa: SIM115
         if line.strip():

@@ -7,7 +7,7 @@ it starts. ``rehearse_first_completion`` sends one request through ``LLM`` and l
 OpenAI provider to a throwaway HTTP server on 127.0.0.1 (the whole path, whatever litellm's
 version imports on it). The model's tokenizer is not loaded: building it holds the GIL
 for 100-200 ms, and a request is counted exactly only near its window's threshold
-(agent/context_window.py), so most conversations never need it. Nothing leaves the
+(agent/context/window.py), so most conversations never need it. Nothing leaves the
 machine. The app's self-test uses the same server.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent.llm import LLM, LLMResponse
+from agent import background
+from agent.llm.model import LLM
+from agent.llm.types import LLMResponse
 
 REHEARSAL_MODEL = "berth-rehearsal"
 BASH_TOOL: dict[str, Any] = {
@@ -54,9 +55,7 @@ def loopback_json_server(reply: Mapping[str, object]) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="berth-loopback-http")
-    thread.daemon = True
-    thread.start()
+    background.start("loopback-http", server.serve_forever, daemon=True)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:

@@ -24,14 +24,15 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from agent import notices as n
-from agent.event_printer import EventPrinter, describe_action
+from agent import background
+from agent.cli.printer import EventPrinter, describe_action
 from agent.events import MessageEvent
-from agent.session_commands import STARTS_A_RUN
+from agent.session import notices as n
+from agent.session.commands import STARTS_A_RUN
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.session import Session
+    from agent.session.session import Session
 
 PRESS_POLL_S = 0.05  # how soon a Ctrl+C press is acted on
 
@@ -74,7 +75,7 @@ def run_task(
     out: TextIO,
 ) -> int:
     from agent import LLM, Agent, Tool
-    from agent.session import Session, conversation_factory
+    from agent.session.session import Session, conversation_factory
 
     llm = LLM(model=args.model) if args.model else LLM()
     if llm.api_key is None:
@@ -95,8 +96,7 @@ def run_task(
     watcher = _Watcher(EventPrinter(out))
     session = Session(factory, notify=watcher)
     watcher.session = session
-    thread = threading.Thread(target=session.serve, name="berth-run-session", daemon=True)
-    thread.start()
+    thread = background.start("run-session", session.serve, daemon=True)
     try:
         return _drive(session, watcher, args.task, input_fn)
     finally:

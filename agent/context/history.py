@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.branches import live_events
+from agent.context.branches import live_events
 from agent.events import ActionEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 
 MISSING_RESULT = "(no result was recorded for this tool call)"

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from agent.context_window import (
+from agent.context.history import build_messages, tool_call_arguments
+from agent.context.window import (
     TARGET,
     ContextWindow,
     cut_middle,
@@ -32,7 +33,6 @@ from agent.events import (
     MessageEvent,
     ObservationEvent,
 )
-from agent.history import build_messages, tool_call_arguments
 
 if TYPE_CHECKING:
     from agent.llm import LLM, LLMResponse

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from agent.persistence import resolve_persistence_dir
+from agent.conversation.persistence import resolve_persistence_dir
 
 log = logging.getLogger(__name__)
 

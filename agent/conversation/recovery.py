@@ -1,4 +1,10 @@
-"""A container that died or vanished under a conversation is brought back, and the model told.
+"""Recovery: a conversation reopened after a crash or a quit, and a container that died or
+vanished under a conversation, brought back with the model told.
+
+On reopen, a run left RUNNING becomes PAUSED and each tool call left without a result gets
+one (``recover_after_reopen``).
+
+A container that died or vanished (``revive``):
 
 ``docker kill``/``stop``/``rm -f``, an OOM of the main process, or the agent's own
 ``kill -9 -1``: the tool call fails with ContainerGoneError. The workspace then starts the
@@ -11,14 +17,46 @@ user sees a notice, not an error, and the run goes on.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+from agent.status import AgentStatus
+
+if TYPE_CHECKING:
+    from agent.conversation.engine import Engine
 
 log = logging.getLogger(__name__)
 
 # More than this many in one run and the container is not worth bringing back again.
 MAX_REVIVALS_PER_RUN = 3
+
+APP_STOPPED_TEXT = (
+    "The app stopped while this tool call was running, so its result is unknown. "
+    "Check the current state (files, processes) before relying on it."
+)
+
+
+def recover_after_reopen(engine: Engine) -> None:
+    """After a crash or a quit: a run left RUNNING becomes PAUSED, and each tool call
+    left without a result gets one. A container left frozen stays frozen (the status
+    says so) until the user resumes: reopening never thaws it behind their back."""
+    waiting = engine.status == AgentStatus.WAITING_FOR_CONFIRMATION
+    if not waiting:
+        engine.answer_pending(APP_STOPPED_TEXT, "app_stopped")
+    frozen = bool(getattr(engine.workspace, "frozen", False))
+    if engine.status == AgentStatus.RUNNING:
+        engine.set_status(
+            AgentStatus.PAUSED,
+            "The app stopped while the agent ran; "
+            + (
+                "the container is still frozen; run() thaws it and resumes"
+                if frozen
+                else "run() resumes"
+            ),
+        )
+    elif frozen and engine.status == AgentStatus.PAUSED:
+        engine.set_status(AgentStatus.PAUSED, "Paused; the container is frozen")
 
 
 class Revival(BaseModel):

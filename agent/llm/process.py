@@ -3,7 +3,7 @@
 A front end whose threads must never wait on litellm (the window) calls
 ``use_helper_process()`` once, early; from then on every ``LLM.completion``,
 ``count_tokens`` and model-window lookup in this process is answered by the helper
-(agent/llm_helper.py), and this process never imports litellm. The SDK and ``berth run``
+(agent/llm/helper.py), and this process never imports litellm. The SDK and ``berth run``
 do not call it: for them litellm runs in their own process, as before.
 
 The helper is started on first use (or by ``start()`` ahead of it: the window does so
@@ -22,15 +22,23 @@ import os
 import subprocess
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from agent.llm import LLM, FailedAttempt, LLMResponse
+from agent import background
+from agent.llm.types import FailedAttempt, LLMCancelled, LLMResponse
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often a waiting call looks at its cancel event
 STOP_WAIT_S = 2.0
+
+
+class HelperRequest(Protocol):
+    """A model as the helper takes it (an ``LLM`` is one): this module needs no more of it,
+    so it does not import the model's module, which imports this one."""
+
+    def helper_request(self) -> dict[str, Any]: ...
+
 
 _helper: LLMHelper | None = None
 _helper_lock = threading.Lock()
@@ -55,7 +63,7 @@ def helper_command() -> list[str]:
     """How to start the helper: the bundle's own executable, or this interpreter."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "--llm-helper"]
-    return [sys.executable, "-m", "agent.llm_helper"]
+    return [sys.executable, "-m", "agent.llm.helper"]
 
 
 class HelperStopped(Exception):
@@ -90,18 +98,15 @@ class LLMHelper:
 
     def attempt(
         self,
-        llm: LLM,
+        llm: HelperRequest,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
         attempts: int,
     ) -> LLMResponse | FailedAttempt:
-        from agent.llm import FailedAttempt, LLMResponse
-
         request = {
             "op": "attempt",
-            "llm": llm.model_dump(mode="json"),
-            "api_key": llm.api_key.get_secret_value() if llm.api_key else None,
+            **llm.helper_request(),
             "messages": messages,
             "tools": tools,
             "attempts": attempts,
@@ -157,9 +162,7 @@ class LLMHelper:
             )
             self._process = process
             self.starts += 1
-        threading.Thread(
-            target=self._read, args=(process,), name="berth-llm-helper-reader", daemon=True
-        ).start()
+        background.start("llm-helper-reader", lambda: self._read(process), daemon=True)
 
     def stop(self) -> None:
         """End the helper (its stdin closes; killed if it does not go)."""
@@ -175,7 +178,6 @@ class LLMHelper:
             process.kill()
 
     def _call(self, request: dict[str, Any], cancel: threading.Event | None = None) -> dict:
-        from agent.llm import LLMCancelled
 
         try:
             self.start()

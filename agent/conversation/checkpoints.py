@@ -28,11 +28,16 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.branches import live_events
+from agent import background
+from agent.context.branches import live_events
+from agent.context.history import answers_for_pending
+from agent.context.host import EngineHost
+from agent.conversation.persistence import ConversationStore
+from agent.conversation.state import PersistedState
 from agent.events import (
     CheckpointEvent,
     CheckpointFailedEvent,
@@ -40,13 +45,9 @@ from agent.events import (
     ObservationEvent,
     RewindEvent,
 )
-from agent.history import answers_for_pending
-from agent.persistence import ConversationStore
-from agent.state import LLMSpec, PersistedState
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
     from sandbox.checkpoints import CheckpointStore, FileChange, StoreUsage
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,22 @@ FORKED_NOT_RUN = "Not run: this conversation was forked from before this tool ca
 REWOUND_STOPPED = "Stopped: the user rewound the workspace while this command ran."
 # How long close() lets a checkpoint under way finish before leaving it.
 CLOSE_WAIT_S = 30.0
+
+
+class CheckpointHost(EngineHost, Protocol):
+    """The conversation as its checkpoint keeper sees it: the keeper's protocol
+    (agent/context/host.py) and what a rewind and a fork need besides."""
+
+    @property
+    def folder(self) -> Path:
+        """The conversation's folder; a fork's goes beside it."""
+        ...
+
+    def answer_pending(self, content: str, ended: str | None = None) -> None: ...
+
+    def clear_approvals(self) -> None: ...
+
+    def persisted_state(self) -> PersistedState: ...
 
 
 class Checkpoint(BaseModel):
@@ -116,25 +133,25 @@ class _Job:
 class CheckpointKeeper:
     """The checkpoints of one Conversation. Thread-safe."""
 
-    def __init__(self, conversation: Conversation) -> None:
-        self._c = conversation
+    def __init__(self, host: CheckpointHost) -> None:
+        self._c = host
         self._store: CheckpointStore | None = None
         self._store_lock = threading.Lock()
         self._jobs: queue.Queue[_Job | str] = queue.Queue()
         self._busy = 0  # guarded by the conversation's _cond, which it notifies
         self._thread: threading.Thread | None = None
         self._closed = False
-        events = conversation.state.events
+        events = host.events
         taken = [e.step for e in events if isinstance(e, (CheckpointEvent, CheckpointFailedEvent))]
         self._next_step = max(taken, default=-1) + 1
         self._has_first = any(isinstance(e, CheckpointEvent) for e in events)
-        self.intent_path = conversation.persistence_path / REWIND_FILE
+        self.intent_path = host.folder / REWIND_FILE
 
     # -- listing ---------------------------------------------------------------------------
 
     @property
     def checkpoints(self) -> list[Checkpoint]:
-        events = self._c.state.events
+        events = self._c.events
         return [Checkpoint.of(e) for e in events if isinstance(e, CheckpointEvent)]
 
     def get(self, checkpoint_id: str) -> Checkpoint:
@@ -165,7 +182,7 @@ class CheckpointKeeper:
             self.finish_rewind()
         if not self._has_first:
             self._has_first = True
-            events = self._c.state.events
+            events = self._c.events
             self._enqueue(None, events[-1].id if events else None)
 
     def recover(self) -> None:
@@ -183,21 +200,19 @@ class CheckpointKeeper:
         self._enqueue(observation.id, observation.id)
 
     def _enqueue(self, event_id: str | None, after_event_id: str | None) -> None:
-        with self._c._cond:
+        with self._c.cond:
             step = self._next_step
             self._next_step += 1
         self._submit(_Job(step, event_id, after_event_id))
 
     def _submit(self, job: _Job | str) -> None:
-        with self._c._cond:
+        with self._c.cond:
             if self._closed:
                 return
             self._busy += 1
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name=f"checkpoints-{self._c.id[:8]}", daemon=True
-                )
-                self._thread.start()
+                tag = background.conversation_tag(self._c.id)
+                self._thread = background.start(f"checkpoints-{tag}", self._work, daemon=True)
         self._jobs.put(job)
 
     def _work(self) -> None:
@@ -209,9 +224,9 @@ class CheckpointKeeper:
                 if isinstance(job, _Job):
                     self._take(job)
             finally:
-                with self._c._cond:
+                with self._c.cond:
                     self._busy -= 1
-                    self._c._cond.notify_all()
+                    self._c.cond.notify_all()
 
     def _take(self, job: _Job) -> None:
         checkpoint_id = uuid.uuid4().hex[:16]
@@ -219,7 +234,7 @@ class CheckpointKeeper:
             snapshot = self.store().snapshot(checkpoint_id)
         except Exception as exc:  # a warning, never the end of the run
             log.warning("checkpoint %d failed: %s", job.step, exc)
-            self._c._record(
+            self._c.record(
                 CheckpointFailedEvent(
                     step=job.step,
                     event_id=job.event_id,
@@ -227,7 +242,7 @@ class CheckpointKeeper:
                 )
             )
             return
-        self._c._record(
+        self._c.record(
             CheckpointEvent(
                 checkpoint_id=checkpoint_id,
                 step=job.step,
@@ -243,38 +258,31 @@ class CheckpointKeeper:
     def settle(self, stop: Callable[[], bool]) -> bool:
         """Wait for the checkpoints under way, unless ``stop()`` (pause, interrupt) comes
         first. Called with the conversation's condition not held. True when all are done."""
-        with self._c._cond:
+        with self._c.cond:
             while self._busy and not stop():
-                self._c._cond.wait()
+                self._c.cond.wait()
             return not self._busy
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._c._cond:
-            return self._c._cond.wait_for(lambda: not self._busy, timeout=timeout)
+        with self._c.cond:
+            return self._c.cond.wait_for(lambda: not self._busy, timeout=timeout)
 
     # -- rewind ----------------------------------------------------------------------------
 
     def rewind(self, checkpoint_id: str) -> None:
-        """Put /workspace back to a checkpoint; the history goes on from there. PAUSED."""
+        """Put /workspace back to a checkpoint; the history goes on from there. PAUSED.
+        The caller holds the conversation still (no run, no command in flight)."""
         checkpoint = self.get(checkpoint_id)
-        c = self._c
-        with c._cond:
-            if c._running:  # rewinding a running conversation pauses it first
-                c._pause_requested = True
-                c._cond.notify_all()
-        with c._engine_lock:
-            if c._tool_job is not None:  # a command left frozen by a pause: end it
-                c._interrupt_now(note=REWOUND_STOPPED)
-            self.wait_idle()
-            intent = RewindIntent(
-                rewind_id=uuid.uuid4().hex,
-                checkpoint_id=checkpoint.id,
-                step=checkpoint.step,
-                tree=checkpoint.tree,
-                to_event_id=checkpoint.after_event_id,
-            )
-            _write_atomically(self.intent_path, intent.model_dump_json())
-            self.finish_rewind()
+        self.wait_idle()
+        intent = RewindIntent(
+            rewind_id=uuid.uuid4().hex,
+            checkpoint_id=checkpoint.id,
+            step=checkpoint.step,
+            tree=checkpoint.tree,
+            to_event_id=checkpoint.after_event_id,
+        )
+        _write_atomically(self.intent_path, intent.model_dump_json())
+        self.finish_rewind()
 
     def finish_rewind(self) -> None:
         """Restore the workspace an intent names (again, if need be) and record the rewind."""
@@ -286,9 +294,9 @@ class CheckpointKeeper:
             log.warning("a rewind failed (%s); trying once more", exc)
             self.store().restore(intent.tree)
         c = self._c
-        events = c.state.events
+        events = c.events
         if not any(isinstance(e, RewindEvent) and e.rewind_id == intent.rewind_id for e in events):
-            c._record(
+            c.record(
                 RewindEvent(
                     rewind_id=intent.rewind_id,
                     checkpoint_id=intent.checkpoint_id,
@@ -297,25 +305,25 @@ class CheckpointKeeper:
                 )
             )
             # Calls of the same reply that came after the checkpoint never ran here.
-            c._answer_pending(REWOUND_NOT_RUN, "rewound")
-        c._approved.clear()
+            c.answer_pending(REWOUND_NOT_RUN, "rewound")
+        c.clear_approvals()
         where = "the start" if intent.step == 0 else f"step {intent.step}"
-        c._set_status(AgentStatus.PAUSED, f"Rewound to {where}")
+        c.set_status(AgentStatus.PAUSED, f"Rewound to {where}")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.intent_path)
 
     # -- fork ------------------------------------------------------------------------------
 
-    def fork(self, checkpoint_id: str) -> Conversation:
-        """A new conversation (own id, container, volume) from a checkpoint."""
-        from agent.conversation import Conversation
+    def fork(self, checkpoint_id: str) -> str:
+        """A new conversation's folder beside this one's (own id, volume) from a checkpoint;
+        returns its id, for the caller to open."""
         from sandbox import labels
         from sandbox.checkpoints import CheckpointStore, WorkspaceMount
 
         checkpoint = self.get(checkpoint_id)
         self.wait_idle()
         c = self._c
-        events = c.state.events
+        events = c.events
         fork_id = uuid.uuid4().hex
         branch = self._branch_until(events, checkpoint)
         kept = [e for e in events if isinstance(e, CheckpointEvent) and e.step <= checkpoint.step]
@@ -333,16 +341,16 @@ class CheckpointKeeper:
         finally:
             helper.close()
 
-        root = c.persistence_path.parent
+        root = c.folder.parent
         store = ConversationStore(root / fork_id)
         store.create()
         for event in _with_checkpoints(branch[0], kept):
             store.append(event)
         for answer in answers_for_pending(branch[0], FORKED_NOT_RUN, "forked"):
             store.append(answer)
-        store.save_state(_fork_state(c, fork_id, volume, checkpoint.step))
+        store.save_state(_fork_state(c.persisted_state(), fork_id, volume, checkpoint.step))
         store.close()
-        return Conversation(c.agent, conversation_id=fork_id, persistence_dir=root)
+        return fork_id
 
     @staticmethod
     def _branch_until(events: list[Event], checkpoint: Checkpoint) -> tuple[list[Event], set[str]]:
@@ -394,7 +402,7 @@ class CheckpointKeeper:
         return store.gc()
 
     def close(self) -> None:
-        with self._c._cond:
+        with self._c.cond:
             self._closed = True
         self.wait_idle(timeout=CLOSE_WAIT_S)
         self._jobs.put(_STOP)
@@ -434,19 +442,18 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _fork_state(c: Conversation, fork_id: str, volume: str, step: int) -> PersistedState:
+def _fork_state(original: PersistedState, fork_id: str, volume: str, step: int) -> PersistedState:
     """The fork's state.json: the original's settings, on its own volume, PAUSED."""
-    llm = c.agent.llm
     now = datetime.now(UTC)
-    title = c.state.title or "Conversation"
+    title = original.title or "Conversation"
     return PersistedState(
         id=fork_id,
         title=f"{title} (fork at step {step})",
         created=now,
         updated=now,
         agent_status=AgentStatus.PAUSED,
-        status_detail=f"Forked from {c.id[:8]} at step {step}",
-        confirmation_mode=c.state.confirmation_mode,
-        workspace=c._spec.model_copy(update={"host_dir": None, "volume": volume}),
-        llm=LLMSpec(model=llm.model, base_url=llm.base_url, usage_id=llm.usage_id),
+        status_detail=f"Forked from {original.id[:8]} at step {step}",
+        confirmation_mode=original.confirmation_mode,
+        workspace=original.workspace.model_copy(update={"host_dir": None, "volume": volume}),
+        llm=original.llm,
     )

@@ -15,9 +15,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent.branches import live_events
+from agent.context.branches import live_events
+from agent.context.history import build_messages, rewind_text
 from agent.events import CondensationEvent, ContextFileEvent, Event, MessageEvent, RewindEvent
-from agent.history import build_messages, rewind_text
 
 if TYPE_CHECKING:
     from agent.llm import LLM, LLMError
@@ -123,7 +123,7 @@ def _spoken(event: Event) -> Event:
 
 def system_prompt_with_context(base: str, events: Sequence[Event]) -> str:
     """The agent's system prompt, and AGENTS.md as it was read at the start."""
-    from agent.agents_file import system_prompt_section
+    from agent.context.agents_file import system_prompt_section
 
     for event in events:
         if isinstance(event, ContextFileEvent):

@@ -18,11 +18,18 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from agent.events import LLMUsage
-from agent.llm_replies import NoChoicesError, odd_reply, retry_after
-from agent.redact import protect_logs, redact
+from agent.llm.redact import protect_logs, redact
+from agent.llm.replies import NoChoicesError, odd_reply, retry_after
+from agent.llm.types import (
+    FailedAttempt,
+    LLMCancelled,
+    LLMError,
+    LLMResponse,
+    LLMToolCall,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,70 +60,6 @@ def import_litellm() -> ModuleType:
     litellm.suppress_debug_info = True
     litellm.drop_params = True
     return litellm
-
-
-class LLMCancelled(Exception):
-    """The caller abandoned the request (pause or interrupt); nothing of it may be used."""
-
-
-class LLMError(Exception):
-    """A call failed for good (after the retries, or on an error retrying cannot fix).
-
-    ``context_exceeded``: the provider said the request is longer than the model's context
-    window; ``provider_window`` is the window it named and ``provider_tokens`` what it
-    counted in the request, when it said so."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status_code: int | None = None,
-        context_exceeded: bool = False,
-        provider_window: int | None = None,
-        provider_tokens: int | None = None,
-    ):
-        super().__init__(message)
-        self.retryable = retryable
-        self.status_code = status_code
-        self.context_exceeded = context_exceeded
-        self.provider_window = provider_window
-        self.provider_tokens = provider_tokens
-
-
-class LLMToolCall(BaseModel):
-    id: str
-    name: str
-    arguments: str  # raw JSON text, as the model produced it
-
-
-class LLMResponse(BaseModel):
-    """What one call produced."""
-
-    id: str
-    content: str | None = None
-    tool_calls: list[LLMToolCall] = Field(default_factory=list)
-    usage: LLMUsage = Field(default_factory=LLMUsage)
-    attempts: int = 1
-
-
-class FailedAttempt(BaseModel):
-    """What one attempt that failed tells the retry loop (judged where litellm is, so it
-    crosses from the helper process as it is)."""
-
-    retryable: bool
-    status_code: int | None = None
-    context_exceeded: bool = False
-    message: str  # one sentence for the user (the key not yet redacted)
-    retry_after: float | None = None  # seconds the server asked to wait
-    provider_window: int | None = None
-    provider_tokens: int | None = None
-    # The exception itself, in the process that raised it (for the traceback's chain).
-    _cause: BaseException | None = PrivateAttr(default=None)
-
-    @property
-    def cause(self) -> BaseException | None:
-        return self._cause
 
 
 class LLM(BaseModel):
@@ -150,6 +93,14 @@ class LLM(BaseModel):
     def _hide_key(self, value: SecretStr | None) -> None:
         return None
 
+    def helper_request(self) -> dict[str, Any]:
+        """This model's settings as the helper process takes them: the key beside them,
+        in the clear only on that pipe."""
+        return {
+            "llm": self.model_dump(mode="json"),
+            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+        }
+
     def effective_context_window(self) -> int:
         """The window requests are kept under: the setting, else what litellm knows."""
         if self.context_window is not None:
@@ -159,7 +110,7 @@ class LLM(BaseModel):
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Tokens of ``messages`` by litellm's counter for this model (tiktoken when it
         does not know the model's own tokenizer)."""
-        from agent.llm_process import running_helper
+        from agent.llm.process import running_helper
 
         helper = running_helper()
         if helper is not None:
@@ -176,7 +127,7 @@ class LLM(BaseModel):
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in (or, through the
         helper process, at any moment)."""
-        from agent.llm_process import running_helper
+        from agent.llm.process import running_helper
 
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
         cancel = cancel or threading.Event()
@@ -244,7 +195,7 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
     ) -> Any:
-        from agent.prompt_cache import mark_cache_breakpoints, wants_cache_control
+        from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
         if wants_cache_control(self.model):
             messages = mark_cache_breakpoints(messages)
@@ -331,7 +282,7 @@ def count_tokens_here(model: str, messages: list[dict[str, Any]]) -> int:
 def _known_window(model: str) -> int | None:
     """The input window litellm's model list gives ``model``, or None (asked once per
     model: the window is read for every request)."""
-    from agent.llm_process import running_helper
+    from agent.llm.process import running_helper
 
     helper = running_helper()
     if helper is not None:

@@ -4,18 +4,18 @@ A ``Session`` owns one Conversation from its start (or reopening) to its close o
 Its loop, ``serve()``, runs on the thread it is given (a QThread per conversation in the
 window, a plain thread in the SDK and the CLI) and takes commands one at a time; the
 conversation's ``run()`` runs there too. What happens comes out as notices
-(agent/notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
+(notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
 
     factory = conversation_factory(agent, workspace="/path/to/repo")  # Conversation options
     session = Session(factory, notify=print)
-    threading.Thread(target=session.serve, daemon=True).start()
+    agent.background.start("session", session.serve, daemon=True)
     session.send("Write hello.py")    # starts the container, records, runs
     session.pause(); session.send("Use Python 3"); session.resume()
     session.rewind(checkpoint_id)     # or fork(): a run is paused first
     session.close()                   # serve() returns after it
 
 The methods return at once on any thread. Which commands a phase and status allow is
-``allowed()`` (agent/session_commands.py): a refused command returns False and does
+``allowed()`` (commands.py): a refused command returns False and does
 nothing. Pause and Stop call the engine's lock-free ``pause()``/``interrupt()`` directly
 while a run is active, so they take effect within the engine's 100 ms whatever the loop
 is doing. Messages are recorded by a small recorder thread of the session's (each is
@@ -25,7 +25,7 @@ an idle, finished or failed conversation starts a run; one sent while the contai
 still starting is held and recorded once it is up (a failed start keeps them for
 ``start()`` again).
 
-Adding a command: a ``Command`` member and its rule in session_commands.py, a public
+Adding a command: a ``Command`` member and its rule in commands.py, a public
 method here that calls ``self._submit(Command.NAME, argument)``, and a ``_do_NAME(self,
 argument)`` handler, which runs on the loop's thread with the conversation idle (no run in
 progress): it may use the Conversation freely and report with ``self._notify``.
@@ -41,15 +41,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent import notices as n
+from agent import background
 from agent.events import ActionEvent, Event, MessageEvent
-from agent.output_buffer import OutputBuffer
-from agent.session_commands import STARTS_A_RUN, Command, Phase, allowed_commands
+from agent.session import notices as n
+from agent.session.commands import STARTS_A_RUN, Command, Phase, allowed_commands
+from agent.session.output_buffer import OutputBuffer
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
-    from agent.state import ConversationStats
+    from agent.conversation.conversation import Conversation
+    from agent.conversation.state import ConversationStats
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class Session:
                 return
             self._notify(n.ChangesListed(since=since, changes=list(listed)))
 
-        threading.Thread(target=work, name="berth-session-changes", daemon=True).start()
+        background.start("session-changes", work, daemon=True)
         return True
 
     def close(self, why: str | None = None) -> bool:
@@ -214,7 +215,7 @@ class Session:
     def quit(self) -> bool:
         """The app is quitting: close, and a command cut short gets the same result as
         one a crashed app left behind (the model is told the app stopped)."""
-        from agent.conversation import APP_STOPPED_TEXT
+        from agent.conversation.recovery import APP_STOPPED_TEXT
 
         return self.close(APP_STOPPED_TEXT)
 
@@ -260,10 +261,7 @@ class Session:
             if reopened:  # saved events are shown as they are; the model saw them all
                 self._event_count = self._delivered = len(conversation.state.events)
             self._set_phase(Phase.OPEN)
-        self._recorder = threading.Thread(
-            target=self._record_messages, name="berth-session-recorder", daemon=True
-        )
-        self._recorder.start()
+        self._recorder = background.start("session-recorder", self._record_messages, daemon=True)
         state = conversation.state
         saved = (tuple(state.events), state.stats) if reopened else ((), None)
         self._notify(
@@ -324,7 +322,7 @@ class Session:
         self._notify(n.Closed(conversation_id=self.conversation_id))
 
     def _do_delete(self, remove_container: bool) -> None:
-        from agent.deletion import delete_saved
+        from agent.conversation.deletion import delete_saved
 
         conversation = self._conversation
         if conversation is not None:
@@ -344,8 +342,8 @@ class Session:
 
     def _remove_pending(self) -> None:
         """Containers of conversations deleted while the engine was away go now, if the
-        engine is back (agent/deletion.py); a no-op when nothing waits."""
-        from agent.deletion import remove_pending
+        engine is back (agent/conversation/deletion.py); a no-op when nothing waits."""
+        from agent.conversation.deletion import remove_pending
 
         try:
             remove_pending(self._persistence_dir)
@@ -541,7 +539,7 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
     """A factory for the SDK and the CLI: ``Conversation(agent, **options)`` with the hooks."""
 
     def make(hooks: Hooks) -> Conversation:
-        from agent.conversation import Conversation
+        from agent.conversation.conversation import Conversation
 
         return Conversation(
             agent,

@@ -1,19 +1,20 @@
 """The conversation's hooks for long tasks: AGENTS.md at the start, condensation before a
 request would pass the threshold of the window, and the answer to a provider's "too long".
 
-It drives the Conversation through the same few methods the loop uses (record an event,
-ask the LLM on a worker thread, set the status), so the summary call is abandoned on pause
-and Stop exactly like a step, and nothing of an abandoned summary is recorded.
+It drives the conversation through the narrow protocol of context/host.py, the same few
+calls the loop uses (record an event, ask the LLM on a worker thread, set the status), so
+the summary call is abandoned on pause and Stop exactly like a step, and nothing of an
+abandoned summary is recorded.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from agent import condenser
-from agent.agents_file import read_agents_file
-from agent.branches import live_events
-from agent.context_window import ContextWindow, Request
+from agent.context import condenser
+from agent.context.agents_file import read_agents_file
+from agent.context.branches import live_events
+from agent.context.window import ContextWindow, Request
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
@@ -27,7 +28,7 @@ from agent.llm import LLMError
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
-    from agent.conversation import Conversation
+    from agent.context.host import EngineHost, Instructions
 
 # A provider refusing a request as too long is answered by condensing harder, this often in
 # a row, before the run stops with an error that says what to change.
@@ -36,8 +37,9 @@ SUMMARISING_PAUSED = "Paused while summarising older steps; they will be summari
 
 
 class ContextKeeper:
-    def __init__(self, conversation: Conversation, window: ContextWindow) -> None:
-        self._c = conversation
+    def __init__(self, host: EngineHost, window: ContextWindow, agent: Instructions) -> None:
+        self._c = host
+        self._agent = agent
         self.window = window
         self._refusals = 0
         self._agents_file_checked = False
@@ -46,15 +48,15 @@ class ContextKeeper:
         """The events and the request for the next step, the history condensed first when
         the request would pass the threshold. A status when the run must end instead."""
         self._read_agents_file()
-        prompt = self._c.agent.effective_system_prompt()
-        events = self._c.state.events
+        prompt = self._agent.effective_system_prompt()
+        events = self._c.events
         request = self.window.build(prompt, events)
         if not self.window.over_threshold(request):
             return events, request
         outcome = self._condense(events, request, reason="threshold", harder=0)
         if isinstance(outcome, AgentStatus):
             return outcome
-        events = self._c.state.events
+        events = self._c.events
         return events, self.window.build(prompt, events)
 
     def accepted(self) -> None:
@@ -94,12 +96,12 @@ class ContextKeeper:
         started = any(
             isinstance(e, (ContextFileEvent, ActionEvent))
             or (isinstance(e, MessageEvent) and e.role == "assistant")
-            for e in self._c.state.events
+            for e in self._c.events
         )
         if not started:
             event = read_agents_file(self._c.workspace)
             if event is not None:
-                self._c._record(event)
+                self._c.record(event)
 
     def _condense(
         self,
@@ -111,7 +113,7 @@ class ContextKeeper:
     ) -> bool | AgentStatus:
         """Summarise older steps. True when a CondensationEvent was recorded, False when
         there was nothing to condense, else the status the run ends with."""
-        prompt = self._c.agent.effective_system_prompt()
+        prompt = self._agent.effective_system_prompt()
         # Only the live branch is condensed: a rewind's abandoned steps are not history.
         live = live_events(events)
         plan = condenser.plan(
@@ -119,8 +121,8 @@ class ContextKeeper:
         )
         if plan is None:
             return False
-        llm = self._c.agent.summariser()
-        asked = self._c._ask_llm(
+        llm = self._agent.summariser()
+        asked = self._c.ask_llm(
             lambda cancel: condenser.summarise(plan, live, llm, self.window, cancel=cancel),
             SUMMARISING_PAUSED,
         )
@@ -135,12 +137,12 @@ class ContextKeeper:
         made: CondensationEvent = asked.result
         after = self.window.build(prompt, [*events, made])
         made = made.model_copy(update={"tokens_after": after.tokens})
-        self._c._record(made)
-        self._c._count_usage(made.usage or LLMUsage(), step=False, condensation=True)
-        self._c._save_state()
+        self._c.record(made)
+        self._c.count_usage(made.usage or LLMUsage(), step=False, condensation=True)
+        self._c.save_state()
         return True
 
     def _fail(self, message: str, *, source: str, retryable: bool) -> AgentStatus:
-        self._c._record(AgentErrorEvent(message=message, source=source, retryable=retryable))
-        self._c._set_status(AgentStatus.ERROR, message)
+        self._c.record(AgentErrorEvent(message=message, source=source, retryable=retryable))
+        self._c.set_status(AgentStatus.ERROR, message)
         return AgentStatus.ERROR

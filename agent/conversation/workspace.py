@@ -1,0 +1,60 @@
+"""The container a conversation works in: made from what the caller passed (a
+DockerWorkspace, a host folder, nothing) or, on reopen, from what state.json saved, and
+described back as a ``WorkspaceSpec`` so the next reopen finds it again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.conversation.state import WorkspaceSpec
+
+if TYPE_CHECKING:
+    from sandbox import DockerWorkspace
+
+
+def make_workspace(
+    workspace: DockerWorkspace | str | os.PathLike[str] | None,
+    spec: WorkspaceSpec,
+    conversation_id: str,
+) -> DockerWorkspace:
+    """The workspace to start (not started yet)."""
+    if workspace is not None and not isinstance(workspace, (str, os.PathLike)):
+        # A DockerWorkspace (or anything that behaves as one).
+        if getattr(workspace, "conversation_id", None) is None:
+            workspace.conversation_id = conversation_id
+        return workspace
+    from sandbox import DockerWorkspace
+
+    # A reopened conversation keeps its saved network, limits and pause mode.
+    kwargs: dict[str, Any] = {"conversation_id": conversation_id, **spec.options()}
+    if workspace is not None:
+        kwargs["host_dir"] = str(Path(workspace).expanduser().resolve())
+    elif spec.host_dir:
+        kwargs["host_dir"] = spec.host_dir
+    elif spec.volume:
+        kwargs["volume"] = spec.volume
+    return DockerWorkspace(spec.image, **kwargs)
+
+
+def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
+    """What state.json keeps of a workspace (started or not)."""
+
+    def attr(name: str) -> Any:
+        try:
+            return getattr(workspace, name, None)
+        except Exception:  # a property that needs start()
+            return None
+
+    host_dir = attr("host_dir")
+    return WorkspaceSpec(
+        image=attr("image"),
+        host_dir=str(host_dir) if host_dir is not None else None,
+        volume=attr("volume") if not host_dir else None,
+        network=bool(attr("network")) if attr("network") is not None else True,
+        memory=attr("memory"),
+        cpus=attr("cpus"),
+        pids_limit=attr("pids_limit"),
+        pause_mode=str(attr("pause_mode")) if attr("pause_mode") is not None else None,
+    )

@@ -2,7 +2,7 @@
 
 A session reports everything through one callable taking a ``Notice``; it may be called
 from the session's thread or from the engine's, so a watcher that owns a GUI queues them
-to its own thread (gui/session_bridge.py turns each kind into a queued Qt signal).
+to its own thread (gui/sessions/session_bridge.py turns each kind into a queued Qt signal).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import time
 from PySide6.QtCore import QTimer
 
 from agent import notices as n
-from gui.app_settings import AppSettings
-from gui.session_bridge import SessionBridge
+from gui.sessions.session_bridge import SessionBridge
+from gui.settings.app_settings import AppSettings
 
 
 def test_a_burst_of_notices_arrives_in_order_and_lets_the_timers_fire(qtbot, tmp_path) -> None:

@@ -2,10 +2,10 @@
 
 - An LLM error the engine calls retryable ends the run in ERROR: a banner above the
   composer says so, with Retry (which runs again through the worker).
-- The sandbox image is missing: a dialog offers to build it (gui/image_build.py), then the
+- The sandbox image is missing: a dialog offers to build it (gui/settings/image_build.py), then the
   conversation starts with the message the user typed.
 - The agent finished, failed or waits for approval while the window is not active: a window
-  alert, and a tray message where there is a tray (gui/notify.py).
+  alert, and a tray message where there is a tray (gui/sessions/notify.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from agent.events import AgentErrorEvent, Event
 from agent.status import AgentStatus
-from gui.error_banner import ErrorBanner
-from gui.image_build import ImageBuilder
-from gui.notify import Notifier
+from gui.main_window.error_banner import ErrorBanner
+from gui.sessions.notify import Notifier
+from gui.settings.image_build import ImageBuilder
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow

@@ -34,7 +34,7 @@ from agent.events import Event, ObservationEvent
 from agent.session import Hooks, Session
 from agent.session_commands import Command, Phase
 from agent.status import AgentStatus
-from gui.app_settings import AppSettings
+from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats

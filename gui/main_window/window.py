@@ -1,7 +1,7 @@
 """The main window: toolbar, event stream over the composer, the container's files, status.
 
 ``MainWindow()`` needs no arguments: settings come from the environment (see
-gui/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
+gui/settings/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
 both load in the background after the window is on screen, and the container starts with
 the first message.
 """
@@ -30,27 +30,27 @@ from PySide6.QtWidgets import (
 
 from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 from agent.status import AgentStatus
-from gui.actions import MainActions, load_icon
-from gui.app_settings import AppSettings
 from gui.background import Background
-from gui.changes_view import ChangesView
-from gui.checkpoint_controls import CheckpointControls
-from gui.composer import Composer
-from gui.confirmation_bar import ConfirmationBar
+from gui.checkpoints.changes_view import ChangesView
+from gui.checkpoints.controls import CheckpointControls
 from gui.event_view import EventView
 from gui.event_view.assembler import RowAssembler
-from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
-from gui.history_panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
-from gui.open_conversations import OpenConversations
+from gui.history.panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
+from gui.main_window.actions import MainActions, load_icon
+from gui.main_window.composer import Composer
+from gui.main_window.confirmation_bar import ConfirmationBar
+from gui.main_window.failures import FailureHandling
+from gui.main_window.status_bar import StatusBar
 from gui.preload import (
     after_first_paint,
     preload_heavy_modules,
     settle_garbage_collector,
     warm_up_documents,
 )
-from gui.session_bridge import SessionBridge
-from gui.status_bar import StatusBar
+from gui.sessions.open_conversations import OpenConversations
+from gui.sessions.session_bridge import SessionBridge
+from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         # Window-modal, not app-blocking: the agent keeps running while it is open.
-        from gui.settings_dialog import SettingsDialog
+        from gui.settings.dialog import SettingsDialog
 
         dialog = SettingsDialog(self.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -1,7 +1,7 @@
 """The conversations open in the window, each in its own session, and the one shown.
 
 Several run at once, each in its own container, on its own session thread
-(gui/session_bridge.py). The window shows one, ``current``: New makes a fresh one current
+(gui/sessions/session_bridge.py). The window shows one, ``current``: New makes a fresh one current
 (the others go on running), a history row makes that conversation current (reopened if it
 was not open), and nothing here ever pauses or stops a conversation because another one is
 shown. Pause, Resume and Stop act on the current one; ``pause_all()`` on every one.
@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, Signal
 
 from agent.events import MessageEvent
 from agent.status import AgentStatus
-from gui.app_settings import AppSettings
-from gui.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
+from gui.sessions.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
+from gui.settings.app_settings import AppSettings
 
 log = logging.getLogger(__name__)
 

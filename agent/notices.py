@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.events import Event
+from agent.events import ActionEvent, Event
 from agent.state import ConversationStats
 from agent.status import AgentStatus
 
@@ -56,9 +56,14 @@ class StartFailed(_Notice):
 
 
 class StatusChanged(_Notice):
+    """``pending_actions``: while WAITING_FOR_CONFIRMATION, the actions awaiting the
+    user's approval (taken on the engine's thread, so a front end never reads them from
+    the conversation's state under its lock); empty otherwise."""
+
     kind: Literal["status_changed"] = "status_changed"
     status: AgentStatus
     detail: str = ""
+    pending_actions: tuple[ActionEvent, ...] = ()
 
 
 class PhaseChanged(_Notice):

@@ -471,9 +471,8 @@ class MainWindow(QMainWindow):
         self.status_bar.show_error(message)
 
     def _update_confirmation(self, status: AgentStatus) -> None:
-        conversation = self.session.conversation
-        waiting = status is AgentStatus.WAITING_FOR_CONFIRMATION and conversation is not None
-        pending = conversation.state.pending_actions if waiting and conversation else []
+        waiting = status is AgentStatus.WAITING_FOR_CONFIRMATION
+        pending = self.session.pending_actions if waiting else ()
         if pending:
             self.confirmation_bar.show_actions(pending)
         elif not self.confirmation_bar.isHidden():

@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from agent.events import MessageEvent
+from agent.session_rules import is_at_work
 from agent.status import AgentStatus
 from gui.sessions.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
 from gui.settings.app_settings import AppSettings
@@ -97,12 +98,8 @@ class OpenConversations(QObject):
         return None
 
     def running(self) -> list[SessionBridge]:
-        """Those whose agent is at work (a run in progress)."""
-        return [
-            b
-            for b in self._bridges
-            if not b.is_closed and (b.is_running or b.status is AgentStatus.RUNNING)
-        ]
+        """Those whose agent is at work (agent.session_rules.is_at_work)."""
+        return [b for b in self._bridges if not b.is_closed and is_at_work(b.phase, b.status)]
 
     # --- what the user does -----------------------------------------------------------------
 

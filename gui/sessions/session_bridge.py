@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from agent import notices as n
-from agent.events import Event, ObservationEvent
+from agent.events import ActionEvent, Event, ObservationEvent
 from agent.session import Hooks, Session
 from agent.session_commands import Command, Phase
 from agent.status import AgentStatus
@@ -131,6 +131,9 @@ class SessionBridge(QObject):
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
         self.container: tuple[str | None, bool, bool] = (None, False, False)
         self.stats: ConversationStats | None = None
+        # Actions awaiting approval, as the last status notice said (never read from the
+        # conversation's state: that takes the engine's lock on the GUI thread).
+        self.pending_actions: tuple[ActionEvent, ...] = ()
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
         self._closed = False
@@ -270,6 +273,7 @@ class SessionBridge(QObject):
             if chunks:
                 self.output_received.emit(chunks)
         elif isinstance(notice, n.StatusChanged):
+            self.pending_actions = notice.pending_actions
             self.status_changed.emit(notice.status, notice.detail)
         elif isinstance(notice, n.PhaseChanged):
             self._on_phase(notice.phase)

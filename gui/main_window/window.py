@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QFrame,
     QLabel,
     QMainWindow,
@@ -40,8 +39,10 @@ from gui.history.panel import HistoryPanel, LastOpenWriter, load_last_open, load
 from gui.main_window.actions import MainActions, load_icon
 from gui.main_window.composer import Composer
 from gui.main_window.confirmation_bar import ConfirmationBar
+from gui.main_window.dialogs import engine_unreachable_dialog, quit_dialog
 from gui.main_window.failures import FailureHandling
 from gui.main_window.status_bar import StatusBar
+from gui.main_window.welcome import WelcomePage
 from gui.preload import (
     after_first_paint,
     preload_heavy_modules,
@@ -56,59 +57,6 @@ if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
 
 APP_NAME = "Berth"
-
-
-class WelcomePage(QWidget):
-    """What the stream shows before the first message: what Berth does, and the keys."""
-
-    TEXT_WIDTH = 440
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("welcome")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 24, 24, 24)
-        layout.addStretch(2)
-        icon = QLabel(self)
-        icon.setPixmap(load_icon("app").pixmap(64, 64))
-        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(icon)
-        title = QLabel("Give the agent a task", self)
-        title.setObjectName("welcome_title")
-        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        title.setWordWrap(True)
-        layout.addWidget(title)
-        self._body = QLabel(
-            "It works in a Docker container: every command it runs and every file it edits "
-            "stays there. Pause it at any moment to look through its files or send a "
-            "correction, then resume.",
-            self,
-        )
-        self._body.setObjectName("welcome_body")
-        font = self._body.font()
-        font.setPointSizeF(font.pointSizeF() + 0.5)
-        self._body.setFont(font)
-        self._keys = QLabel(
-            "Ctrl+Return send  ·  Ctrl+. pause  ·  Ctrl+R resume  ·  Ctrl+Shift+. stop", self
-        )
-        self._keys.setObjectName("welcome_keys")
-        for label in (self._body, self._keys):
-            label.setWordWrap(True)
-            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.insertSpacing(layout.count() - 1, 8)
-        layout.addStretch(3)
-        self._fit(self.TEXT_WIDTH)
-
-    def _fit(self, width: int) -> None:
-        # A wrapped label in a centred layout is clipped unless told its width and height.
-        for label in (self._body, self._keys):
-            label.setFixedWidth(width)
-            label.setFixedHeight(label.heightForWidth(width))
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        self._fit(max(120, min(self.TEXT_WIDTH, event.size().width() - 48)))
-        super().resizeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -161,7 +109,13 @@ class MainWindow(QMainWindow):
         self._shown = self.conversations.current
         self._connect()
         self._start_history(persistence_dir)
-        self.failures = FailureHandling(self)
+        self.failures = FailureHandling(
+            self,
+            self.conversations,
+            self.status_bar,
+            banner_above=self.confirmation_bar,
+            on_start_failed=self._on_start_failed,
+        )
         self._update_controls()
 
     # --- construction -----------------------------------------------------------------------
@@ -485,23 +439,7 @@ class MainWindow(QMainWindow):
         self._show_error("The Docker engine is not reachable")
         if self.engine_dialog is not None:
             self.engine_dialog.close()
-        box = QMessageBox(self)
-        box.setObjectName("engine_unreachable_dialog")
-        box.setWindowTitle("Docker engine not reachable")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setText("Berth cannot reach the Docker engine, so the container cannot start.")
-        box.setInformativeText(
-            f"{message}\n\nYour message is kept: Retry sends it once the engine answers."
-        )
-        box.setStandardButtons(QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close)
-        box.setDefaultButton(QMessageBox.StandardButton.Retry)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def answered(button: QAbstractButton) -> None:
-            if box.standardButton(button) == QMessageBox.StandardButton.Retry:
-                self.session.start()
-
-        box.buttonClicked.connect(answered)
+        box = engine_unreachable_dialog(self, message, on_retry=lambda: self.session.start())
         box.finished.connect(lambda _r: self._forget_engine_dialog(box))
         self.engine_dialog = box
         box.open()
@@ -638,29 +576,9 @@ class MainWindow(QMainWindow):
         self.conversations.shutdown()
 
     def _ask_quit(self) -> None:
-        running = len(self.conversations.running())
-        box = QMessageBox(self)
-        box.setObjectName("quit_dialog")
-        box.setWindowTitle("Agents are at work")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setText(
-            f"{running} conversation{'s are' if running != 1 else ' is'} running. "
-            "Pause all and quit?"
-        )
-        box.setInformativeText(
-            "They come back paused when you start Berth again, and resume where they "
-            "were. A command still running when you quit is ended, and the agent is told."
-        )
-        pause = box.addButton("Pause All and Quit", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(pause)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        def pause_all_and_quit() -> None:
+            self.conversations.pause_all()
+            self._quit_confirmed = True
+            self.close()
 
-        def answered(button: QAbstractButton) -> None:
-            if button is pause:
-                self.conversations.pause_all()
-                self._quit_confirmed = True
-                self.close()
-
-        box.buttonClicked.connect(answered)
-        box.open()
+        quit_dialog(self, len(self.conversations.running()), on_pause_all=pause_all_and_quit).open()

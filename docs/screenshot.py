@@ -73,8 +73,8 @@ from gui.app import make_application
 
 app = make_application([])
 from agent.llm.model import import_litellm
-from gui.app_settings import AppSettings
 from gui.main_window import MainWindow
+from gui.settings.app_settings import AppSettings
 
 import_litellm()
 settings = AppSettings(

@@ -27,7 +27,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Berth")
     app.setDesktopFileName(APP_ID)
 
-    from gui.actions import load_icon
+    from gui.main_window.actions import load_icon
     from gui.theme import apply_theme
 
     apply_theme(app)

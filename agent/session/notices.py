@@ -2,7 +2,7 @@
 
 A session reports everything through one callable taking a ``Notice``; it may be called
 from the session's thread or from the engine's, so a watcher that owns a GUI queues them
-to its own thread (gui/session_bridge.py turns each kind into a queued Qt signal).
+to its own thread (gui/sessions/session_bridge.py turns each kind into a queued Qt signal).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agent.conversation.state import ConversationStats
-from agent.events import Event
+from agent.events import ActionEvent, Event
 from agent.status import AgentStatus
 
 
@@ -56,9 +56,14 @@ class StartFailed(_Notice):
 
 
 class StatusChanged(_Notice):
+    """``pending_actions``: while WAITING_FOR_CONFIRMATION, the actions awaiting the
+    user's approval (taken on the engine's thread, so a front end never reads them from
+    the conversation's state under its lock); empty otherwise."""
+
     kind: Literal["status_changed"] = "status_changed"
     status: AgentStatus
     detail: str = ""
+    pending_actions: tuple[ActionEvent, ...] = ()
 
 
 class PhaseChanged(_Notice):

@@ -500,7 +500,10 @@ class Session:
         conversation = self._conversation
         self._status = status
         self._detail = conversation.state.status_detail if conversation is not None else ""
-        self._notify(n.StatusChanged(status=status, detail=self._detail))
+        pending: tuple[ActionEvent, ...] = ()
+        if conversation is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
+            pending = tuple(conversation.state.pending_actions)
+        self._notify(n.StatusChanged(status=status, detail=self._detail, pending_actions=pending))
 
     def _on_output(self, tool_call_id: str, chunk: str) -> None:
         if self.output.add(tool_call_id, chunk):

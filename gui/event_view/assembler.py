@@ -27,6 +27,7 @@ from agent.events import (
     RewindEvent,
     StatusEvent,
 )
+from agent.session.rules import status_implied_by
 from agent.status import AgentStatus
 from gui.event_view.rows import (
     ErrorRow,
@@ -49,12 +50,8 @@ _STATUS_MARKERS: dict[AgentStatus, tuple[str, Tone]] = {
 }
 
 # Marker colours match the status bar's (gui.theme): running green, finished blue.
-# A status event that only confirms the marker just shown adds nothing to read.
-_IMPLIED_STATUS = {
-    "pause": AgentStatus.PAUSED,
-    "interrupt": AgentStatus.PAUSED,
-    "resume": AgentStatus.RUNNING,
-}
+# A status event that only confirms the marker just shown adds nothing to read (which
+# marker implies which status is agent.session.rules.status_implied_by).
 
 
 @dataclass(slots=True)
@@ -287,7 +284,7 @@ class RowAssembler:
     def _status(self, event: StatusEvent, update: Update) -> None:
         last = self.rows[-1] if self.rows else None
         if isinstance(last, MarkerRow) and (
-            _IMPLIED_STATUS.get(last.source) is event.status or last.status == event.status
+            status_implied_by(last.source) is event.status or last.status == event.status
         ):
             return
         label, tone = _STATUS_MARKERS.get(event.status, (str(event.status), Tone.NEUTRAL))
@@ -305,7 +302,7 @@ class RowAssembler:
         self, label: str, tone: Tone, source: str, event: Event, update: Update, detail: str = ""
     ) -> None:
         last = self.rows[-1] if self.rows else None
-        implied = _IMPLIED_STATUS.get(source)
+        implied = status_implied_by(source)
         if (
             isinstance(last, MarkerRow)
             and last.source == "status"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -223,19 +225,33 @@ def test_pause_before_run(llm_server, new_conversation):
     assert len(llm_server.requests) == 1
 
 
-def _sleeper(request: RecordedRequest) -> Reply:
-    if not request.tool_results():
-        return Reply.call("bash", command="sleep 30; echo never printed")
-    return Reply.say("Stopped as you asked.")
+def _sleeper(marker: str) -> Callable[[RecordedRequest], Reply]:
+    """Writes ``marker`` (a file in /tmp) the moment its command runs, then sleeps: a test
+    waits for the file, not for a while, before it stops the command."""
+
+    def script(request: RecordedRequest) -> Reply:
+        if not request.tool_results():
+            return Reply.call("bash", command=f"touch /tmp/{marker}; sleep 30; echo never printed")
+        return Reply.say("Stopped as you asked.")
+
+    return script
+
+
+def _wait_for_marker(workspace, marker: str) -> None:
+    wait_until(
+        lambda: any(e.name == marker for e in workspace.list_dir("/tmp")),
+        what="the command to run",
+    )
 
 
 def test_interrupt_stops_the_command(llm_server, shared_workspace, new_conversation):
-    llm_server.script = _sleeper
+    marker = f"sleeping-{uuid.uuid4().hex[:8]}"
+    llm_server.script = _sleeper(marker)
     conversation = new_conversation()
     conversation.send_message("Sleep a while")
     thread, result = run_in_thread(conversation)
     wait_until(lambda: actions(conversation), what="the command")
-    time.sleep(0.5)
+    _wait_for_marker(shared_workspace, marker)
 
     conversation.interrupt()
     thread.join(15)
@@ -251,12 +267,13 @@ def test_interrupt_stops_the_command(llm_server, shared_workspace, new_conversat
 
 
 def test_interrupt_while_paused_mid_command(llm_server, shared_workspace, new_conversation):
-    llm_server.script = _sleeper
+    marker = f"sleeping-{uuid.uuid4().hex[:8]}"
+    llm_server.script = _sleeper(marker)
     conversation = new_conversation()
     conversation.send_message("Sleep a while")
     thread, _ = run_in_thread(conversation)
     wait_until(lambda: actions(conversation), what="the command")
-    time.sleep(0.3)
+    _wait_for_marker(shared_workspace, marker)
     conversation.pause()
     thread.join(10)
 

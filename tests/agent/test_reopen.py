@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
+
+import docker.errors
 
 from agent import AgentStatus, Conversation, default_persistence_dir, list_conversations
 from agent.events import ObservationEvent
+from sandbox import labels
 from tests.agent.helpers import history, make_agent, observations, wait_until
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.llm_server import RecordedRequest, Reply
@@ -86,6 +88,21 @@ CHILD = textwrap.dedent(
 )
 
 
+def _started(docker_client, conversation_id: str) -> bool:
+    """The command's first line ran: /workspace/s.txt is in the conversation's container
+    (read through the archive API, as the app reads files)."""
+    found = docker_client.containers.list(
+        filters={"label": f"{labels.CONVERSATION}={conversation_id}"}
+    )
+    if not found:
+        return False
+    try:
+        found[0].get_archive("/workspace/s.txt")
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
 def test_killed_mid_command_then_reopened_and_finished(
     llm_server, sandbox_image, docker_client, tmp_path
 ):
@@ -112,7 +129,10 @@ def test_killed_mid_command_then_reopened_and_finished(
             timeout=60,
             what="the command to start",
         )
-        time.sleep(1.0)
+        # Killed once the command runs in the container (its file is there), not after a while.
+        wait_until(
+            lambda: _started(docker_client, conversation_id), timeout=60, what="the command to run"
+        )
         child.send_signal(signal.SIGKILL)
         child.wait(10)
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication, QListView
 
 from agent.events import ActionEvent, MessageEvent
 from gui.event_view import EventView
-from gui.event_view.demo import mixed_events
 from tests.bench.scrolling import DRAG_STEPS, drag_end_to_end
+from tests.support.event_demo import mixed_events
 
 EVENTS = 10_000
 GOAL_S = 1.0

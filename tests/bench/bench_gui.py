@@ -48,8 +48,8 @@ def _scroll_end_to_end(view: QListView, app: QApplication) -> tuple[float, float
 
 
 def test_ten_thousand_events_load_and_scroll(qtbot, tmp_path, monkeypatch) -> None:
-    from gui.event_view.demo import mixed_events
     from gui.main_window import MainWindow
+    from tests.support.event_demo import mixed_events
 
     monkeypatch.setenv("LLM_MODEL", "openai/gpt-4o")
     app = QApplication.instance()
@@ -133,9 +133,9 @@ def test_worst_gui_stall_during_a_long_scripted_run(
     sandbox_image: str,
     tmp_path,
 ) -> None:
-    from gui.app_settings import AppSettings
     from gui.main_window import MainWindow
     from gui.preload import preload_heavy_modules
+    from gui.settings.app_settings import AppSettings
 
     preload_heavy_modules()  # what the app does once its window is up
 

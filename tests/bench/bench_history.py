@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from agent.conversation.persistence import ConversationStore, list_conversations
 from agent.conversation.state import ConversationSummary, PersistedState
 from agent.status import AgentStatus
-from gui.history_panel import HistoryPanel
+from gui.history.panel import HistoryPanel
 from tests.bench.bench_gui import _Heartbeat, _table
 
 SAVED = 300

@@ -16,8 +16,8 @@ import time
 from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import QApplication, QListView
 
-from gui.event_view.demo import mixed_events
 from gui.main_window import MainWindow
+from tests.support.event_demo import mixed_events
 
 EVENTS = 2_000
 SWITCHES = 12

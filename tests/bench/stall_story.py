@@ -4,7 +4,7 @@ interpreter (so every import is cold, litellm's too), never collected as a test:
 
     python -m tests.bench.stall_story OUT.json [--send-after S] [--bare SECONDS]
 
-The heartbeat starts right after the QApplication, before ``gui.main_window`` is even
+The heartbeat starts right after the QApplication, before ``gui.main_window.window`` is even
 imported; the app is then started by ``gui.app.run_app``, the function ``berth`` calls, and
 the story runs inside its event loop. Settings come from the environment (LLM_MODEL,
 LLM_BASE_URL, LLM_API_KEY, BERTH_SANDBOX_IMAGE), as for a user who set them.
@@ -183,7 +183,8 @@ class SlotTimes:
     delivered, takes on the GUI thread (the ones over 2 ms), with when each ended."""
 
     def __init__(self, launched: float) -> None:
-        from gui import background, session_bridge
+        from gui import background
+        from gui.sessions import session_bridge
 
         self.launched = launched
         self.slow: list[tuple[float, float, str]] = []

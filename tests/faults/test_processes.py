@@ -71,6 +71,12 @@ def test_the_shell_is_usable_again_after_a_fork_bomb(make_ws) -> None:
     assert "usable\n" in again.output and again.exit_code == 0
 
 
+def _pids(ws: DockerWorkspace) -> int:
+    """How many processes the container holds, as the engine counts them."""
+    stats = ws.container.stats(stream=False, one_shot=True)
+    return int(stats.get("pids_stats", {}).get("current", 0))
+
+
 def test_stop_during_a_fork_bomb_in_the_foreground(make_ws) -> None:
     ws = make_ws(pids_limit=128)
     ws.start()
@@ -79,7 +85,8 @@ def test_stop_during_a_fork_bomb_in_the_foreground(make_ws) -> None:
         target=lambda: result.append(ws.execute("bash -c ':(){ :|:& };:'; sleep 600"))
     )
     worker.start()
-    time.sleep(1.5)
+    # Stopped once the bomb fills the container's process table, not after a while.
+    wait_until(lambda: _pids(ws) >= 100, 60, what="the fork bomb to fill the pids limit")
     ws.interrupt()
     worker.join(30)
     assert not worker.is_alive()

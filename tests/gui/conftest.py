@@ -63,8 +63,8 @@ def make_window(
     tmp_path: Path,
     window_llm: LLMHelper,
 ) -> Iterator[Callable[..., object]]:
-    from gui.app_settings import AppSettings
     from gui.main_window import MainWindow
+    from gui.settings.app_settings import AppSettings
 
     windows: list[MainWindow] = []
 

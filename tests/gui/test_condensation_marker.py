@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 
 from agent.events import CondensationEvent, ContextFileEvent, MessageEvent
 from gui.event_view import EventRole, EventView
-from gui.event_view.demo import demo_events
 from gui.event_view.parts import MarkdownPart
+from tests.support.event_demo import demo_events
 
 SUMMARY = "- Fixed `app/totals.py`: skip items without a price.\n- 13 of 14 tests pass."
 
@@ -69,7 +69,7 @@ def test_agents_md_read_is_shown_with_its_cut(view: EventView):
 
 def test_status_bar_shows_cached_tokens_once_there_are_some(qtbot):
     from agent import ConversationStats
-    from gui.status_bar import StatusBar
+    from gui.main_window.status_bar import StatusBar
 
     bar = StatusBar()
     qtbot.addWidget(bar)

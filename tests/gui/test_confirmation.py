@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from agent.events import ActionEvent
-from gui.confirmation_bar import ConfirmationBar, describe_action
 from gui.event_view.parts import HeaderPart
 from gui.event_view.rows import ToolRow
+from gui.main_window.confirmation_bar import ConfirmationBar, describe_action
 from tests.gui.window_helpers import status_text, view_has
 from tests.support.llm_server import RecordedRequest, Reply
 

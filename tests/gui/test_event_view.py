@@ -23,9 +23,9 @@ from agent.events import (
 )
 from agent.status import AgentStatus
 from gui.event_view import EventListModel, EventRole, EventView, RowKind
-from gui.event_view.demo import demo_events, mixed_events
 from gui.event_view.parts import HeaderPart, MonoPart
 from gui.event_view.rows import Tone
+from tests.support.event_demo import demo_events, mixed_events
 
 
 def kinds(model: EventListModel) -> list[str]:

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QPushButton, QWidget
 
 from agent.status import AgentStatus
-from gui.notify import Notifier, notification_for
+from gui.sessions.notify import Notifier, notification_for
 from tests.gui.window_helpers import status_text, view_has
 from tests.support.llm_server import Reply
 

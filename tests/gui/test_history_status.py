@@ -12,7 +12,7 @@ import pytest
 from agent.conversation.persistence import ConversationStore
 from agent.conversation.state import PersistedState
 from agent.status import AgentStatus
-from gui.history_panel import (
+from gui.history.panel import (
     HistoryPanel,
     LiveRole,
     StatusColorRole,

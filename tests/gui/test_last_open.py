@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from gui.background import Background
-from gui.history_panel import LastOpenWriter, load_last_open, load_open_ids
+from gui.history.panel import LastOpenWriter, load_last_open, load_open_ids
 
 
 def test_the_latest_asked_is_what_stays_on_disk(qtbot, tmp_path: Path) -> None:

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTreeView, QWidget
 from agent import ConversationStats
 from agent.session.commands import Phase
 from agent.status import AgentStatus
-from gui.actions import enabled_for
-from gui.app_settings import AppSettings
-from gui.composer import hint_for
 from gui.main_window import MainWindow
-from gui.status_bar import CONTAINER_COLORS, ERROR_COLOR, format_cost, format_tokens
+from gui.main_window.actions import enabled_for
+from gui.main_window.composer import hint_for
+from gui.main_window.status_bar import CONTAINER_COLORS, ERROR_COLOR, format_cost, format_tokens
+from gui.settings.app_settings import AppSettings
 from gui.theme import status_color
 
 ROOT = Path(__file__).resolve().parents[2]

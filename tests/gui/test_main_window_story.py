@@ -2,20 +2,24 @@
 
 Type a task and Send; watch it run with live output; Pause (the container freezes); open a
 file while paused; send a correction; Resume; see it finish with the new file in the tree.
-Also: Stop in the middle of a command, and the GUI thread never stalls during a run.
+Also: Stop in the middle of a command, and a run streaming thousands of lines.
 """
 
 from __future__ import annotations
 
-import re
-import time
-
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 
 from agent.status import AgentStatus
 from tests.gui.window_helpers import queued_rows, status_text, tree_index, view_has, view_texts
 from tests.support.llm_server import RecordedRequest, Reply
-from tests.support.stories import CORRECTION, NEW_FILE, TASK, greeting_script
+from tests.support.stories import (
+    CORRECTION,
+    NEW_FILE,
+    STREAMING_ROWS_STEPS,
+    TASK,
+    greeting_script,
+    streaming_rows_script,
+)
 
 STARTUP_S = 90_000  # ms: the first container start and the first LLM call
 
@@ -130,58 +134,20 @@ def test_stop_ends_the_command_in_flight(qtbot, make_window, llm_server, docker_
     assert view_has(window, "Stopped as you asked.")
 
 
-def test_gui_thread_never_stalls_during_a_streaming_run(qtbot, make_window, llm_server):
-    """A heartbeat timer on the GUI thread ticks every 10 ms through a run that streams
-    thousands of lines; the longest gap between ticks is what a user would feel as a hitch.
-    The goal is no gap over 100 ms (quiet machine: ~20-35 ms); the bound asserted is 300 ms
-    because CI runs on 2 loaded cores. bench_gui.py measures it against a baseline."""
-    steps = 5
-
-    def script(request: RecordedRequest) -> Reply:
-        # The step the last result printed: older results may have been condensed away
-        # (each is 30,000 characters, and the window is the 32k default).
-        printed = re.findall(r"^step (\d+) row", request.last_tool_result() or "", re.M)
-        done = int(printed[-1]) + 1 if printed else 0
-        if done < steps:
-            # 20 bursts of 300 rows, 50 ms apart: output streams for about a second.
-            return Reply.call(
-                "bash",
-                command=f"for b in $(seq 1 20); do for i in $(seq 1 300); do "
-                f"echo step {done} row $b.$i; done; sleep 0.05; done",
-            )
-        return Reply.say("All rows printed.")
-
-    llm_server.script = script
+def test_a_streaming_run_shows_every_row_and_finishes(qtbot, make_window, llm_server):
+    """A run that streams thousands of lines ends FINISHED with its last row in the view.
+    How long the GUI thread stalls meanwhile is measured by tests/bench/bench_heartbeat.py
+    (the same run, with a heartbeat timer)."""
+    steps = STREAMING_ROWS_STEPS
+    llm_server.script = streaming_rows_script
     window = make_window()
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    heartbeat = QTimer(window)
-    heartbeat.setInterval(10)
-    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-
-    def tick() -> None:
-        if clock.isValid():
-            gaps.append(clock.nsecsElapsed() / 1e6)
-        clock.restart()
-
-    heartbeat.timeout.connect(tick)
-
-    # The container starts first (its start-up is not the run being measured).
     qtbot.keyClicks(window.composer_edit, "Print many rows")
     window.action_send.trigger()
     qtbot.waitUntil(lambda: status_text(window) == "Running", timeout=STARTUP_S)
-    heartbeat.start()
-    started = time.monotonic()
     qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=120_000)
-    heartbeat.stop()
-    elapsed = time.monotonic() - started
 
     assert window.session.status is AgentStatus.FINISHED
     assert view_has(window, f"step {steps - 1} row 20.300")
-    worst = max(gaps)
-    print(f"\nheartbeat: {len(gaps)} ticks over {elapsed:.1f} s, worst gap {worst:.1f} ms")
-    assert len(gaps) > elapsed * 20, "the heartbeat barely ran: the GUI thread was busy"
-    assert worst < 300, f"the GUI thread stalled for {worst:.0f} ms during the run"
 
 
 def test_a_container_that_cannot_start_is_reported_in_the_window(qtbot, make_window):

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
-from gui.settings_dialog import SettingsDialog
+from gui.settings.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
+from gui.settings.dialog import SettingsDialog
 from tests.gui.window_helpers import view_has
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.llm_server import Reply, ScriptedLLMServer
@@ -190,7 +190,7 @@ def test_a_window_reads_the_keyring_after_it_shows_and_never_loses_the_key(
 def test_the_window_reads_the_keyring_in_the_background_after_its_first_paint(
     qtbot, home: Path, file_keyring: PlaintextKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gui import main_window
+    from gui.main_window import window as main_window
 
     monkeypatch.setattr(main_window, "preload_heavy_modules", lambda: None)  # not litellm
     keyring.set_password(KEYRING_SERVICE, KEYRING_USER, SECRET)
@@ -320,8 +320,8 @@ def test_saved_settings_apply_to_the_next_conversation(
 def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
     qtbot, sandbox_image, docker_client
 ):
-    from gui.app_settings import AppSettings
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.app_settings import AppSettings
+    from gui.settings.dialog import SettingsDialog
     from sandbox.checkpoints import store_only
 
     # Something in the store to measure and to prune.

@@ -53,7 +53,7 @@ def _state(docker_client, bridge) -> str:
 
 
 def _row_status(window, conversation_id: str) -> str:
-    from gui.history_panel import StatusWordRole
+    from gui.history.panel import StatusWordRole
 
     model = window.history_panel.model
     return model.index(model.row_of(conversation_id)).data(StatusWordRole)

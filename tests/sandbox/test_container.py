@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 
 import docker
 import pytest
@@ -16,7 +17,9 @@ from sandbox import (
     ImageMissingError,
     reap_orphans,
 )
+from sandbox.images import berth_image
 from sandbox.images.berth_image import default_tag
+from sandbox.images.offline import image_exists
 from tests.sandbox.conftest import docker_host
 
 # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID: bits 0 1 3 4 5 6 7.
@@ -164,6 +167,10 @@ def test_missing_image_says_how_to_build_one(docker_client):
 
 def test_berths_own_image_is_built_with_progress(docker_client, sandbox_image, monkeypatch):
     monkeypatch.delenv("BERTH_SANDBOX_IMAGE", raising=False)
+    # A repository of this test's own: on a machine where Berth's image already exists
+    # (anyone who ran the app) the build must still happen, and a built one is ours to remove.
+    monkeypatch.setattr(berth_image, "REPOSITORY", f"berth-sandbox-test-{uuid.uuid4().hex[:8]}")
+    assert not image_exists(docker_client, default_tag())
     lines: list[str] = []
     workspace = DockerWorkspace(
         client=docker_client, conversation_id="test-own-image", on_progress=lines.append
@@ -176,5 +183,6 @@ def test_berths_own_image_is_built_with_progress(docker_client, sandbox_image, m
     else:  # a machine with a registry built it
         assert workspace.execute("python3 --version && git --version", timeout=60).exit_code == 0
         workspace.remove(volume=True)
+        docker_client.images.remove(default_tag())
     assert lines and "Building" in lines[0]
     assert os.environ.get("BERTH_SANDBOX_IMAGE") is None

@@ -262,7 +262,7 @@ def mixed_events(count: int) -> list[Event]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gui.event_view.demo [--dark] [--width N] [--shot PNG]``: show the demo."""
+    """``python -m tests.support.event_demo [--dark] [--width N] [--shot PNG]``: show the demo."""
     import argparse
     import sys
 

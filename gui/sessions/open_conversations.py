@@ -1,7 +1,7 @@
 """The conversations open in the window, each in its own session, and the one shown.
 
 Several run at once, each in its own container, on its own session thread
-(gui/session_bridge.py). The window shows one, ``current``: New makes a fresh one current
+(gui/sessions/session_bridge.py). The window shows one, ``current``: New makes a fresh one current
 (the others go on running), a history row makes that conversation current (reopened if it
 was not open), and nothing here ever pauses or stops a conversation because another one is
 shown. Pause, Resume and Stop act on the current one; ``pause_all()`` on every one.
@@ -21,9 +21,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from agent.events import MessageEvent
+from agent.session.rules import is_at_work
 from agent.status import AgentStatus
-from gui.app_settings import AppSettings
-from gui.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
+from gui.sessions.session_bridge import SHUTDOWN_WAIT_S, SessionBridge
+from gui.settings.app_settings import AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,8 @@ class OpenConversations(QObject):
         return None
 
     def running(self) -> list[SessionBridge]:
-        """Those whose agent is at work (a run in progress)."""
-        return [
-            b
-            for b in self._bridges
-            if not b.is_closed and (b.is_running or b.status is AgentStatus.RUNNING)
-        ]
+        """Those whose agent is at work (agent.session.rules.is_at_work)."""
+        return [b for b in self._bridges if not b.is_closed and is_at_work(b.phase, b.status)]
 
     # --- what the user does -----------------------------------------------------------------
 

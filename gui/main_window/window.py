@@ -1,7 +1,7 @@
 """The main window: toolbar, event stream over the composer, the container's files, status.
 
 ``MainWindow()`` needs no arguments: settings come from the environment (see
-gui/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
+gui/settings/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
 both load in the background after the window is on screen, and the container starts with
 the first message.
 """
@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QFrame,
     QLabel,
     QMainWindow,
@@ -30,85 +29,34 @@ from PySide6.QtWidgets import (
 
 from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 from agent.status import AgentStatus
-from gui.actions import MainActions, load_icon
-from gui.app_settings import AppSettings
 from gui.background import Background
-from gui.changes_view import ChangesView
-from gui.checkpoint_controls import CheckpointControls
-from gui.composer import Composer
-from gui.confirmation_bar import ConfirmationBar
+from gui.checkpoints.changes_view import ChangesView
+from gui.checkpoints.controls import CheckpointControls
 from gui.event_view import EventView
 from gui.event_view.assembler import RowAssembler
-from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
-from gui.history_panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
-from gui.open_conversations import OpenConversations
+from gui.history.panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
+from gui.main_window.actions import MainActions, load_icon
+from gui.main_window.composer import Composer
+from gui.main_window.confirmation_bar import ConfirmationBar
+from gui.main_window.dialogs import engine_unreachable_dialog, quit_dialog
+from gui.main_window.failures import FailureHandling
+from gui.main_window.status_bar import StatusBar
+from gui.main_window.welcome import WelcomePage
 from gui.preload import (
     after_first_paint,
     preload_heavy_modules,
     settle_garbage_collector,
     warm_up_documents,
 )
-from gui.session_bridge import SessionBridge
-from gui.status_bar import StatusBar
+from gui.sessions.open_conversations import OpenConversations
+from gui.sessions.session_bridge import SessionBridge
+from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
 
 APP_NAME = "Berth"
-
-
-class WelcomePage(QWidget):
-    """What the stream shows before the first message: what Berth does, and the keys."""
-
-    TEXT_WIDTH = 440
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("welcome")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 24, 24, 24)
-        layout.addStretch(2)
-        icon = QLabel(self)
-        icon.setPixmap(load_icon("app").pixmap(64, 64))
-        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(icon)
-        title = QLabel("Give the agent a task", self)
-        title.setObjectName("welcome_title")
-        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        title.setWordWrap(True)
-        layout.addWidget(title)
-        self._body = QLabel(
-            "It works in a Docker container: every command it runs and every file it edits "
-            "stays there. Pause it at any moment to look through its files or send a "
-            "correction, then resume.",
-            self,
-        )
-        self._body.setObjectName("welcome_body")
-        font = self._body.font()
-        font.setPointSizeF(font.pointSizeF() + 0.5)
-        self._body.setFont(font)
-        self._keys = QLabel(
-            "Ctrl+Return send  ·  Ctrl+. pause  ·  Ctrl+R resume  ·  Ctrl+Shift+. stop", self
-        )
-        self._keys.setObjectName("welcome_keys")
-        for label in (self._body, self._keys):
-            label.setWordWrap(True)
-            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.insertSpacing(layout.count() - 1, 8)
-        layout.addStretch(3)
-        self._fit(self.TEXT_WIDTH)
-
-    def _fit(self, width: int) -> None:
-        # A wrapped label in a centred layout is clipped unless told its width and height.
-        for label in (self._body, self._keys):
-            label.setFixedWidth(width)
-            label.setFixedHeight(label.heightForWidth(width))
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        self._fit(max(120, min(self.TEXT_WIDTH, event.size().width() - 48)))
-        super().resizeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -161,7 +109,13 @@ class MainWindow(QMainWindow):
         self._shown = self.conversations.current
         self._connect()
         self._start_history(persistence_dir)
-        self.failures = FailureHandling(self)
+        self.failures = FailureHandling(
+            self,
+            self.conversations,
+            self.status_bar,
+            banner_above=self.confirmation_bar,
+            on_start_failed=self._on_start_failed,
+        )
         self._update_controls()
 
     # --- construction -----------------------------------------------------------------------
@@ -342,7 +296,7 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         # Window-modal, not app-blocking: the agent keeps running while it is open.
-        from gui.settings_dialog import SettingsDialog
+        from gui.settings.dialog import SettingsDialog
 
         dialog = SettingsDialog(self.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -471,9 +425,8 @@ class MainWindow(QMainWindow):
         self.status_bar.show_error(message)
 
     def _update_confirmation(self, status: AgentStatus) -> None:
-        conversation = self.session.conversation
-        waiting = status is AgentStatus.WAITING_FOR_CONFIRMATION and conversation is not None
-        pending = conversation.state.pending_actions if waiting and conversation else []
+        waiting = status is AgentStatus.WAITING_FOR_CONFIRMATION
+        pending = self.session.pending_actions if waiting else ()
         if pending:
             self.confirmation_bar.show_actions(pending)
         elif not self.confirmation_bar.isHidden():
@@ -486,23 +439,7 @@ class MainWindow(QMainWindow):
         self._show_error("The Docker engine is not reachable")
         if self.engine_dialog is not None:
             self.engine_dialog.close()
-        box = QMessageBox(self)
-        box.setObjectName("engine_unreachable_dialog")
-        box.setWindowTitle("Docker engine not reachable")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setText("Berth cannot reach the Docker engine, so the container cannot start.")
-        box.setInformativeText(
-            f"{message}\n\nYour message is kept: Retry sends it once the engine answers."
-        )
-        box.setStandardButtons(QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close)
-        box.setDefaultButton(QMessageBox.StandardButton.Retry)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def answered(button: QAbstractButton) -> None:
-            if box.standardButton(button) == QMessageBox.StandardButton.Retry:
-                self.session.start()
-
-        box.buttonClicked.connect(answered)
+        box = engine_unreachable_dialog(self, message, on_retry=lambda: self.session.start())
         box.finished.connect(lambda _r: self._forget_engine_dialog(box))
         self.engine_dialog = box
         box.open()
@@ -639,29 +576,9 @@ class MainWindow(QMainWindow):
         self.conversations.shutdown()
 
     def _ask_quit(self) -> None:
-        running = len(self.conversations.running())
-        box = QMessageBox(self)
-        box.setObjectName("quit_dialog")
-        box.setWindowTitle("Agents are at work")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setText(
-            f"{running} conversation{'s are' if running != 1 else ' is'} running. "
-            "Pause all and quit?"
-        )
-        box.setInformativeText(
-            "They come back paused when you start Berth again, and resume where they "
-            "were. A command still running when you quit is ended, and the agent is told."
-        )
-        pause = box.addButton("Pause All and Quit", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(pause)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        def pause_all_and_quit() -> None:
+            self.conversations.pause_all()
+            self._quit_confirmed = True
+            self.close()
 
-        def answered(button: QAbstractButton) -> None:
-            if button is pause:
-                self.conversations.pause_all()
-                self._quit_confirmed = True
-                self.close()
-
-        box.buttonClicked.connect(answered)
-        box.open()
+        quit_dialog(self, len(self.conversations.running()), on_pause_all=pause_all_and_quit).open()

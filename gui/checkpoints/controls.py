@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QTabWidget, QWidget
 
 from agent.events import CheckpointEvent, Event, ObservationEvent, RewindEvent
-from gui.changes_view import ChangesView
+from gui.checkpoints.changes_view import ChangesView
 from gui.event_view import EventView
-from gui.open_conversations import OpenConversations
+from gui.sessions.open_conversations import OpenConversations
 
 if TYPE_CHECKING:
     from sandbox.checkpoints import FileChange

@@ -1,8 +1,9 @@
 """The composer: where the user types to the agent, with a hint saying what Send will do.
 
 Ctrl+Return sends (through ``action_send``, so the toolbar, the button and the key do one
-thing). The hint under the box follows the status: a message sent while the agent runs is
-queued until it reaches the model; one sent while paused waits for Resume.
+thing). The hint under the box says what the session will do with a message sent now
+(agent.session.rules.send_outcome: queued for the next step while the agent runs, kept
+for Resume while paused, ...); only the words are the window's.
 """
 
 from __future__ import annotations
@@ -20,30 +21,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.session.rules import SendOutcome, send_outcome
 from agent.status import AgentStatus
 
 _SEND_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter}
+
+
+# The words for each outcome; which outcome applies is the session's rule.
+_HINTS = {
+    SendOutcome.HELD_UNTIL_STARTED: (
+        "Starting the container… you can type ahead; messages are sent when it is up."
+    ),
+    SendOutcome.NEXT_STEP: "The agent is working; a message sent now reaches it at its next step.",
+    SendOutcome.WAITS_FOR_RESUME: "Paused: messages you send now wait for Resume (Ctrl+R).",
+    SendOutcome.WAITS_FOR_APPROVAL: "The agent waits for your approval; Resume approves.",
+    SendOutcome.TRIES_AGAIN: "Send a hint or a correction to let the agent try again.",
+    SendOutcome.STARTS_A_RUN: "Describe a task for the agent. Ctrl+Return sends.",
+}
+# While a run is under way, the messages the model has not seen yet are counted.
+_COUNTS_QUEUED = {
+    SendOutcome.NEXT_STEP,
+    SendOutcome.WAITS_FOR_RESUME,
+    SendOutcome.WAITS_FOR_APPROVAL,
+}
 
 
 def hint_for(status: AgentStatus, *, starting: bool, queued: int, configured: bool) -> str:
     """One line under the composer saying what happens to a message sent now."""
     if not configured:
         return "No model chosen yet: pick one (and its key) in Settings."
-    if starting:
-        return "Starting the container… you can type ahead; messages are sent when it is up."
+    outcome = send_outcome(status, starting=starting)
     queued_note = ""
-    if queued:
+    if queued and outcome in _COUNTS_QUEUED:
         noun = "message" if queued == 1 else "messages"
         queued_note = f"{queued} {noun} queued. "
-    if status is AgentStatus.RUNNING:
-        return queued_note + "The agent is working; a message sent now reaches it at its next step."
-    if status is AgentStatus.PAUSED:
-        return queued_note + "Paused: messages you send now wait for Resume (Ctrl+R)."
-    if status is AgentStatus.WAITING_FOR_CONFIRMATION:
-        return queued_note + "The agent waits for your approval; Resume approves."
-    if status in (AgentStatus.ERROR, AgentStatus.STUCK):
-        return "Send a hint or a correction to let the agent try again."
-    return "Describe a task for the agent. Ctrl+Return sends."
+    return queued_note + _HINTS[outcome]
 
 
 class ComposerEdit(QPlainTextEdit):

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from agent.events import Event, ObservationEvent
+from agent.events import ActionEvent, Event, ObservationEvent
 from agent.session import notices as n
 from agent.session.commands import Command, Phase
 from agent.session.session import Hooks, Session
 from agent.status import AgentStatus
-from gui.app_settings import AppSettings
+from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
@@ -63,9 +63,9 @@ class SessionBridge(QObject):
 
     - ``started_starting(str)``: the container is being started or an image built (progress)
     - ``opened(object, bool)``: the Conversation is up; True when it was a saved one
-    - ``start_failed(str, str, str)``: reason (agent.notices.StartFailure), message, image
+    - ``start_failed(str, str, str)``: reason (agent.session.notices.StartFailure), message, image
     - ``status_changed(object, str)``: AgentStatus, its detail
-    - ``phase_changed(str)``: agent.session_commands.Phase (what is allowed changed)
+    - ``phase_changed(str)``: agent.session.commands.Phase (what is allowed changed)
     - ``event_recorded(object)``: an agent.events model, once it is on disk
     - ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
     - ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
@@ -131,6 +131,9 @@ class SessionBridge(QObject):
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
         self.container: tuple[str | None, bool, bool] = (None, False, False)
         self.stats: ConversationStats | None = None
+        # Actions awaiting approval, as the last status notice said (never read from the
+        # conversation's state: that takes the engine's lock on the GUI thread).
+        self.pending_actions: tuple[ActionEvent, ...] = ()
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
         self._closed = False
@@ -270,6 +273,7 @@ class SessionBridge(QObject):
             if chunks:
                 self.output_received.emit(chunks)
         elif isinstance(notice, n.StatusChanged):
+            self.pending_actions = notice.pending_actions
             self.status_changed.emit(notice.status, notice.detail)
         elif isinstance(notice, n.PhaseChanged):
             self._on_phase(notice.phase)

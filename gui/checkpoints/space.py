@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import docker.errors
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.background import Background, first_line
 
 # The store's modules are imported here, on the GUI thread, when the dialog module loads:
 # importing them on the worker thread while Qt collects garbage here crashes shiboken.
-from sandbox.checkpoints import default_store_volume, helper_image, store_only
-from sandbox.engine import connect
-from sandbox.images.offline import image_exists
+from sandbox.checkpoints.space import NotMeasured, measure_store, prune_store
 
 # Each conversation keeps its first checkpoint (the workspace as it was found) and these.
 KEEP_LAST = 20
@@ -32,31 +29,23 @@ def _size(count: int) -> str:
     return f"{value:,.1f} TB"
 
 
-def _usage_text() -> str:
+_NOT_MEASURED = {
     # Nothing to measure, or no helper yet: say so rather than start (or build) anything.
-    client = connect()
-    try:
-        client.volumes.get(default_store_volume())
-    except docker.errors.NotFound:
-        return "No checkpoints yet."
-    if not image_exists(client, helper_image()):
-        return "Checkpoints are measured once their helper image is built (first run)."
-    store = store_only(client)
-    try:
-        usage = store.usage()
-    finally:
-        store.close()
+    NotMeasured.NO_STORE: "No checkpoints yet.",
+    NotMeasured.NO_HELPER: "Checkpoints are measured once their helper image is built (first run).",
+}
+
+
+def _usage_text() -> str:
+    usage = measure_store()
+    if isinstance(usage, NotMeasured):
+        return _NOT_MEASURED[usage]
     return f"Checkpoints use {_size(usage.bytes)} ({usage.objects:,} stored contents)."
 
 
 def _prune_text() -> str:
-    store = store_only()
-    try:
-        freed = store.prune(KEEP_LAST)
-        usage = store.usage()
-    finally:
-        store.close()
-    return f"Freed {_size(freed)}; checkpoints now use {_size(usage.bytes)}."
+    pruned = prune_store(KEEP_LAST)
+    return f"Freed {_size(pruned.freed)}; checkpoints now use {_size(pruned.usage.bytes)}."
 
 
 class CheckpointSpaceBox(QGroupBox):

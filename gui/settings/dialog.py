@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.background import Background, Job, first_line
-from gui.checkpoint_space import CheckpointSpaceBox
+from gui.checkpoints.space import CheckpointSpaceBox
+from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 
 ERROR_STYLE = "color: #cf222e;"
 NOTE_STYLE = "color: #59636e;"

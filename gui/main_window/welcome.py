@@ -1,0 +1,62 @@
+"""What the stream shows before the first message: what Berth does, and the keys."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.main_window.actions import load_icon
+
+
+class WelcomePage(QWidget):
+    """What the stream shows before the first message: what Berth does, and the keys."""
+
+    TEXT_WIDTH = 440
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcome")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.addStretch(2)
+        icon = QLabel(self)
+        icon.setPixmap(load_icon("app").pixmap(64, 64))
+        icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(icon)
+        title = QLabel("Give the agent a task", self)
+        title.setObjectName("welcome_title")
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        self._body = QLabel(
+            "It works in a Docker container: every command it runs and every file it edits "
+            "stays there. Pause it at any moment to look through its files or send a "
+            "correction, then resume.",
+            self,
+        )
+        self._body.setObjectName("welcome_body")
+        font = self._body.font()
+        font.setPointSizeF(font.pointSizeF() + 0.5)
+        self._body.setFont(font)
+        self._keys = QLabel(
+            "Ctrl+Return send  ·  Ctrl+. pause  ·  Ctrl+R resume  ·  Ctrl+Shift+. stop", self
+        )
+        self._keys.setObjectName("welcome_keys")
+        for label in (self._body, self._keys):
+            label.setWordWrap(True)
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.insertSpacing(layout.count() - 1, 8)
+        layout.addStretch(3)
+        self._fit(self.TEXT_WIDTH)
+
+    def _fit(self, width: int) -> None:
+        # A wrapped label in a centred layout is clipped unless told its width and height.
+        for label in (self._body, self._keys):
+            label.setFixedWidth(width)
+            label.setFixedHeight(label.heightForWidth(width))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit(max(120, min(self.TEXT_WIDTH, event.size().width() - 48)))
+        super().resizeEvent(event)

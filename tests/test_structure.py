@@ -82,6 +82,8 @@ def test_the_window_never_reads_a_conversations_state() -> None:
     readers = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "gui").rglob("*.py")
-        if re.search(r"conversation\.state\b", path.read_text(encoding="utf-8"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        # The module agent.conversation.state (its models) may be imported; the attribute not.
+        if re.search(r"conversation\.state\b", line) and not line.lstrip().startswith("from ")
     ]
     assert readers == []

@@ -42,6 +42,7 @@ from gui.event_view.assembler import RowAssembler
 from gui.failures import FailureHandling
 from gui.file_browser import FileBrowser
 from gui.history_panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
+from gui.key_store import read_saved_key
 from gui.open_conversations import OpenConversations
 from gui.preload import (
     after_first_paint,
@@ -603,9 +604,14 @@ class MainWindow(QMainWindow):
 
     def _start_preload(self) -> None:
         warm_up_documents(self.event_view)
-        Background(self).run(self.settings.read_keyring, name="keyring")
+        read = lambda: read_saved_key(self.settings)  # noqa: E731
+        Background(self).run(read, self._show_keyring_notice, name="keyring")
         # Seconds of work that must never hold up quitting: a thread of its own.
         Background(self).run(preload_heavy_modules, long_running=True, name="preload")
+
+    def _show_keyring_notice(self, notice: str) -> None:
+        if notice:
+            self.status_bar.show_error(notice)  # once, at start
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # While agents are at work, quitting offers Pause all first (or to stay).

@@ -39,6 +39,7 @@ from gui.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.background import Background, Job, first_line
 from gui.checkpoint_space import CheckpointSpaceBox
 from gui.key_store import NO_KEYRING_NOTICE, os_keyring
+from gui.leftovers_box import LeftoversBox
 
 ERROR_STYLE = "color: #cf222e;"
 KEYRING_NOTE = (
@@ -276,6 +277,8 @@ class SettingsDialog(QDialog):
         layout.addWidget(sandbox_box)
         self.checkpoint_box = CheckpointSpaceBox(self)
         layout.addWidget(self.checkpoint_box)
+        self.leftovers_box = LeftoversBox(self)
+        layout.addWidget(self.leftovers_box)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)

@@ -8,16 +8,24 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: run test lint bench package package-test screenshot clean
 
+TEST_STAMP := $(VENV)/.berth-test-installed
+
+# `make run` installs the app alone: no test tools (and nothing that could keep the API key
+# in a file) in what a user runs.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/berth
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
@@ -25,11 +33,11 @@ lint: $(STAMP)
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -p no:randomly -o python_files='bench_*.py' tests/bench
 
 # The README's picture of the window mid-conversation (needs a Docker engine and debootstrap).
-screenshot: $(STAMP)
+screenshot: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/screenshot.py docs/berth-window.png
 
 # --- packaging (packaging/README.md) ------------------------------------------------------

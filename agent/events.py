@@ -166,6 +166,9 @@ class ContextFileEvent(EventBase):
     text: str
     size: int
     truncated: bool = False
+    # Why the file was not given to the model (not text: NUL bytes, not UTF-8); the text is
+    # then empty and the prompt says only that the file was left out.
+    refused: str = ""
 
 
 class NoticeEvent(EventBase):

@@ -6,6 +6,7 @@ Only the Docker SDK here: nothing of LLMs or Qt.
 from sandbox.errors import (
     ContainerGoneError,
     EngineUnreachableError,
+    FileTooLargeError,
     FreezeFailedError,
     ImageBuildError,
     ImageMissingError,
@@ -26,6 +27,7 @@ __all__ = [
     "DockerWorkspace",
     "EngineUnreachableError",
     "FileEntry",
+    "FileTooLargeError",
     "FreezeFailedError",
     "Hold",
     "ImageBuildError",

@@ -62,3 +62,16 @@ class PathOutsideError(SandboxError):
 
 class NoSuchPathError(SandboxError, FileNotFoundError):
     """Nothing at that path (in the container, or on the host for an upload)."""
+
+
+class FileTooLargeError(SandboxError):
+    """A read was refused: the file (a link's target, not the link) is past the reader's limit.
+
+    Said before any of its content is read, so the size never costs the host memory."""
+
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        self.path, self.size, self.limit = path, size, limit
+        super().__init__(
+            f"{path} is {size:,} bytes; this read takes at most {limit:,} bytes, so none of "
+            "it was read."
+        )

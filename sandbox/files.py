@@ -20,7 +20,7 @@ import docker
 import docker.errors
 
 from sandbox import landing, tarsafe
-from sandbox.errors import NoSuchPathError, PathOutsideError, SandboxError
+from sandbox.errors import FileTooLargeError, NoSuchPathError, PathOutsideError, SandboxError
 from sandbox.models import FileEntry, FileKind
 
 Progress = Callable[[int, int], None]
@@ -35,6 +35,9 @@ _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 # tars the whole subtree); when the container runs, `find` answers instead.
 LIST_STREAM_LIMIT = 2 * 1024 * 1024
 _MAX_LINKS = 16
+# What one read_bytes takes at most unless its caller says otherwise: enough for any source
+# file, and far from what would take the host's memory.
+READ_LIMIT = 256 * 1024 * 1024
 PATH_MAX, NAME_MAX = 4096, 255
 
 
@@ -166,23 +169,44 @@ class ContainerFiles:
 
     # -- read ------------------------------------------------------------------------------
 
-    def read_bytes(self, path: str) -> bytes:
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        """The content of the file at ``path`` (links followed in the container's view).
+
+        FileTooLargeError, before any content is read, when the resolved file is over
+        ``limit`` bytes: a link's own size says nothing of what it names, and the agent
+        can make a 64 GB sparse file in a blink."""
+        return self._read(path, limit, whole=True)[0]
+
+    def read_head(self, path: str, count: int) -> tuple[bytes, int]:
+        """The first ``count`` bytes of the file at ``path`` and its full size; the rest is
+        never read (the stream is dropped once ``count`` bytes have come)."""
+        return self._read(path, count, whole=False)
+
+    def _read(self, path: str, limit: int, *, whole: bool) -> tuple[bytes, int]:
         path = _norm(path)
         real, raw = self._resolve(path)
         if raw is None:
             raise NoSuchPathError(f"No such file in the container: {path}")
-        if _go_kind(int(raw.get("mode", 0))) == "dir":
+        kind = _go_kind(int(raw.get("mode", 0)))
+        if kind == "dir":
             raise SandboxError(f"{path} is a directory, not a file.")
+        if whole and kind == "file" and int(raw.get("size", 0)) > limit:
+            raise FileTooLargeError(path, int(raw.get("size", 0)), limit)
         reader = tarsafe.ChunkReader(*self._archive(real))
         try:
             with tarsafe.open_stream(reader) as tar:
-                for member in tar:
-                    if member.isfile():
-                        handle = tar.extractfile(member)
-                        assert handle is not None
-                        return handle.read()
+                # Only the first entry counts: reading on would skip its content, all of it.
+                member = tar.next()
+                if member is not None and member.isfile():
+                    # The file may have grown since the stat: the tar's header says so
+                    # before its content comes.
+                    if whole and member.size > limit:
+                        raise FileTooLargeError(path, member.size, limit)
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    return handle.read(min(member.size, limit)), member.size
         finally:
-            reader.close()
+            reader.close()  # drops the connection: the engine stops streaming
         raise SandboxError(f"{path} is not a regular file.")
 
     def list_dir(self, path: str) -> list[FileEntry]:
@@ -208,7 +232,9 @@ class ContainerFiles:
         try:
             with tarsafe.open_stream(reader) as tar:
                 for member in tar:
-                    if give_up and reader.consumed > LIST_STREAM_LIMIT:
+                    # Said before the next header, which lies past this entry's content: a
+                    # sparse file of gigabytes would be streamed through first.
+                    if give_up and reader.consumed + member.size > LIST_STREAM_LIMIT:
                         return None
                     parts = [p for p in member.name.split("/") if p not in ("", ".")]
                     if len(parts) != 1:

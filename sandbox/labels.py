@@ -10,8 +10,25 @@ WORKDIR = "/workspace"
 CHECKPOINTS_OF = "berth.checkpoints.of"
 
 
+# This installation's id (sandbox.installation) on every container, volume and network
+# Berth creates: what the reaper and the leftovers list go by.
+INSTALLATION = "berth.installation"
+
+
+def ours() -> dict[str, str]:
+    """The labels that say "Berth's, and this installation's"."""
+    from sandbox.installation import installation_id
+
+    return {MANAGED: "true", INSTALLATION: installation_id()}
+
+
+def ours_filter() -> list[str]:
+    """``ours()`` as an engine label filter (every label must match)."""
+    return [f"{key}={value}" for key, value in ours().items()]
+
+
 def labels_for(conversation_id: str) -> dict[str, str]:
-    return {MANAGED: "true", CONVERSATION: conversation_id}
+    return {**ours(), CONVERSATION: conversation_id}
 
 
 def volume_name(conversation_id: str) -> str:

@@ -14,7 +14,7 @@ _DEAD_STATES = ("exited", "created", "dead")
 
 
 def reap_orphans(client: docker.DockerClient | None = None) -> int:
-    """Remove exited containers carrying Berth's label; returns how many went.
+    """Remove exited containers of this installation; returns how many went.
 
     Volumes stay: they hold conversations' files, and reopening a conversation makes a new
     container on the same volume.
@@ -26,7 +26,8 @@ def reap_orphans(client: docker.DockerClient | None = None) -> int:
             for container in client.containers.list(
                 ignore_removed=True,
                 all=True,
-                filters={"label": f"{labels.MANAGED}=true", "status": status},
+                # Only this installation's: another user's Berth on the engine keeps its own.
+                filters={"label": labels.ours_filter(), "status": status},
             ):
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     container.remove()

@@ -28,7 +28,7 @@ from sandbox.errors import (
     SandboxError,
     ShellDiedError,
 )
-from sandbox.files import ContainerFiles, Progress
+from sandbox.files import READ_LIMIT, ContainerFiles, Progress
 from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
 from sandbox.models import CommandResult, FileEntry
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
@@ -615,8 +615,13 @@ class DockerWorkspace:
                 raise
             raise gone from exc
 
-    def read_bytes(self, path: str) -> bytes:
-        return self._file_call(lambda: self.files.read_bytes(path))
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        """FileTooLargeError, before reading, past ``limit`` bytes (a link's target's)."""
+        return self._file_call(lambda: self.files.read_bytes(path, limit))
+
+    def read_head(self, path: str, count: int) -> tuple[bytes, int]:
+        """The first ``count`` bytes of a file and its full size."""
+        return self._file_call(lambda: self.files.read_head(path, count))
 
     def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:
         self._file_call(lambda: self.files.write_bytes(path, data, mode))

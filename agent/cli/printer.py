@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
+from agent.context.agents_file import refusal_notice
 from agent.events import (
     ActionEvent,
     AgentErrorEvent,
@@ -79,6 +80,8 @@ class EventPrinter:
             return f"! warning: {event.message} (the run goes on)"
         if isinstance(event, CondensationEvent):
             return f"≡ steps {event.first_step}-{event.last_step} summarised (context window)"
+        if isinstance(event, ContextFileEvent) and event.refused:
+            return f"! warning: {refusal_notice(event)}"
         if isinstance(event, ContextFileEvent):
             return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
         if isinstance(event, StatusEvent) and event.status in (

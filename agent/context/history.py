@@ -6,7 +6,7 @@ not always in that order (a user message can arrive while a command runs), so us
 messages that land inside a tool call group are moved to just after it, and a call with no
 recorded result (which the engine never leaves, but a damaged file could) gets one.
 
-Only the live branch is sent (agent.branches): a rewind's abandoned events never reach the
+Only the live branch is sent (agent.context.branches): a rewind's abandoned events never reach the
 model, and the rewind itself reaches it as a user message saying what happened.
 """
 

@@ -14,10 +14,14 @@ import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
 from agent.conversation.persistence import resolve_persistence_dir
+
+if TYPE_CHECKING:
+    from sandbox.leftovers import Leftover
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +108,13 @@ def _update(root: Path, add: Sequence[str] = (), remove: Sequence[str] = ()) -> 
         temporary = path.with_suffix(".tmp")
         temporary.write_text(PendingRemovals(conversation_ids=ids).model_dump_json())
         os.replace(temporary, path)
+
+
+def find_leftovers(persistence_dir: str | os.PathLike[str] | None = None) -> list[Leftover]:
+    """This installation's containers and volumes whose conversation folder is gone (and
+    whose removal is not already waiting for the engine)."""
+    from sandbox.leftovers import find_leftovers as on_engine
+
+    root = resolve_persistence_dir(persistence_dir)
+    existing = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+    return on_engine(existing | set(_load(root).conversation_ids))

@@ -15,6 +15,9 @@ Requests (one JSON object a line, on stdin), each answered on stdout with its ``
 - ``{"id", "op": "window", "model"}`` -> ``{"id", "window": int | null}``
 - ``{"id", "op": "cancel", "of": id}``: a streamed attempt stops reading (no answer)
 
+Besides the answers, ``{"id": 0, "beat": true}`` every BEAT_S: the parent's watchdog ends a
+helper that goes silent (stopped by a signal, wedged holding the interpreter's lock).
+
 Anything that goes wrong in answering is ``{"id", "error": text}``. Every request runs on
 a thread of its own, so several conversations' calls go on at once.
 """
@@ -31,6 +34,8 @@ from typing import Any, TextIO
 from agent import background
 
 log = logging.getLogger(__name__)
+
+BEAT_S = 0.5
 
 
 class _Answerer:
@@ -114,6 +119,16 @@ def _warm_up() -> None:
         log.debug("rehearsal failed", exc_info=True)
 
 
+def _beat(answerer: _Answerer) -> None:
+    """Say "alive" at a steady pace: a thread that cannot run means the process cannot."""
+    stop = threading.Event()
+    while not stop.wait(BEAT_S):
+        try:
+            answerer.write({"id": 0, "beat": True})
+        except (OSError, ValueError):  # the parent is gone
+            return
+
+
 def serve(stdin: TextIO | None = None) -> int:
     """Answer requests until stdin closes."""
     # The protocol gets the real stdout (fd 1: a windowed bundle may have no sys.stdout);
@@ -129,6 +144,7 @@ def serve(stdin: TextIO | None = None) -> int:
     # that work itself instead of waiting behind the rehearsal.
     background.start("llm-warm-up", _warm_up, daemon=True)
     answerer = _Answerer(out)
+    background.start("llm-beat", lambda: _beat(answerer), daemon=True)
     for line in stdin or open(0, encoding="utf-8", closefd=False):  # noqa: SIM115
         if line.strip():
             try:

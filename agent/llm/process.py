@@ -9,12 +9,16 @@ do not call it: for them litellm runs in their own process, as before.
 The helper is started on first use (or by ``start()`` ahead of it: the window does so
 once it has shown, so the helper's seconds of import are spent before the first send).
 If it stops (killed, out of memory), the attempt that was waiting fails as a retryable
-error the retry loop tries again, and the next request starts a new helper.
+error the retry loop tries again, and the next request starts a new helper. A helper that
+is there but does not answer (SIGSTOPped, wedged) is ended the same way: a watchdog ends one
+that has not beaten for ``stall_after`` seconds, and a request past its own timeout (the
+LLM's, plus a grace) ends the helper that holds it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import json
 import logging
@@ -22,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Protocol
 
 from agent import background
@@ -31,11 +36,22 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often a waiting call looks at its cancel event
 STOP_WAIT_S = 2.0
+# Silence (no beat, no answer) after which the helper is taken for frozen; it beats every
+# half second (agent.llm.helper.BEAT_S), even while litellm imports.
+STALL_S = 10.0
+WATCH_S = 0.25
+# Past the LLM's own timeout, how long an attempt may still take (litellm's retry of a
+# broken stream, a slow provider's last bytes) before the helper is taken for stuck.
+GRACE_S = 30.0
+# count_tokens and the model's window: the first one may wait for litellm's import.
+LOOKUP_TIMEOUT_S = 120.0
 
 
 class HelperRequest(Protocol):
     """A model as the helper takes it (an ``LLM`` is one): this module needs no more of it,
     so it does not import the model's module, which imports this one."""
+
+    timeout: float
 
     def helper_request(self) -> dict[str, Any]: ...
 
@@ -80,8 +96,11 @@ class _Waiting:
 class LLMHelper:
     """One helper process, started when needed; calls from any thread."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, stall_after: float = STALL_S) -> None:
         self._command = command or helper_command()
+        self.stall_after = stall_after
+        self._heard = 0.0  # when the running helper last said anything (time.monotonic)
+        self._why: dict[int, str] = {}  # pid -> why Berth ended that helper
         self._lock = threading.Lock()  # the process and who waits on it
         self._write_lock = threading.Lock()  # one request line at a time into its stdin
         self._process: subprocess.Popen[str] | None = None
@@ -112,7 +131,7 @@ class LLMHelper:
             "attempts": attempts,
         }
         try:
-            answer = self._call(request, cancel)
+            answer = self._call(request, cancel, timeout=llm.timeout + GRACE_S)
         except HelperStopped as exc:
             return FailedAttempt(retryable=True, message=str(exc))
         if "response" in answer:
@@ -161,8 +180,10 @@ class LLMHelper:
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
             self._process = process
+            self._heard = time.monotonic()
             self.starts += 1
         background.start("llm-helper-reader", lambda: self._read(process), daemon=True)
+        background.start("llm-helper-watchdog", lambda: self._watch(process), daemon=True)
 
     def stop(self) -> None:
         """End the helper (its stdin closes; killed if it does not go)."""
@@ -177,7 +198,12 @@ class LLMHelper:
         except (OSError, subprocess.TimeoutExpired):
             process.kill()
 
-    def _call(self, request: dict[str, Any], cancel: threading.Event | None = None) -> dict:
+    def _call(
+        self,
+        request: dict[str, Any],
+        cancel: threading.Event | None = None,
+        timeout: float = LOOKUP_TIMEOUT_S,
+    ) -> dict:
 
         try:
             self.start()
@@ -188,12 +214,16 @@ class LLMHelper:
             process = self._process
             waiting = _Waiting(process)
             self._waiting[request_id] = waiting
+        deadline = time.monotonic() + timeout
         try:
             self._send(process, {"id": request_id, **request})
             while not waiting.done.wait(POLL_S):
                 if cancel is not None and cancel.is_set():
                     self._send(process, {"id": next(self._ids), "op": "cancel", "of": request_id})
                     raise LLMCancelled()
+                if time.monotonic() > deadline:
+                    self._end(process, f"it gave no answer within {timeout:.0f} s")
+                    raise HelperStopped(self._stopped_text(process))
         finally:
             with self._lock:
                 self._waiting.pop(request_id, None)
@@ -215,10 +245,14 @@ class LLMHelper:
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
+            if self._process is process:
+                self._heard = time.monotonic()
             try:
                 answer = json.loads(line)
             except ValueError:
                 log.warning("LLM helper wrote a line that is not JSON: %.200s", line)
+                continue
+            if answer.get("beat"):
                 continue
             with self._lock:
                 waiting = self._waiting.get(int(answer.get("id", 0)))
@@ -234,8 +268,34 @@ class LLMHelper:
         for waiting in left:
             waiting.done.set()
 
-    @staticmethod
-    def _stopped_text(process: subprocess.Popen[str] | None) -> str:
+    def _watch(self, process: subprocess.Popen[str]) -> None:
+        """End the helper once it has been silent for ``stall_after`` seconds."""
+        while process.poll() is None and self._process is process:
+            time.sleep(WATCH_S)
+            silent = time.monotonic() - self._heard
+            if silent > self.stall_after and self._process is process:
+                self._end(process, f"it gave no sign of life for {silent:.0f} s (frozen?)")
+                return
+
+    def _end(self, process: subprocess.Popen[str] | None, why: str) -> None:
+        """Kill a helper that stopped answering: whoever waits on it hears ``why``, and the
+        next call starts a new one."""
+        if process is None:
+            return
+        with self._lock:
+            if self._process is process:
+                self._process = None
+            self._why[process.pid] = why
+        log.warning("ending the LLM helper (pid %s): %s", process.pid, why)
+        with contextlib.suppress(OSError):
+            process.kill()  # SIGKILL ends a SIGSTOPped process too
+
+    def _stopped_text(self, process: subprocess.Popen[str] | None) -> str:
+        if process is not None and process.pid in self._why:
+            return (
+                f"Berth's LLM helper process stopped answering ({self._why[process.pid]}); "
+                "it was ended, and a new one takes the next try"
+            )
         code = process.poll() if process is not None else None
         how = f" (exit code {code})" if code is not None else ""
         return f"Berth's LLM helper process stopped{how}"

@@ -297,7 +297,10 @@ class FileEditorTool(ToolDefinition[FileEditorArguments]):
                 "str_replace and insert edits (not create, and not changes made with bash)."
             )
         entry = _stat(ws, args.path)
-        current = ws.read_bytes(args.path) if entry is not None else b""
+        current = _read_capped(ws, args.path) if entry is not None else b""
+        if isinstance(current, ToolResult):
+            self.history.push(args.path, edit.before, edit.after)  # still there to undo
+            return current
         mode = entry.mode if entry is not None else DEFAULT_FILE_MODE
         ws.write_bytes(args.path, edit.before, mode=_permission_bits(mode))
         note = ""
@@ -356,8 +359,8 @@ def _stat(ws: DockerWorkspace, path: str) -> FileEntry | None:
         return None
     except SandboxError:
         kind = "file"
-    # The target's size and mode are unknown here: the size is checked after reading, and
-    # writes use the default mode (UNKNOWN_MODE).
+    # The target's size and mode are unknown here: the sandbox checks the target's size
+    # before reading it, and writes use the default mode (UNKNOWN_MODE).
     return entry.model_copy(update={"kind": kind, "size": 0, "mode": UNKNOWN_MODE})
 
 
@@ -416,10 +419,18 @@ def _read_checked(ws: DockerWorkspace, path: str, entry: FileEntry) -> bytes | T
         return ToolResult.error(f"{path} is not a regular file; use bash to inspect it.")
     if entry.size > MAX_FILE_BYTES:
         return _too_large(path, entry.size)
-    data = ws.read_bytes(path)
-    if len(data) > MAX_FILE_BYTES:
-        return _too_large(path, len(data))
-    return data
+    return _read_capped(ws, path)
+
+
+def _read_capped(ws: DockerWorkspace, path: str) -> bytes | ToolResult:
+    """The file's bytes, or the too-large error: the sandbox checks the link's target's size
+    before reading any of it (a link's own size, 0 above, says nothing)."""
+    from sandbox import FileTooLargeError
+
+    try:
+        return ws.read_bytes(path, limit=MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        return _too_large(path, exc.size)
 
 
 def _too_large(path: str, size: int) -> ToolResult:

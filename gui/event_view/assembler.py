@@ -128,8 +128,13 @@ class RowAssembler:
         elif isinstance(event, ContextFileEvent):
             name = event.path.rsplit("/", 1)[-1]
             size = _size(event.size)
-            detail = f"first 32 KB of {size} given to the agent" if event.truncated else size
-            self._marker(f"Read {name}", Tone.INFO, "context_file", event, update, detail)
+            if event.refused:
+                label, tone = f"Left out {name}", Tone.WARNING
+                detail = f"{size}, not given to the agent: {event.refused}"
+            else:
+                label, tone = f"Read {name}", Tone.INFO
+                detail = f"first 32 KB of {size} given to the agent" if event.truncated else size
+            self._marker(label, tone, "context_file", event, update, detail)
         elif isinstance(event, CheckpointEvent):
             self._checkpoint(event, update)
         elif isinstance(event, CheckpointFailedEvent):

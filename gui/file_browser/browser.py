@@ -375,13 +375,23 @@ class FileBrowser(QWidget):
             self.file_viewer.show_loading(path, size)
         scroll = self.file_viewer.text_view.verticalScrollBar().value() if quiet else 0
 
-        def read() -> FileContent:
-            return classify(path, workspace.read_bytes(path))
+        def read() -> FileContent | int:
+            from sandbox import FileTooLargeError
 
-        def shown(content: FileContent) -> None:
+            # The tree's size is a link's own: the sandbox checks what the link names, before
+            # reading a byte of it (the int is that size).
+            try:
+                return classify(path, workspace.read_bytes(path, limit=VIEW_LIMIT))
+            except FileTooLargeError as exc:
+                return exc.size
+
+        def shown(content: FileContent | int) -> None:
             if token != self._open_token:
                 return  # the user has moved on to another file
-            self.file_viewer.show_content(content)
+            if isinstance(content, int):
+                self.file_viewer.show_too_big(path, content)
+            else:
+                self.file_viewer.show_content(content)
             if quiet:
                 self.file_viewer.text_view.verticalScrollBar().setValue(scroll)
             self.file_opened.emit(path)

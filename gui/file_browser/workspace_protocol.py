@@ -33,7 +33,7 @@ class EntryLike(Protocol):
 class FileWorkspace(Protocol):
     def list_dir(self, path: str) -> Sequence[EntryLike]: ...  # pragma: no cover - protocol
 
-    def read_bytes(self, path: str) -> bytes: ...  # pragma: no cover - protocol
+    def read_bytes(self, path: str, limit: int = ...) -> bytes: ...  # pragma: no cover - protocol
 
     def upload(
         self,

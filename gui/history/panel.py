@@ -461,6 +461,8 @@ class HistoryPanel(QWidget):
         box.setInformativeText("Its messages and history are deleted from this computer.")
         remove = QCheckBox("Also remove its container and volume", box)
         remove.setObjectName("delete_remove_container")
+        # Checked: left behind, they would be leftovers nobody sees (Settings lists them).
+        remove.setChecked(True)
         box.setCheckBox(remove)
         box.setStandardButtons(QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Ok).setText("Delete")

@@ -52,6 +52,7 @@ from gui.preload import (
 from gui.sessions.open_conversations import OpenConversations
 from gui.sessions.session_bridge import SessionBridge
 from gui.settings.app_settings import AppSettings
+from gui.settings.key_store import read_saved_key
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
@@ -540,9 +541,14 @@ class MainWindow(QMainWindow):
 
     def _start_preload(self) -> None:
         warm_up_documents(self.event_view)
-        Background(self).run(self.settings.read_keyring, name="keyring")
+        read = lambda: read_saved_key(self.settings)  # noqa: E731
+        Background(self).run(read, self._show_keyring_notice, name="keyring")
         # Seconds of work that must never hold up quitting: a thread of its own.
         Background(self).run(preload_heavy_modules, long_running=True, name="preload")
+
+    def _show_keyring_notice(self, notice: str) -> None:
+        if notice:
+            self.status_bar.show_error(notice)  # once, at start
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # While agents are at work, quitting offers Pause all first (or to stay).

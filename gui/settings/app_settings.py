@@ -7,7 +7,8 @@ They come from three places, the first that has a value winning:
 2. ``settings.json`` under the user config directory (platformdirs), written by the
    settings dialog; it never holds the API key (``schema_version`` says which shape the
    file was written in);
-3. the OS keyring (service "berth", user "llm_api_key") for the API key alone.
+3. the OS keyring (service "berth", user "llm_api_key") for the API key alone: only a real
+   one (gui.settings.key_store); without one the key lives for the session only.
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ def env_overrides() -> dict[str, str]:
 
 
 def read_keyring_key() -> SecretStr | None:
-    """The key kept in the OS keyring, or None (also when no keyring backend works)."""
-    try:
-        import keyring
+    """The key kept in the OS keyring, or None (also when there is no real OS keyring: a
+    file-backed one is never read, see gui.settings.key_store)."""
+    from gui.settings.key_store import os_keyring
 
-        value = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except Exception as exc:  # no backend, locked, D-Bus missing: run without a saved key
+    backend = os_keyring()
+    if backend is None:
+        return None
+    try:
+        value = backend.get_password(KEYRING_SERVICE, KEYRING_USER)
+    except Exception as exc:  # locked, D-Bus missing: run without a saved key
         log.warning("could not read the API key from the keyring: %s", exc)
         return None
     return SecretStr(value) if value else None
@@ -80,15 +85,23 @@ def read_keyring_key() -> SecretStr | None:
 def store_keyring_key(key: str | None) -> None:
     """Keep ``key`` in the OS keyring; an empty or None key removes the saved one.
 
-    Raises the keyring's error when it cannot store it: the caller tells the user."""
-    import keyring
+    Raises NoKeyringError when there is no OS keyring (the key must then stay in memory,
+    never in a file), or the keyring's error when it cannot store it: the caller tells the
+    user."""
     import keyring.errors
 
+    from gui.settings.key_store import NoKeyringError, os_keyring
+
+    backend = os_keyring()
+    if backend is None:
+        if key:
+            raise NoKeyringError()
+        return
     if key:
-        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+        backend.set_password(KEYRING_SERVICE, KEYRING_USER, key)
         return
     with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing saved
-        keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
+        backend.delete_password(KEYRING_SERVICE, KEYRING_USER)
 
 
 class AppSettings(BaseSettings):

@@ -38,8 +38,14 @@ from PySide6.QtWidgets import (
 from gui.background import Background, Job, first_line
 from gui.checkpoints.space import CheckpointSpaceBox
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
+from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
+from gui.settings.leftovers_box import LeftoversBox
 
 ERROR_STYLE = "color: #cf222e;"
+KEYRING_NOTE = (
+    "No system keyring found: the key is kept for this session only.\n"
+    "Set LLM_API_KEY to give it at every start."
+)
 NOTE_STYLE = "color: #59636e;"
 OK_STYLE = "color: #1a7f37;"
 
@@ -159,6 +165,8 @@ class SettingsDialog(QDialog):
         self._background = Background(self)
         self.result_settings: AppSettings | None = None
         settings.read_keyring()  # the field shows the saved key: saving must not drop it
+        # None: no real OS keyring, so the key is kept for this session only (never a file).
+        self._keyring = os_keyring()
 
         self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
         self.base_url_edit = self._line(
@@ -269,6 +277,8 @@ class SettingsDialog(QDialog):
         layout.addWidget(sandbox_box)
         self.checkpoint_box = CheckpointSpaceBox(self)
         layout.addWidget(self.checkpoint_box)
+        self.leftovers_box = LeftoversBox(self)
+        layout.addWidget(self.leftovers_box)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)
@@ -322,6 +332,13 @@ class SettingsDialog(QDialog):
             env_note.setObjectName(f"{name}_env_note")
             env_note.setStyleSheet(NOTE_STYLE)
             column.addWidget(env_note)
+        elif name == "llm_api_key" and self._keyring is None:
+            # Lines of its own: a word-wrapped label in a form is given too little height.
+            keyring_note = QLabel(KEYRING_NOTE, holder)
+            keyring_note.setObjectName("llm_api_key_keyring_note")
+            keyring_note.setStyleSheet(NOTE_STYLE)
+            keyring_note.setToolTip(NO_KEYRING_NOTICE)
+            column.addWidget(keyring_note)
         return holder
 
     def _result_label(self, name: str) -> QLabel:
@@ -415,7 +432,8 @@ class SettingsDialog(QDialog):
                 continue
             data[field] = saved.get(field, AppSettings.model_fields[field].default)
         AppSettings(**data).save(self._config_dir)
-        if "llm_api_key" not in self._overrides:
+        # Without an OS keyring the key stays in the settings handed back (this session).
+        if "llm_api_key" not in self._overrides and self._keyring is not None:
             key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None
             store_keyring_key(key)
 

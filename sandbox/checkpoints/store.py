@@ -209,7 +209,7 @@ class CheckpointStore:
                 detach=True,
                 init=True,
                 name=helper_name(self.conversation_id),
-                labels={labels.MANAGED: "true", OF_LABEL: self.conversation_id},
+                labels={**labels.ours(), OF_LABEL: self.conversation_id},
                 volumes=volumes,
                 network_mode="none",
                 security_opt=["no-new-privileges:true"],

@@ -4,6 +4,7 @@ go at once. Real helper processes, real HTTP to the scripted server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -70,21 +71,29 @@ def test_the_calling_process_never_imports_litellm(llm_server) -> None:
     assert TEST_API_KEY in llm_server.requests[-1].headers.get("authorization", "")
 
 
-def test_a_helper_killed_mid_call_is_replaced_and_the_call_tried_again(helper, llm_server):
-    llm_server.script = lambda _r: Reply.say("Answered at last.")
+def _caught_mid_request(helper, llm_server, call) -> tuple[threading.Thread, int]:
+    """``call`` on a thread, held by the server until the helper's pid is returned."""
     helper.start()
     llm_server.delay = 3.0  # the first request waits long enough to be caught
-    llm = make_llm(llm_server)
-    got: list[object] = []
-    caller = threading.Thread(target=lambda: got.append(llm.completion(HELLO)))
+    caller = threading.Thread(target=call, daemon=True)
     caller.start()
     deadline = time.monotonic() + 60
     while not llm_server.requests and time.monotonic() < deadline:
         time.sleep(0.05)
     assert llm_server.requests, "the helper never sent the request"
-    first = helper.pid
-    assert first is not None
+    pid = helper.pid
+    assert pid is not None
     llm_server.delay = 0.0
+    return caller, pid
+
+
+def test_a_helper_killed_mid_call_is_replaced_and_the_call_tried_again(helper, llm_server):
+    llm_server.script = lambda _r: Reply.say("Answered at last.")
+    llm = make_llm(llm_server)
+    got: list[object] = []
+    caller, first = _caught_mid_request(
+        helper, llm_server, lambda: got.append(llm.completion(HELLO))
+    )
     os.kill(first, signal.SIGKILL)
     caller.join(120)
     assert not caller.is_alive()
@@ -92,6 +101,48 @@ def test_a_helper_killed_mid_call_is_replaced_and_the_call_tried_again(helper, l
     assert response.content == "Answered at last."  # type: ignore[attr-defined]
     assert response.attempts == 2  # type: ignore[attr-defined]
     assert helper.starts == 2 and helper.pid != first
+
+
+def _freeze_and_join(caller: threading.Thread, pid: int) -> None:
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        caller.join(60)
+        assert not caller.is_alive(), "the call still waits on the frozen helper"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_sigstopped_helper_is_noticed_ended_and_replaced(helper, llm_server):
+    """A frozen helper (SIGSTOP) answers nothing and never exits: its silence gives it away
+    within the watchdog's 10 s (well inside the request's 120 s timeout)."""
+    llm_server.script = lambda _r: Reply.say("Answered by the new helper.")
+    llm = make_llm(llm_server)
+    got: list[object] = []
+    caller, frozen = _caught_mid_request(
+        helper, llm_server, lambda: got.append(llm.completion(HELLO))
+    )
+    _freeze_and_join(caller, frozen)
+    response = got[0]
+    assert response.content == "Answered by the new helper."  # type: ignore[attr-defined]
+    assert response.attempts == 2  # type: ignore[attr-defined]
+    assert helper.starts == 2 and helper.pid != frozen
+    assert not Path(f"/proc/{frozen}").exists()  # ended and reaped, not left stopped
+
+
+def test_a_frozen_helpers_error_says_what_happened(helper, llm_server):
+    llm_server.script = lambda _r: Reply.say("never seen")
+    llm = make_llm(llm_server, num_retries=0)
+    got: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            llm.completion(HELLO)
+        except BaseException as exc:
+            got.append(exc)
+
+    _freeze_and_join(*_caught_mid_request(helper, llm_server, call))
+    assert "stopped answering" in str(got[0]) and "no sign of life" in str(got[0])
 
 
 def test_a_cancel_lets_go_at_once_and_the_helper_goes_on(helper, llm_server):

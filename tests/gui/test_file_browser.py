@@ -150,6 +150,30 @@ def test_binary_shows_its_size_and_big_file_offers_download(qtbot, browser: File
     assert "3.0 MB" in viewer.message_text() and "Download" in viewer.message_text()
 
 
+def test_a_link_to_a_2gb_sparse_file_offers_download_without_reading_it(
+    qtbot, browser: FileBrowser, workspace
+) -> None:
+    from tests.support.memory import MB, peak_growth
+
+    made = workspace.execute(
+        "mkdir -p /workspace/sparse && truncate -s 2G /workspace/sparse/disk.img "
+        "&& ln -s disk.img /workspace/sparse/link.txt"
+    )
+    assert made.exit_code == 0, made.output
+    try:
+        browser.refresh()
+        _settle(qtbot, browser)
+        _expand(qtbot, browser, "/workspace/sparse")
+        with peak_growth() as growth:
+            _open(qtbot, browser, "/workspace/sparse/link.txt")
+        viewer = browser.file_viewer
+        assert viewer.mode is ViewerMode.TOO_BIG, viewer.message_text()
+        assert "2.0 GB" in viewer.message_text() and "Download" in viewer.message_text()
+        assert growth.bytes < 50 * MB, f"the app grew by {growth.bytes / MB:.0f} MB"
+    finally:
+        workspace.execute("rm -rf /workspace/sparse")
+
+
 def test_everything_works_while_the_container_is_frozen(qtbot, workspace) -> None:
     workspace.freeze()
     try:

@@ -154,16 +154,21 @@ def test_click_to_open_and_delete_another_with_its_container(
     assert status_text(window) == "Finished"
     assert panel.selected_id() == ids[0]
 
-    # Delete the other one (not open) with its container; the open one stays.
+    # Delete the other one (not open): its container and volume go by default (left behind,
+    # they would be orphans nobody sees); the open one stays.
     panel.ask_delete(ids[1])
     dialog = window.findChild(QMessageBox, "delete_conversation_dialog")
-    dialog.findChild(QCheckBox).setChecked(True)
+    assert dialog.findChild(QCheckBox).isChecked()
     dialog.button(QMessageBox.StandardButton.Ok).click()
     qtbot.waitUntil(lambda: panel.ids() == [ids[0]], timeout=30_000)
     folder = tmp_path / "conversations" / ids[1]
     qtbot.waitUntil(lambda: not folder.exists(), timeout=60_000)
 
     qtbot.waitUntil(lambda: _container_gone(docker_client, containers[1]), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: not docker_client.volumes.list(filters={"name": f"berth-ws-{ids[1]}"}),
+        timeout=60_000,
+    )
     assert window.session.conversation.id == ids[0]
     assert view_has(window, "Done: First task")
 

@@ -1,28 +1,32 @@
 """The Settings dialog: refusing bad values next to the field, the key only in the keyring,
 saved values coming back, the environment winning, and Test connection off the GUI thread.
 
-The keyring is a real file-backed backend (keyrings.alt's PlaintextKeyring) in a tmp dir;
-the config dir is a tmp XDG_CONFIG_HOME, so platformdirs itself picks it.
+The keyring is an in-memory backend the app is told to trust (tests.support.keyrings), as
+it would trust the OS's; the config dir is a tmp XDG_CONFIG_HOME, so platformdirs itself
+picks it.
 """
 
 from __future__ import annotations
 
+import base64
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
-from keyrings.alt.file import PlaintextKeyring
+from keyring.backends.chainer import ChainerBackend
 from pydantic import SecretStr
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from gui.settings.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
 from gui.settings.dialog import SettingsDialog
 from tests.gui.window_helpers import view_has
 from tests.support.fixtures import TEST_API_KEY
+from tests.support.keyrings import FileKeyring, MemoryKeyring, using_keyring
 from tests.support.llm_server import Reply, ScriptedLLMServer
 
 SECRET = "sk-berth-dialog-secret-7d2e91"
@@ -30,17 +34,13 @@ ENV_VARS = ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY", "BERTH_SANDBOX_IMAGE")
 
 
 @pytest.fixture
-def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
-    previous: KeyringBackend = keyring.get_keyring()
-    backend = PlaintextKeyring()
-    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def trusted_keyring() -> Iterator[MemoryKeyring]:
+    with using_keyring(MemoryKeyring(), trusted=True) as backend:
+        yield backend
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_keyring: PlaintextKeyring) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted_keyring: MemoryKeyring) -> Path:
     """A clean environment: config under tmp, no LLM_* variables, the tmp keyring."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     for name in (*ENV_VARS, "BERTH_CONFIRMATION_MODE", "BERTH_MAX_ITERATIONS"):
@@ -103,7 +103,7 @@ def test_bad_values_are_refused_next_to_their_field(qtbot, home: Path) -> None:
 
 
 def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
-    qtbot, home: Path, file_keyring: PlaintextKeyring
+    qtbot, home: Path, trusted_keyring: MemoryKeyring
 ) -> None:
     dialog = _dialog(qtbot)
     _fill(
@@ -123,7 +123,7 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
     assert saved.args[0].llm_api_key.get_secret_value() == SECRET
 
     assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == SECRET
-    assert Path(file_keyring.file_path).is_file()
+    assert trusted_keyring.passwords == {(KEYRING_SERVICE, KEYRING_USER): SECRET}
     files = [p for p in home.rglob("*") if p.is_file()]
     assert [p.name for p in files] == ["settings.json"]
     for path in files:
@@ -159,7 +159,7 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
 
 
 def test_a_window_reads_the_keyring_after_it_shows_and_never_loses_the_key(
-    qtbot, home: Path, file_keyring: PlaintextKeyring
+    qtbot, home: Path, trusted_keyring: MemoryKeyring
 ) -> None:
     """The window's launch does not wait for the keyring; the key is there all the same
     for the first conversation and in Settings, opened however soon."""
@@ -188,7 +188,7 @@ def test_a_window_reads_the_keyring_after_it_shows_and_never_loses_the_key(
 
 
 def test_the_window_reads_the_keyring_in_the_background_after_its_first_paint(
-    qtbot, home: Path, file_keyring: PlaintextKeyring, monkeypatch: pytest.MonkeyPatch
+    qtbot, home: Path, trusted_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gui.main_window import window as main_window
 
@@ -384,3 +384,49 @@ def test_first_start_without_a_model_points_at_settings(
     dialog = window.findChild(SettingsDialog)
     qtbot.waitExposed(dialog)
     dialog.reject()
+
+
+class _Chain(ChainerBackend):
+    """A chainer of what is given (keyring's own picks from what is installed)."""
+
+    def __init__(self, backends: list[KeyringBackend]) -> None:
+        super().__init__()
+        self._given = backends
+
+    @property
+    def backends(self) -> list[KeyringBackend]:  # type: ignore[override]
+        return self._given
+
+
+@pytest.mark.parametrize("kind", ["file", "fail", "chain"])
+def test_with_no_os_keyring_the_key_stays_in_the_session_and_never_in_a_file(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Only a file backend (keyrings.alt's kind), the fail backend, or a chainer of both:
+    Berth says there is no keyring, keeps the key for the session, writes it nowhere."""
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        monkeypatch.setenv(f"XDG_{name}_HOME", str(tmp_path / name.lower()))
+    for name in (*ENV_VARS, "BERTH_CONFIRMATION_MODE", "BERTH_MAX_ITERATIONS"):
+        monkeypatch.delenv(name, raising=False)
+    file_backend = FileKeyring(tmp_path / "data" / "python_keyring" / "keyring_pass.cfg")
+    backend = {"file": file_backend, "fail": FailKeyring(), "chain": None}[kind]
+    backend = backend or _Chain([file_backend, FailKeyring()])
+    with using_keyring(backend, trusted=False):
+        dialog = _dialog(qtbot)
+        note = dialog.findChild(QLabel, "llm_api_key_keyring_note")
+        assert note is not None and note.isVisible() and "session only" in note.text()
+        if kind == "file":
+            dialog.grab().save(str(Path(tempfile.gettempdir()) / "berth-settings-no-keyring.png"))
+        _fill(dialog, model="openai/my-model", key=SECRET)
+        with qtbot.waitSignal(dialog.saved) as saved:
+            dialog.ok_button.click()
+        assert saved.args[0].llm_api_key.get_secret_value() == SECRET  # this session's
+        assert AppSettings.load().llm_api_key is None  # not kept past it
+    encoded = base64.b64encode(SECRET.encode())
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files  # settings.json at least
+    for path in files:
+        data = path.read_bytes()
+        assert SECRET.encode() not in data and encoded not in data, path

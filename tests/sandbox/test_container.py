@@ -15,6 +15,7 @@ from sandbox import (
     EngineUnreachableError,
     ImageBuildError,
     ImageMissingError,
+    labels,
     reap_orphans,
 )
 from sandbox.images import berth_image
@@ -53,6 +54,7 @@ def test_docker_inspect_shows_the_hardening(offline_ws: DockerWorkspace, docker_
     assert attrs["Config"]["Labels"] == {
         "berth.managed": "true",
         "berth.conversation": "test-hardening",
+        "berth.installation": labels.ours()["berth.installation"],
     }
     mounts = attrs["Mounts"]
     assert [m["Destination"] for m in mounts] == ["/workspace"]
@@ -131,6 +133,31 @@ def test_reap_orphans_removes_exited_containers_only(make_ws, docker_client):
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(stopped.container.id)
     assert docker_client.containers.get(running.container.id).status == "running"
+
+
+def test_the_reaper_leaves_another_installations_exited_container_alone(
+    make_ws, docker_client, sandbox_image
+):
+    """One engine, two Berth installations (two users, say): each reaps only its own."""
+    mine = make_ws()
+    mine.start()
+    mine.close()
+    assert mine.container.labels[labels.INSTALLATION] == labels.ours()[labels.INSTALLATION]
+    theirs = docker_client.containers.create(
+        sandbox_image,
+        command=["true"],
+        labels={labels.MANAGED: "true", labels.INSTALLATION: "0123456789abcdef" * 2},
+    )
+    try:
+        theirs.start()
+        theirs.wait(timeout=30)
+        reap_orphans(docker_client)
+        theirs.reload()
+        assert theirs.status == "exited"  # still there
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(mine.container.id)
+    finally:
+        theirs.remove(force=True)
 
 
 def test_container_removed_underneath_is_reported(make_ws):

@@ -28,32 +28,13 @@ import docker
 from sandbox.clock import ActiveClock
 from sandbox.errors import ShellBusyError, ShellDiedError
 from sandbox.models import CommandResult
+from sandbox.shell_protocol import command_line, key_bytes, partial_suffix
 from sandbox.truncation import MiddleTruncator
 
 OutputCallback = Callable[[str], None]
 
 SHELL_ARGV = ["bash", "--noediting", "--noprofile", "--norc", "-i"]
 SHELL_ENV = {"TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "LESS": "-R"}
-
-# Canonical tty input keeps at most 4095 bytes per physical line: long commands are cut
-# into short lines joined by backslash-newline continuations (one logical line).
-_PHYSICAL_LINE = 1024
-
-KEYS = {
-    "C-c": b"\x03",
-    "C-d": b"\x04",
-    "C-z": b"\x1a",
-    "C-\\": b"\x1c",
-    "C-l": b"\x0c",
-    "C-u": b"\x15",
-    "Enter": b"\n",
-    "Tab": b"\t",
-    "Escape": b"\x1b",
-    "Up": b"\x1b[A",
-    "Down": b"\x1b[B",
-    "Right": b"\x1b[C",
-    "Left": b"\x1b[D",
-}
 
 # Grace between SIGINT and SIGKILL of the foreground group, then before killing the shell.
 SIGINT_GRACE = 0.5
@@ -73,45 +54,6 @@ set -- $s
 t=$6
 if [ "$t" -gt 1 ] && [ "$t" != "$p" ]; then kill -"$sig" -- -"$t"; else exit 3; fi
 """
-
-
-def key_bytes(text: str) -> bytes | None:
-    """The bytes of a named key ("C-c", "Enter"...), or None when ``text`` is not one."""
-    if text in KEYS:
-        return KEYS[text]
-    if len(text) == 3 and text[:2].lower() == "c-" and text[2].isalpha():
-        return bytes([ord(text[2].upper()) - 64])
-    return None
-
-
-def command_line(command: str, nonce: str) -> bytes:
-    """``printf <start>; eval $'...'`` as printable ASCII in short continued lines."""
-    parts: list[str] = []
-    for byte in command.encode("utf-8", "surrogateescape"):
-        if byte == 0x27:
-            parts.append("\\'")
-        elif byte == 0x5C:
-            parts.append("\\\\")
-        elif 0x20 <= byte < 0x7F:
-            parts.append(chr(byte))
-        elif byte == 0x0A:
-            parts.append("\\n")
-        elif byte == 0x09:
-            parts.append("\\t")
-        else:
-            parts.append(f"\\x{byte:02x}")
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for part in parts:
-        if size + len(part) > _PHYSICAL_LINE:
-            chunks.append("".join(current))
-            current, size = [], 0
-        current.append(part)
-        size += len(part)
-    chunks.append("".join(current))
-    quoted = "\\\n".join(f"$'{chunk}'" for chunk in chunks)
-    return f"builtin printf '\\036S%s\\037' {nonce}; eval {quoted}\n".encode("ascii")
 
 
 class PersistentShell:
@@ -536,7 +478,7 @@ class PersistentShell:
             close = buf.find(b"\x1f", end + len(self._end)) if end >= 0 else -1
             if self._phase == "running":
                 if end < 0:
-                    cut = len(buf) - _partial_suffix(buf, self._end)
+                    cut = len(buf) - partial_suffix(buf, self._end)
                     self._emit(bytes(buf[:cut]))
                     del buf[:cut]
                     return
@@ -565,7 +507,7 @@ class PersistentShell:
                     self._add_stray(bytes(buf[:end]))
                 del buf[: close + 1]
                 continue
-            keep = max(_partial_suffix(buf, self._end), _partial_suffix(buf, self._start))
+            keep = max(partial_suffix(buf, self._end), partial_suffix(buf, self._start))
             if self._phase == "idle":
                 self._add_stray(bytes(buf[: len(buf) - keep]))
             del buf[: len(buf) - keep]
@@ -598,12 +540,4 @@ class PersistentShell:
             self._live.append(text)
 
 
-def _partial_suffix(buf: bytearray, marker: bytes) -> int:
-    """Length of the longest tail of ``buf`` that is a proper prefix of ``marker``."""
-    for size in range(min(len(marker) - 1, len(buf)), 0, -1):
-        if buf.endswith(marker[:size]):
-            return size
-    return 0
-
-
-__all__ = ["KEYS", "PersistentShell", "command_line", "key_bytes"]
+__all__ = ["OutputCallback", "PersistentShell"]

@@ -5,10 +5,12 @@ container's pids limit so that no new exec (hence no ``kill``) can start. So whe
 opens, a second, plain bash is started beside it and kept: it reads one word a line and
 answers with builtins only (globbing /proc, ``read``, ``kill``), so it never forks.
 
-- ``mark``: remember the process groups of the shell's session (its jobs) before a command.
-- ``end-new``: end the groups that appeared since the mark (what the command started,
-  background jobs included): SIGSTOP each round until none runs (a stopped process cannot
-  fork), then SIGKILL them all.
+- ``mark``: remember the container's processes (pid and start time) before a command.
+- ``end-new``: end every process of the container that appeared since the mark and came
+  from the shell or was handed to init (what the command started: background jobs and
+  ``setsid`` daemons too; never another exec's processes, the shell, init or the warden):
+  SIGSTOP each round until none runs (a stopped process cannot fork), then SIGKILL them all.
+  A process is told apart from an earlier one of the same pid by its start time.
 - ``end-all``: the same for every job of the shell's session (after a pids exhaustion).
 - ``oom``: how many OOM kills the kernel counted in the container's memory cgroup since the
   mark (-1 when no counter can be read: no cgroup memory controller, gVisor). The counter
@@ -36,7 +38,7 @@ ANSWER_TIMEOUT = 10.0
 _SCRIPT = r"""
 shell=$1
 shell_args="bash --noediting --noprofile --norc -i"
-declare -A before=() groups=() awake=()
+declare -A groups=() awake=() existed=() start=() parent=()
 oom_at_mark=-1
 oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or -1
     local file k v
@@ -59,14 +61,55 @@ job_groups() {  # groups[g]=1 for each job group; awake[g]=1 when a member still
         case ${f[0]} in T|t|Z|X) ;; *) awake[${f[2]}]=1 ;; esac
     done
 }
-end_groups() {  # $1: new (since the mark) or all
+snapshot() {  # start[p], parent[p] for every live process; awake[p] when it still runs
+    local p; start=(); parent=(); awake=()
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        fields "$p" || continue
+        case ${f[0]} in Z|X) continue ;; T|t) ;; *) awake[$p]=1 ;; esac
+        start[$p]=${f[19]}; parent[$p]=${f[1]}
+    done
+}
+from_shell() {  # true when $1 descends from the shell or from init (an orphan, a daemon)
+    local q=$1 n
+    for ((n = 0; n < 4096; n++)); do
+        if [ "$q" = "$shell" ] || [ "$q" = 1 ]; then return 0; fi
+        q=${parent[$q]}
+        if [ -z "$q" ] || [ "$q" = 0 ]; then return 1; fi  # another exec's, or gone
+    done
+    return 1
+}
+end_new() {
+    local round p n=0 running
+    declare -A doomed=()
+    for ((round = 0; round < 50; round++)); do
+        snapshot
+        running=0
+        for p in "${!start[@]}"; do
+            if [ "$p" = "$$" ] || [ "$p" = "$shell" ] || [ "$p" = 1 ]; then continue; fi
+            [ "${existed[$p]}" = "${start[$p]}" ] && continue
+            from_shell "$p" || continue
+            [ -z "${doomed[$p]}" ] && n=$((n + 1))
+            doomed[$p]=1
+            [ -n "${awake[$p]}" ] || continue
+            running=1
+            kill -STOP "$p" 2>/dev/null
+        done
+        [ $running = 0 ] && break
+    done
+    for p in "${!doomed[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        kill -CONT "$p" 2>/dev/null
+    done
+    count=$n
+}
+end_groups() {  # every job group of the shell's session (after a pids exhaustion)
     local round g n=0 running
     declare -A doomed=()
     for ((round = 0; round < 50; round++)); do
         job_groups
         running=0
         for g in "${!groups[@]}"; do
-            [ "$1" = new ] && [ -n "${before[$g]}" ] && continue
             [ -z "${doomed[$g]}" ] && n=$((n + 1))
             doomed[$g]=1
             [ -n "${awake[$g]}" ] || continue
@@ -107,13 +150,13 @@ while IFS= read -r word; do
     count=0
     case $word in
         mark)
-            job_groups; before=(); for g in "${!groups[@]}"; do before[$g]=1; done
+            snapshot; existed=(); for g in "${!start[@]}"; do existed[$g]=${start[$g]}; done
             oom_now; oom_at_mark=$oom ;;
         oom)
             oom_now; count=-1
             [ "$oom" -ge 0 ] && [ "$oom_at_mark" -ge 0 ] && count=$((oom - oom_at_mark)) ;;
-        end-new) end_groups new ;;
-        end-all) end_groups all ;;
+        end-new) end_new ;;
+        end-all) end_groups ;;
         stale) end_stale ;;
     esac
     printf '\036W%s\037\n' "$count"

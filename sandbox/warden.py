@@ -18,7 +18,8 @@ answers with builtins only (globbing /proc, ``read``, ``kill``), so it never for
 - ``stale``: end every other interactive Berth shell and its session, and other wardens
   (left by an app that was killed: their commands would run on and count against the pids
   limit).
-Each answer is ``\\x1eW<count>\\x1f``: how many process groups (or shells) it ended.
+Each answer is ``\\x1eW<count>\\x1f``: how many processes (end-new), process groups (end-all) or
+shells (stale) it ended.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ ANSWER_TIMEOUT = 10.0
 _SCRIPT = r"""
 shell=$1
 shell_args="bash --noediting --noprofile --norc -i"
-declare -A groups=() awake=() existed=() start=() parent=()
+declare -A awake=() existed=() start=() parent=() group=() session=()
 oom_at_mark=-1
 oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or -1
     local file k v
@@ -51,23 +52,13 @@ oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or
     done
 }
 fields() { local s; read -r s < "/proc/$1/stat" 2>/dev/null || return 1; f=(${s##*) }); }
-job_groups() {  # groups[g]=1 for each job group; awake[g]=1 when a member still runs
-    local p; groups=(); awake=()
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
-        fields "$p" || continue
-        [ "${f[3]}" = "$shell" ] && [ "${f[2]}" != "$shell" ] || continue
-        groups[${f[2]}]=1
-        case ${f[0]} in T|t|Z|X) ;; *) awake[${f[2]}]=1 ;; esac
-    done
-}
-snapshot() {  # start[p], parent[p] for every live process; awake[p] when it still runs
-    local p; start=(); parent=(); awake=()
+snapshot() {  # start time, parent, group, session of every live process; awake: still runs
+    local p; start=(); parent=(); group=(); session=(); awake=()
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         fields "$p" || continue
         case ${f[0]} in Z|X) continue ;; T|t) ;; *) awake[$p]=1 ;; esac
-        start[$p]=${f[19]}; parent[$p]=${f[1]}
+        start[$p]=${f[19]}; parent[$p]=${f[1]}; group[$p]=${f[2]}; session[$p]=${f[3]}
     done
 }
 from_shell() {  # true when $1 descends from the shell or from init (an orphan, a daemon)
@@ -79,50 +70,35 @@ from_shell() {  # true when $1 descends from the shell or from init (an orphan, 
     done
     return 1
 }
-end_new() {
-    local round p n=0 running
-    declare -A doomed=()
+new_since_mark() { [ "${existed[$1]}" != "${start[$1]}" ] && from_shell "$1"; }
+shell_job() { [ "${session[$1]}" = "$shell" ] && [ "${group[$1]}" != "$shell" ]; }
+end_procs() {  # $1: the test a process must pass; count=processes ended (groups for jobs)
+    local round p running
+    declare -A doomed=() leaders=() groups_hit=()
     for ((round = 0; round < 50; round++)); do
         snapshot
         running=0
         for p in "${!start[@]}"; do
             if [ "$p" = "$$" ] || [ "$p" = "$shell" ] || [ "$p" = 1 ]; then continue; fi
-            [ "${existed[$p]}" = "${start[$p]}" ] && continue
-            from_shell "$p" || continue
-            [ -z "${doomed[$p]}" ] && n=$((n + 1))
+            "$1" "$p" || continue
             doomed[$p]=1
+            groups_hit[${group[$p]}]=1
+            [ "${group[$p]}" = "$p" ] && leaders[$p]=1
             [ -n "${awake[$p]}" ] || continue
             running=1
             kill -STOP "$p" 2>/dev/null
+            # a group whose leader is doomed: stopped whole, so no member forks on meanwhile
+            [ -n "${leaders[${group[$p]}]}" ] && kill -STOP -- "-${group[$p]}" 2>/dev/null
         done
         [ $running = 0 ] && break
     done
+    for p in "${!leaders[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
     for p in "${!doomed[@]}"; do
         kill -KILL "$p" 2>/dev/null
         kill -CONT "$p" 2>/dev/null
     done
-    count=$n
-}
-end_groups() {  # every job group of the shell's session (after a pids exhaustion)
-    local round g n=0 running
-    declare -A doomed=()
-    for ((round = 0; round < 50; round++)); do
-        job_groups
-        running=0
-        for g in "${!groups[@]}"; do
-            [ -z "${doomed[$g]}" ] && n=$((n + 1))
-            doomed[$g]=1
-            [ -n "${awake[$g]}" ] || continue
-            running=1
-            kill -STOP -- "-$g" 2>/dev/null
-        done
-        [ $running = 0 ] && break
-    done
-    for g in "${!doomed[@]}"; do
-        kill -KILL -- "-$g" 2>/dev/null
-        kill -CONT -- "-$g" 2>/dev/null
-    done
-    count=$n
+    count=${#doomed[@]}
+    [ "$1" = shell_job ] && count=${#groups_hit[@]}
 }
 end_stale() {
     local p args n=0 s q
@@ -155,8 +131,8 @@ while IFS= read -r word; do
         oom)
             oom_now; count=-1
             [ "$oom" -ge 0 ] && [ "$oom_at_mark" -ge 0 ] && count=$((oom - oom_at_mark)) ;;
-        end-new) end_new ;;
-        end-all) end_groups ;;
+        end-new) end_procs new_since_mark ;;
+        end-all) end_procs shell_job ;;
         stale) end_stale ;;
     esac
     printf '\036W%s\037\n' "$count"

@@ -23,6 +23,7 @@ from sandbox.models import CommandResult
 
 DEFAULT_LIMIT = "10g"
 POLL_S = 3.0  # how often a running command is measured
+SHORT_S = 0.3  # a command shorter than this has /workspace measured in the background
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _FACTOR = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _NO_SPACE = "No space left on device"
@@ -54,20 +55,25 @@ class DiskUsage(BaseModel):
         return self.workspace + self.other
 
 
-def measure(api: docker.APIClient, container_id: str) -> DiskUsage | None:
-    """What the container stores now, or None when it cannot be measured (no exec can
-    start: frozen, the pids limit full; or the engine does not say)."""
+def layer_size(api: docker.APIClient, container_id: str) -> int | None:
+    """The container's writable layer (SizeRw): cheap, the engine's own count."""
     try:
         rows = api.containers(all=True, size=True, filters={"id": container_id})
-        other = int(rows[0].get("SizeRw") or 0) if rows else 0
+    except Exception:
+        return None
+    return int(rows[0].get("SizeRw") or 0) if rows else None
+
+
+def workspace_size(api: docker.APIClient, container_id: str) -> int | None:
+    """What du counts under /workspace, or None when no exec can start (frozen, the pids
+    limit full) or du says nothing."""
+    try:
         exec_id = api.exec_create(container_id, ["du", "-skx", labels.WORKDIR], stderr=False)
         out = api.exec_start(exec_id["Id"])
     except Exception:
         return None
     first = (out.decode(errors="replace").split() or ["?"])[0]
-    if not first.isdigit():
-        return None
-    return DiskUsage(workspace=int(first) * 1024, other=other)
+    return int(first) * 1024 if first.isdigit() else None
 
 
 def limit_message(limit: int, usage: DiskUsage | None) -> str:
@@ -96,12 +102,10 @@ class Watch:
     """Measures every POLL_S while a command runs; calls ``stop`` once when the total went
     past ``limit`` and above ``floor`` (a command that only deletes is never stopped)."""
 
-    def __init__(
-        self, limit: int, floor: int, read: Callable[[], DiskUsage | None], stop: Callable[[], None]
-    ) -> None:
-        self._limit, self._floor = limit, floor
-        self._read = read
-        self._stop = stop
+    def __init__(self, guard: DiskGuard, limit: int) -> None:
+        self._guard = guard
+        self._limit = limit
+        self._floor = guard.seen.total if guard.seen is not None else 0
         self.tripped: DiskUsage | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="berth-disk-watch", daemon=True)
@@ -115,39 +119,62 @@ class Watch:
 
     def _loop(self) -> None:
         while not self._done.wait(POLL_S):
-            usage = self._read()
+            usage = self._guard.measure(full=True)
             if usage is None or usage.total <= max(self._limit, self._floor):
                 continue
             if not self._done.is_set():
                 self.tripped = usage
-                self._stop()
+                self._guard.stop()
             return
 
 
 class DiskGuard:
-    """One workspace's limit (bytes, or None): watches commands and notes their results."""
+    """One workspace's limit (bytes, or None): watches commands and notes their results.
+
+    After a command the writable layer is measured at once (the engine's SizeRw costs a
+    few ms); /workspace needs a du exec (~70 ms), so after a short command (which cannot
+    have written much) that runs in the background and counts from the next command on."""
 
     def __init__(
-        self, limit: int | None, read: Callable[[], DiskUsage | None], stop: Callable[[], None]
+        self,
+        limit: int | None,
+        sizes: tuple[Callable[[], int | None], Callable[[], int | None]],
+        stop: Callable[[], None],
     ) -> None:
         self.limit = limit
-        self._read = read
-        self._stop = stop
-        self.seen: DiskUsage | None = None  # after the last command
+        self._layer, self._workspace = sizes
+        self.stop = stop
+        self.seen: DiskUsage | None = None  # the last figures
+        self._lock = threading.Lock()
+        self._behind: threading.Thread | None = None
+
+    def measure(self, full: bool) -> DiskUsage | None:
+        """Both figures (``full``), or the layer now with /workspace as last measured."""
+        other = self._layer()
+        known = self.seen.workspace if self.seen is not None else None
+        workspace = self._workspace() if full or known is None else known
+        if other is None or workspace is None:
+            return None
+        with self._lock:
+            self.seen = DiskUsage(workspace=workspace, other=other)
+            return self.seen
 
     def watch(self) -> contextlib.AbstractContextManager[Watch | None]:
         if self.limit is None:
             return contextlib.nullcontext()
-        floor = self.seen.total if self.seen is not None else 0
-        return Watch(self.limit, floor, self._read, self._stop)
+        return Watch(self, self.limit)
 
-    def checked(self, result: CommandResult, watch: Watch | None) -> CommandResult:
+    def checked(self, result: CommandResult, watch: Watch | None, ran_s: float) -> CommandResult:
         """The result, with the clear sentence when the limit is passed or the disk full."""
         full = says_disk_full(result.output)
         if self.limit is None and not full:
             return result
-        usage = self._read()
-        self.seen = usage or self.seen
+        whole = full or ran_s >= SHORT_S
+        usage = self.measure(full=whole)
+        if not whole and usage is not None and self.limit is not None and usage.total > self.limit:
+            usage = self.measure(full=True)  # said only when true now (the agent may have deleted)
+        elif not whole:
+            self._measure_behind()
         tripped = watch.tripped if watch is not None else None
         if self.limit is not None and (tripped or (usage and usage.total > self.limit)):
             message = limit_message(self.limit, usage or tripped)
@@ -156,3 +183,11 @@ class DiskGuard:
         else:
             return result
         return result.model_copy(update={"output": f"{result.output}\n[{message}]"})
+
+    def _measure_behind(self) -> None:
+        if self._behind is not None and self._behind.is_alive():
+            return
+        self._behind = threading.Thread(
+            target=self.measure, args=(True,), name="berth-disk-measure", daemon=True
+        )
+        self._behind.start()

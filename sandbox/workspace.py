@@ -15,9 +15,9 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sandbox import container_spec, disk_limit, labels, liveness, network, oom, pause_modes
+from sandbox import container_spec, labels, liveness, network, oom, pause_modes, removal
 from sandbox.clock import ActiveClock
-from sandbox.disk_limit import DiskGuard, DiskUsage, parse_size
+from sandbox.disk_limit import DEFAULT_LIMIT, DiskGuard, layer_size, parse_size, workspace_size
 from sandbox.engine import connect, engine_errors
 from sandbox.errors import (
     FreezeFailedError,
@@ -62,7 +62,7 @@ class DockerWorkspace(WorkspaceFiles):
         client: docker.DockerClient | None = None,
         on_progress: Callable[[str], None] | None = None,
         pause_mode: PauseMode | str = PauseMode.AUTO,
-        disk_limit: str | int | None = disk_limit.DEFAULT_LIMIT,
+        disk_limit: str | int | None = DEFAULT_LIMIT,
     ) -> None:
         self.image = resolve_image(image)
         self.host_dir = Path(host_dir).resolve() if host_dir is not None else None
@@ -78,7 +78,7 @@ class DockerWorkspace(WorkspaceFiles):
         # writable layer + /workspace, in bytes (None: unlimited); see sandbox/disk_limit.py
         self._disk = DiskGuard(
             parse_size(disk_limit) if disk_limit is not None else None,
-            self._measure_disk,
+            (lambda: self._disk_size(layer_size), lambda: self._disk_size(workspace_size)),
             self.interrupt,
         )
         self._client = client
@@ -295,24 +295,12 @@ class DockerWorkspace(WorkspaceFiles):
                     network.remove_network(client, self.conversation_id)
                 name = self.volume
                 if volume and name is not None:
-                    self._remove_helpers(name)
+                    removal.remove_volume_users(client, name)
                     with contextlib.suppress(docker.errors.NotFound):
                         client.volumes.get(name).remove(force=True)
             self._container = None
             self._files = None
             self._set_hold(Hold.NONE)
-
-    def _remove_helpers(self, volume: str) -> None:
-        """Berth's other containers on this volume (checkpoint helpers) go first: a volume
-        in use cannot be removed."""
-        users = self.client.containers.list(
-            ignore_removed=True,
-            all=True,
-            filters={"volume": volume, "label": f"{labels.MANAGED}=true"},
-        )
-        for user in users:
-            with contextlib.suppress(docker.errors.NotFound):
-                user.remove(force=True)
 
     # -- freeze ----------------------------------------------------------------------------
 
@@ -508,7 +496,8 @@ class DockerWorkspace(WorkspaceFiles):
                     is_input=is_input,
                     on_output=on_output,
                 )
-            result = self._disk.checked(self._named_oom(result), watch)
+            ran_s = time.time() - self._command_started
+            result = self._disk.checked(self._named_oom(result), watch, ran_s)
             return self._after_command(result)
         except ShellDiedError as exc:
             with self._shell_lock:
@@ -524,12 +513,12 @@ class DockerWorkspace(WorkspaceFiles):
         """The storage limit in bytes (writable layer + /workspace), None for none."""
         return self._disk.limit
 
-    def _measure_disk(self) -> DiskUsage | None:
+    def _disk_size(self, size: Callable[[docker.APIClient, str], int | None]) -> int | None:
         container = self._container
         if container is None or self.hold is not Hold.NONE:
             return None  # no exec into a held container
         with self._exec_gate:
-            return disk_limit.measure(self.client.api, str(container.id))
+            return size(self.client.api, str(container.id))
 
     def _after_command(self, result: CommandResult) -> CommandResult:
         """Stopped or timed out: its background jobs end with it. Out of processes (a fork

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import DockerWorkspace
+from tests.sandbox.conftest import docker_host
 from tests.support.workspaces import workspace_factory
 
 OWNER = (1000, 1000)
@@ -39,10 +40,14 @@ def user_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def folder_ws(sandbox_image: str, user_folder: Path) -> Iterator[DockerWorkspace]:
+def folder_ws(
+    engine: str | None, sandbox_image: str, user_folder: Path
+) -> Iterator[DockerWorkspace]:
+    """On the local engine, and reached by TCP (the owner then read through the engine)."""
     with workspace_factory(os.environ["BERTH_CHECKPOINT_IMAGE"]) as make:
-        workspace = make(host_dir=user_folder)
-        workspace.start()
+        with docker_host(engine):
+            workspace = make(host_dir=user_folder)
+            workspace.start()
         yield workspace
 
 

@@ -53,7 +53,7 @@ def folder_owner(client: docker.DockerClient, image: str, folder: Path) -> Owner
                 network_mode="none",
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges:true"],
-                labels={labels.MANAGED: "true"},
+                labels=labels.ours(),
                 remove=True,
             )
             uid, _, gid = out.decode().strip().partition(":")

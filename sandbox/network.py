@@ -46,7 +46,7 @@ def ensure_network(client: docker.DockerClient, conversation_id: str) -> Network
     for network in client.networks.list(names=[name]):
         if network.name == name:
             return network
-    tags = {labels.MANAGED: "true", NETWORK_OF: conversation_id}
+    tags = {**labels.ours(), NETWORK_OF: conversation_id}
     try:
         return client.networks.create(
             name, driver="bridge", labels=tags, options=_NO_ICC, check_duplicate=True
@@ -108,7 +108,7 @@ def fence(
             cap_drop=["ALL"],
             cap_add=["NET_ADMIN"],
             security_opt=["no-new-privileges:true"],
-            labels={labels.MANAGED: "true", FENCE_OF: str(container.id)},
+            labels={**labels.ours(), FENCE_OF: str(container.id)},
             remove=True,
         )
     except docker.errors.ContainerError as exc:
@@ -126,9 +126,10 @@ def remove_network(client: docker.DockerClient, conversation_id: str) -> None:
 
 
 def reap_networks(client: docker.DockerClient) -> int:
-    """Remove Berth's networks whose conversation has no container left; how many went."""
+    """Remove this installation's networks whose conversation has no container left; how
+    many went."""
     removed = 0
-    for network in client.networks.list(filters={"label": f"{labels.MANAGED}=true"}):
+    for network in client.networks.list(filters={"label": labels.ours_filter()}):
         conversation = (network.attrs.get("Labels") or {}).get(NETWORK_OF)
         if not conversation:
             continue

@@ -120,6 +120,27 @@ def fence(
         ) from exc
 
 
+def fence_or_cut(
+    client: docker.DockerClient, container: Container, on_progress: Progress | None = None
+) -> str | None:
+    """fence(); when it cannot be applied (no helper image on an offline machine, no
+    iproute2 in it), the container is cut from every network instead: the conversation
+    works on, without network, and never with the host open. Returns what to tell then."""
+    try:
+        fence(client, container, on_progress)
+        return None
+    except (SandboxError, docker.errors.APIError) as exc:
+        why = str(exc).splitlines()[0][:300]
+    for name in list((container.attrs.get("NetworkSettings", {}).get("Networks") or {})):
+        with contextlib.suppress(docker.errors.APIError):
+            client.api.disconnect_container_from_network(str(container.id), name, force=True)
+    note = f"The sandbox runs without network: its wall to the host could not be set up ({why})."
+    log.warning("%s", note)
+    if on_progress is not None:
+        on_progress(note)
+    return note
+
+
 def remove_network(client: docker.DockerClient, conversation_id: str) -> None:
     with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
         client.networks.get(network_name(conversation_id)).remove()

@@ -267,7 +267,7 @@ class DockerWorkspace(WorkspaceFiles):
 
     def _fence(self, container: Container) -> None:
         if self.network:
-            network.fence(self.client, container, self.on_progress)
+            network.fence_or_cut(self.client, container, self.on_progress)
 
     def close(self) -> None:
         """Stop the container; it and its volume stay, so start() can reattach later."""

@@ -113,3 +113,14 @@ def _answer(server: socket.socket) -> None:
             return
         with contextlib.suppress(OSError), conn:
             conn.sendall(b"HTTP/1.0 200 OK\r\n\r\nhost\n")
+
+
+def test_with_no_way_to_fence_the_host_off_the_sandbox_has_no_network(make_ws, monkeypatch):
+    monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", "berth-test-no-such-image:none")
+    notes: list[str] = []
+    ws = make_ws(on_progress=notes.append)
+    ws.start()
+
+    assert _networks(ws) == {}  # cut off rather than open to the host
+    assert any("runs without network" in note for note in notes)
+    assert ws.execute("echo works", timeout=30).output == "works\n"

@@ -131,7 +131,7 @@ def fence_or_cut(
         return None
     except (SandboxError, docker.errors.APIError) as exc:
         why = str(exc).splitlines()[0][:300]
-    for name in list((container.attrs.get("NetworkSettings", {}).get("Networks") or {})):
+    for name in list(container.attrs.get("NetworkSettings", {}).get("Networks") or {}):
         with contextlib.suppress(docker.errors.APIError):
             client.api.disconnect_container_from_network(str(container.id), name, force=True)
     note = f"The sandbox runs without network: its wall to the host could not be set up ({why})."

@@ -58,18 +58,22 @@ def ensure_network(client: docker.DockerClient, conversation_id: str) -> Network
 
 
 def attach(client: docker.DockerClient, container: Container, conversation_id: str) -> None:
-    """Before a stopped container starts again: its network exists and it is connected to
-    it (a reaped network comes back under the same name but a new id)."""
+    """Before a stopped container starts again: it is on its own network alone (a reaped
+    network comes back under the same name but a new id; a container made before networks
+    of their own leaves the shared bridge)."""
     network = ensure_network(client, conversation_id)
     joined = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
     name = network_name(conversation_id)
     entry = joined.get(name)
-    if entry is not None and entry.get("NetworkID") in (network.id, "", None):
+    current = entry is not None and entry.get("NetworkID") in (network.id, "", None)
+    if current and len(joined) == 1:
         return
-    if entry is not None:
-        with contextlib.suppress(docker.errors.APIError):
-            client.api.disconnect_container_from_network(str(container.id), name, force=True)
-    network.connect(container)
+    for other in joined:
+        if other != name or not current:
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.disconnect_container_from_network(str(container.id), other, force=True)
+    if not current:
+        network.connect(container)
     container.reload()
 
 

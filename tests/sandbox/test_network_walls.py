@@ -124,3 +124,19 @@ def test_with_no_way_to_fence_the_host_off_the_sandbox_has_no_network(make_ws, m
     assert _networks(ws) == {}  # cut off rather than open to the host
     assert any("runs without network" in note for note in notes)
     assert ws.execute("echo works", timeout=30).output == "works\n"
+
+
+def test_a_container_on_the_shared_bridge_moves_to_its_own_network(
+    make_ws, docker_client: docker.DockerClient
+) -> None:
+    ws = make_ws()
+    ws.start()
+    ((own, _),) = _networks(ws).items()
+    ws.close()
+    # As a container made before networks of their own was: on the engine's shared bridge.
+    docker_client.api.disconnect_container_from_network(ws.container.id, own)
+    docker_client.networks.get("bridge").connect(ws.container)
+
+    ws.start()
+
+    assert list(_networks(ws)) == [own]

@@ -38,6 +38,14 @@ def _networks(ws: DockerWorkspace) -> dict[str, dict]:
     return ws.container.attrs["NetworkSettings"]["Networks"]
 
 
+def _started(make_ws) -> tuple[DockerWorkspace, str, dict]:
+    """A started workspace, the name of its one network and its entry there."""
+    ws = make_ws()
+    ws.start()
+    ((name, entry),) = _networks(ws).items()
+    return ws, name, entry
+
+
 @pytest.fixture
 def two(sandbox_image: str) -> Iterator[tuple[DockerWorkspace, DockerWorkspace]]:
     with (
@@ -62,9 +70,7 @@ def test_two_conversations_cannot_reach_each_other(two, docker_client) -> None:
 
 
 def test_the_hosts_services_on_the_gateway_are_refused(make_ws) -> None:
-    ws = make_ws()
-    ws.start()
-    ((_, entry),) = _networks(ws).items()
+    ws, _, entry = _started(make_ws)
     server = socket.create_server((entry["Gateway"], 0))
     port = server.getsockname()[1]
     answering = threading.Thread(target=_answer, args=(server,), daemon=True)
@@ -80,9 +86,7 @@ def test_the_hosts_services_on_the_gateway_are_refused(make_ws) -> None:
 def test_the_network_goes_with_the_container_and_comes_back_on_reopen(
     make_ws, docker_client: docker.DockerClient
 ) -> None:
-    ws = make_ws()
-    ws.start()
-    ((name, _),) = _networks(ws).items()
+    ws, name, _ = _started(make_ws)
     ws.close()
     docker_client.networks.get(name)  # a stopped conversation keeps its network
     ws.start()  # restarted: connected again and fenced again
@@ -96,9 +100,7 @@ def test_the_network_goes_with_the_container_and_comes_back_on_reopen(
 
 
 def test_orphaned_networks_are_reaped(make_ws, docker_client: docker.DockerClient) -> None:
-    ws = make_ws()
-    ws.start()
-    ((name, _),) = _networks(ws).items()
+    ws, name, _ = _started(make_ws)
     ws.container.remove(force=True)  # gone outside Berth: its network is left over
     reap_orphans(docker_client)
     with pytest.raises(docker.errors.NotFound):
@@ -129,9 +131,7 @@ def test_with_no_way_to_fence_the_host_off_the_sandbox_has_no_network(make_ws, m
 def test_a_container_on_the_shared_bridge_moves_to_its_own_network(
     make_ws, docker_client: docker.DockerClient
 ) -> None:
-    ws = make_ws()
-    ws.start()
-    ((own, _),) = _networks(ws).items()
+    ws, own, _ = _started(make_ws)
     ws.close()
     # As a container made before networks of their own was: on the engine's shared bridge.
     docker_client.api.disconnect_container_from_network(ws.container.id, own)

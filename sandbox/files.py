@@ -102,6 +102,7 @@ class ContainerFiles:
         *,
         frozen: Callable[[], bool],
         exec_gate: threading.RLock | None = None,
+        owner: tarsafe.Owner | None = None,
     ) -> None:
         # Any: the archive HEAD and streaming GET need the client's _url/_get/_raise_for_status,
         # which the type stubs leave out.
@@ -109,6 +110,7 @@ class ContainerFiles:
         self._id = container_id
         self._frozen = frozen
         self._exec_gate = exec_gate or threading.RLock()  # see PersistentShell
+        self._owner = owner  # a host folder's uid:gid: what is written belongs to it
 
     # -- stat ------------------------------------------------------------------------------
 
@@ -330,7 +332,12 @@ class ContainerFiles:
         # An existing file proves its folder exists; for a new one, find the missing
         # folders first rather than send the whole body to a 404.
         base, prefix = (folder, "") if raw is not None else self._missing_parents(folder)
-        self._put(base, tarsafe.single_file_tar(name, data, mode, time.time(), prefix=prefix))
+        self._put(
+            base,
+            tarsafe.single_file_tar(
+                name, data, mode, time.time(), prefix=prefix, owner=self._owner
+            ),
+        )
 
     def put_archive(self, folder: str, data: bytes | IO[bytes]) -> None:
         """Unpack a tar into ``folder`` after checking every entry stays inside it."""
@@ -338,8 +345,15 @@ class ContainerFiles:
         tarsafe.check_tar(data)
         base, prefix = self._missing_parents(folder)
         if prefix:
-            self._put(base, tarsafe.single_dirs_tar(prefix))
-        self._put(folder, data)
+            self._put(base, tarsafe.single_dirs_tar(prefix, self._owner))
+        if self._owner is None:
+            self._put(folder, data)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+            tarsafe.owned_copy(data, self._owner, spool)
+            total = spool.tell()
+            spool.seek(0)
+            self._put(folder, _ProgressFile(spool, total, None))
 
     # -- transfer --------------------------------------------------------------------------
 
@@ -350,7 +364,7 @@ class ContainerFiles:
         container_dir = _norm(container_dir)
         base, prefix = self._missing_parents(container_dir)
         with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
-            tarsafe.host_tar(host_path, spool, prefix=prefix, mtime=time.time())
+            tarsafe.host_tar(host_path, spool, prefix=prefix, mtime=time.time(), owner=self._owner)
             total = spool.tell()
             spool.seek(0)
             self._put(base, _ProgressFile(spool, total, progress))

@@ -9,6 +9,7 @@ it started: it works on a remote engine and needs nothing in the image.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -17,6 +18,8 @@ import docker
 from sandbox.models import CommandResult
 
 _UNITS = {"b": ("bytes", 1), "k": ("KiB", 1024), "m": ("MiB", 1024**2), "g": ("GiB", 1024**3)}
+# After a command was SIGKILLed: when to look (again) for the engine's OOM event.
+OOM_EVENT_WAITS = (0.0, 0.2, 0.4, 0.8)
 _KILLED = re.compile(r"(^|\n)([^\n]*: )?Killed\b")
 
 
@@ -51,6 +54,18 @@ def oom_kills_since(api: docker.APIClient, container_id: str, since: float) -> i
         decode=True,
     )
     return sum(1 for event in events if int(event.get("timeNano") or 0) >= since * 1e9)
+
+
+def oom_kills_awaited(api: docker.APIClient, container_id: str, since: float) -> int:
+    """oom_kills_since, asked again a few times: the engine may record the event a moment
+    after the command saw its kill."""
+    kills = 0
+    for wait in OOM_EVENT_WAITS:
+        threading.Event().wait(wait)
+        kills = oom_kills_since(api, container_id, since)
+        if kills:
+            break
+    return kills
 
 
 def name_oom(result: CommandResult, memory: str) -> CommandResult:

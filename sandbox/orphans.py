@@ -7,7 +7,7 @@ import contextlib
 import docker
 import docker.errors
 
-from sandbox import labels
+from sandbox import labels, network
 from sandbox.engine import connect, engine_errors
 
 _DEAD_STATES = ("exited", "created", "dead")
@@ -32,4 +32,5 @@ def reap_orphans(client: docker.DockerClient | None = None) -> int:
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     container.remove()
                     removed += 1
+        network.reap_networks(client)  # each conversation's own, once its container went
     return removed

@@ -7,7 +7,7 @@ import contextlib
 import docker
 import docker.errors
 
-from sandbox import labels
+from sandbox import labels, network
 from sandbox.engine import connect, engine_errors
 
 
@@ -34,6 +34,20 @@ def remove_conversation_resources(
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)  # force: a frozen one is killed, then removed
                 removed += 1
+        network.remove_network(client, conversation_id)
         with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(labels.volume_name(conversation_id)).remove(force=True)
     return removed
+
+
+def remove_volume_users(client: docker.DockerClient, volume: str) -> None:
+    """Berth's other containers on this volume (checkpoint helpers) go first: a volume in
+    use cannot be removed."""
+    users = client.containers.list(
+        ignore_removed=True,
+        all=True,
+        filters={"volume": volume, "label": f"{labels.MANAGED}=true"},
+    )
+    for user in users:
+        with contextlib.suppress(docker.errors.NotFound):
+            user.remove(force=True)

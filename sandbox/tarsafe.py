@@ -130,49 +130,95 @@ def extract(tar: tarfile.TarFile, dest: Path) -> list[Path]:
     return written
 
 
-def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
+Owner = tuple[int, int]
+_SET_ID = 0o6000
 
 
-def _dir_entries(tar: tarfile.TarFile, prefix: str, mtime: float) -> None:
+def _owned(owner: Owner | None) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    """A tar filter: entries owned by root, or on a host folder by its owner (uid, gid)
+    with the set-id bits cleared, since a setuid file there is one on the host."""
+
+    def apply(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        if owner is None:
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+        else:
+            info.uid, info.gid = owner
+            info.uname = info.gname = ""
+            info.mode &= ~_SET_ID
+        return info
+
+    return apply
+
+
+def _dir_entries(tar: tarfile.TarFile, prefix: str, mtime: float, owner: Owner | None) -> None:
     parts = [part for part in prefix.split("/") if part]
     for depth in range(1, len(parts) + 1):
         info = tarfile.TarInfo("/".join(parts[:depth]))
         info.type = tarfile.DIRTYPE
         info.mode = 0o755
         info.mtime = int(mtime)
-        tar.addfile(_as_root(info))
+        tar.addfile(_owned(owner)(info))
 
 
-def host_tar(source: Path, fileobj: IO[bytes], prefix: str = "", mtime: float = 0) -> None:
-    """Tar a host file or folder (links kept as links) as ``prefix/<name>``, owned by root.
+def host_tar(
+    source: Path, fileobj: IO[bytes], prefix: str = "", mtime: float = 0, owner: Owner | None = None
+) -> None:
+    """Tar a host file or folder (links kept as links) as ``prefix/<name>``, owned by root
+    (or ``owner``).
 
     ``prefix`` names folders that do not exist yet in the container; they are created.
     """
     with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        _dir_entries(tar, prefix, mtime)
+        _dir_entries(tar, prefix, mtime, owner)
         arcname = posixpath.join(prefix, source.name) if prefix else source.name
-        tar.add(str(source), arcname=arcname, recursive=True, filter=_as_root)
+        tar.add(str(source), arcname=arcname, recursive=True, filter=_owned(owner))
 
 
-def single_file_tar(name: str, data: bytes, mode: int, mtime: float, prefix: str = "") -> bytes:
-    """A tar holding the folders of ``prefix`` then one regular file, owned by root."""
+def single_file_tar(
+    name: str, data: bytes, mode: int, mtime: float, prefix: str = "", owner: Owner | None = None
+) -> bytes:
+    """A tar holding the folders of ``prefix`` then one regular file, owned by root (or
+    ``owner``)."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        _dir_entries(tar, prefix, mtime)
+        _dir_entries(tar, prefix, mtime, owner)
         info = tarfile.TarInfo(posixpath.join(prefix, name) if prefix else name)
         info.size = len(data)
         info.mode = mode & 0o7777
         info.mtime = int(mtime)
-        tar.addfile(_as_root(info), io.BytesIO(data))
+        tar.addfile(_owned(owner)(info), io.BytesIO(data))
     return out.getvalue()
 
 
-def single_dirs_tar(prefix: str) -> bytes:
+def single_dirs_tar(prefix: str, owner: Owner | None = None) -> bytes:
     """A tar holding only the folders of ``prefix``."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        _dir_entries(tar, prefix, time.time())
+        _dir_entries(tar, prefix, time.time(), owner)
     return out.getvalue()
+
+
+def owned_copy(data: bytes | IO[bytes], owner: Owner, spool: IO[bytes]) -> None:
+    """Copy a whole tar into ``spool`` with every entry owned by ``owner`` and no set-id bit
+    (a tar handed to put_archive for a host folder)."""
+    fileobj = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    apply = _owned(owner)
+    with (
+        tarfile.open(fileobj=fileobj, mode="r:*") as source,
+        tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as out,
+    ):
+        made: set[str] = set()
+        for member in source:
+            # Folders a tar only implies would be made by the engine, as root.
+            parts = posixpath.normpath(member.name).split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if parent not in made and parent != ".":
+                    made.add(parent)
+                    folder = tarfile.TarInfo(parent)
+                    folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755, member.mtime
+                    out.addfile(apply(folder))
+            made.add("/".join(parts))
+            body = source.extractfile(member) if member.isfile() else None
+            out.addfile(apply(member), body)

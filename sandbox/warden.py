@@ -5,10 +5,12 @@ container's pids limit so that no new exec (hence no ``kill``) can start. So whe
 opens, a second, plain bash is started beside it and kept: it reads one word a line and
 answers with builtins only (globbing /proc, ``read``, ``kill``), so it never forks.
 
-- ``mark``: remember the process groups of the shell's session (its jobs) before a command.
-- ``end-new``: end the groups that appeared since the mark (what the command started,
-  background jobs included): SIGSTOP each round until none runs (a stopped process cannot
-  fork), then SIGKILL them all.
+- ``mark``: remember the container's processes (pid and start time) before a command.
+- ``end-new``: end every process of the container that appeared since the mark and came
+  from the shell or was handed to init (what the command started: background jobs and
+  ``setsid`` daemons too; never another exec's processes, the shell, init or the warden):
+  SIGSTOP each round until none runs (a stopped process cannot fork), then SIGKILL them all.
+  A process is told apart from an earlier one of the same pid by its start time.
 - ``end-all``: the same for every job of the shell's session (after a pids exhaustion).
 - ``oom``: how many OOM kills the kernel counted in the container's memory cgroup since the
   mark (-1 when no counter can be read: no cgroup memory controller, gVisor). The counter
@@ -16,7 +18,8 @@ answers with builtins only (globbing /proc, ``read``, ``kill``), so it never for
 - ``stale``: end every other interactive Berth shell and its session, and other wardens
   (left by an app that was killed: their commands would run on and count against the pids
   limit).
-Each answer is ``\\x1eW<count>\\x1f``: how many process groups (or shells) it ended.
+Each answer is ``\\x1eW<count>\\x1f``: how many processes (end-new), process groups (end-all) or
+shells (stale) it ended.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ ANSWER_TIMEOUT = 10.0
 _SCRIPT = r"""
 shell=$1
 shell_args="bash --noediting --noprofile --norc -i"
-declare -A before=() groups=() awake=()
+declare -A awake=() existed=() start=() parent=() group=() session=()
 oom_at_mark=-1
 oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or -1
     local file k v
@@ -49,37 +52,53 @@ oom_now() {  # oom=the kernel's OOM-kill count for this cgroup (v2, then v1), or
     done
 }
 fields() { local s; read -r s < "/proc/$1/stat" 2>/dev/null || return 1; f=(${s##*) }); }
-job_groups() {  # groups[g]=1 for each job group; awake[g]=1 when a member still runs
-    local p; groups=(); awake=()
+snapshot() {  # start time, parent, group, session of every live process; awake: still runs
+    local p; start=(); parent=(); group=(); session=(); awake=()
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         fields "$p" || continue
-        [ "${f[3]}" = "$shell" ] && [ "${f[2]}" != "$shell" ] || continue
-        groups[${f[2]}]=1
-        case ${f[0]} in T|t|Z|X) ;; *) awake[${f[2]}]=1 ;; esac
+        case ${f[0]} in Z|X) continue ;; T|t) ;; *) awake[$p]=1 ;; esac
+        start[$p]=${f[19]}; parent[$p]=${f[1]}; group[$p]=${f[2]}; session[$p]=${f[3]}
     done
 }
-end_groups() {  # $1: new (since the mark) or all
-    local round g n=0 running
-    declare -A doomed=()
+from_shell() {  # true when $1 descends from the shell or from init (an orphan, a daemon)
+    local q=$1 n
+    for ((n = 0; n < 4096; n++)); do
+        if [ "$q" = "$shell" ] || [ "$q" = 1 ]; then return 0; fi
+        q=${parent[$q]}
+        if [ -z "$q" ] || [ "$q" = 0 ]; then return 1; fi  # another exec's, or gone
+    done
+    return 1
+}
+new_since_mark() { [ "${existed[$1]}" != "${start[$1]}" ] && from_shell "$1"; }
+shell_job() { [ "${session[$1]}" = "$shell" ] && [ "${group[$1]}" != "$shell" ]; }
+end_procs() {  # $1: the test a process must pass; count=processes ended (groups for jobs)
+    local round p running
+    declare -A doomed=() leaders=() groups_hit=()
     for ((round = 0; round < 50; round++)); do
-        job_groups
+        snapshot
         running=0
-        for g in "${!groups[@]}"; do
-            [ "$1" = new ] && [ -n "${before[$g]}" ] && continue
-            [ -z "${doomed[$g]}" ] && n=$((n + 1))
-            doomed[$g]=1
-            [ -n "${awake[$g]}" ] || continue
+        for p in "${!start[@]}"; do
+            if [ "$p" = "$$" ] || [ "$p" = "$shell" ] || [ "$p" = 1 ]; then continue; fi
+            "$1" "$p" || continue
+            doomed[$p]=1
+            groups_hit[${group[$p]}]=1
+            [ "${group[$p]}" = "$p" ] && leaders[$p]=1
+            [ -n "${awake[$p]}" ] || continue
             running=1
-            kill -STOP -- "-$g" 2>/dev/null
+            kill -STOP "$p" 2>/dev/null
+            # a group whose leader is doomed: stopped whole, so no member forks on meanwhile
+            [ -n "${leaders[${group[$p]}]}" ] && kill -STOP -- "-${group[$p]}" 2>/dev/null
         done
         [ $running = 0 ] && break
     done
-    for g in "${!doomed[@]}"; do
-        kill -KILL -- "-$g" 2>/dev/null
-        kill -CONT -- "-$g" 2>/dev/null
+    for p in "${!leaders[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
+    for p in "${!doomed[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        kill -CONT "$p" 2>/dev/null
     done
-    count=$n
+    count=${#doomed[@]}
+    [ "$1" = shell_job ] && count=${#groups_hit[@]}
 }
 end_stale() {
     local p args n=0 s q
@@ -107,13 +126,13 @@ while IFS= read -r word; do
     count=0
     case $word in
         mark)
-            job_groups; before=(); for g in "${!groups[@]}"; do before[$g]=1; done
+            snapshot; existed=(); for g in "${!start[@]}"; do existed[$g]=${start[$g]}; done
             oom_now; oom_at_mark=$oom ;;
         oom)
             oom_now; count=-1
             [ "$oom" -ge 0 ] && [ "$oom_at_mark" -ge 0 ] && count=$((oom - oom_at_mark)) ;;
-        end-new) end_groups new ;;
-        end-all) end_groups all ;;
+        end-new) end_procs new_since_mark ;;
+        end-all) end_procs shell_job ;;
         stale) end_stale ;;
     esac
     printf '\036W%s\037\n' "$count"

@@ -10,49 +10,41 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sandbox import labels, oom, pause_modes
+from sandbox import container_spec, labels, liveness, network, oom, pause_modes, removal
 from sandbox.clock import ActiveClock
+from sandbox.disk_limit import DEFAULT_LIMIT, DiskGuard, layer_size, parse_size, workspace_size
 from sandbox.engine import connect, engine_errors
 from sandbox.errors import (
-    ContainerGoneError,
-    EngineUnreachableError,
     FreezeFailedError,
     ImageMissingError,
-    NoSuchPathError,
     SandboxError,
     ShellDiedError,
 )
-from sandbox.files import READ_LIMIT, ContainerFiles, Progress
+from sandbox.files import ContainerFiles
 from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
-from sandbox.models import CommandResult, FileEntry
+from sandbox.models import CommandResult
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.shell import OutputCallback, PersistentShell
 from sandbox.warden import Warden
+from sandbox.workspace_files import WorkspaceFiles
 
 log = logging.getLogger(__name__)
 
-# What apt and pip need as root inside the container; every other capability is dropped.
-CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL"]
-MAIN_PROCESS = ["sleep", "infinity"]
+MAIN_PROCESS = container_spec.MAIN_PROCESS
 # Signs in a command's output that the pids limit is full (bash's and glibc's words).
 _NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
                  "fork: Resource temporarily unavailable",
                  "Cannot fork")  # fmt: skip
-# After a command was SIGKILLed: when to look (again) for the engine's OOM event.
-OOM_EVENT_WAITS = (0.0, 0.2, 0.4, 0.8)
 # After Stop, how long SIGINT and the shell's SIGKILL get before the warden steps in.
 STOP_FALLBACK_S = 3.0
-# How long a shell that died gives the engine to report its container stopped or removed.
-GONE_SETTLE_S = 1.0
 
 
-class DockerWorkspace:
+class DockerWorkspace(WorkspaceFiles):
     """A container for one conversation: created or found again by label on ``start()``."""
 
     def __init__(
@@ -70,6 +62,7 @@ class DockerWorkspace:
         client: docker.DockerClient | None = None,
         on_progress: Callable[[str], None] | None = None,
         pause_mode: PauseMode | str = PauseMode.AUTO,
+        disk_limit: str | int | None = DEFAULT_LIMIT,
     ) -> None:
         self.image = resolve_image(image)
         self.host_dir = Path(host_dir).resolve() if host_dir is not None else None
@@ -82,6 +75,12 @@ class DockerWorkspace:
         self.environment = dict(environment or {})
         self.on_progress = on_progress
         self.pause_mode = PauseMode(pause_mode)
+        # writable layer + /workspace, in bytes (None: unlimited); see sandbox/disk_limit.py
+        self._disk = DiskGuard(
+            parse_size(disk_limit) if disk_limit is not None else None,
+            (lambda: self._disk_size(layer_size), lambda: self._disk_size(workspace_size)),
+            self.interrupt,
+        )
         self._client = client
         self._container: Container | None = None
         self._files: ContainerFiles | None = None
@@ -177,11 +176,14 @@ class DockerWorkspace:
                 if container.status == "paused":
                     self._set_hold(Hold.FROZEN)
                 elif container.status != "running":
-                    container.start()
-                    container.reload()
+                    self._start_container(container)
             self._container = container
             self._files = ContainerFiles(
-                client.api, str(container.id), frozen=lambda: self.frozen, exec_gate=self._exec_gate
+                client.api,
+                str(container.id),
+                frozen=lambda: self.frozen,
+                exec_gate=self._exec_gate,
+                owner=container_spec.container_owner(container),
             )
             self._drop_shell()
             if not self.frozen:  # ready before the first command, which then starts at once
@@ -214,45 +216,58 @@ class DockerWorkspace:
         assert self.conversation_id is not None
         client = self.client
         ensure_image(client, self.image, self.on_progress)
-        tags = labels.labels_for(self.conversation_id)
+        owner: container_spec.Owner | None = None
         if self.host_dir is not None:
             self.host_dir.mkdir(parents=True, exist_ok=True)
             volumes = {str(self.host_dir): {"bind": labels.WORKDIR, "mode": "rw"}}
+            owner = container_spec.folder_owner(client, self.image, self.host_dir)
         else:
             name = self.volume
             assert name is not None
             try:
                 client.volumes.get(name)
             except docker.errors.NotFound:
-                client.volumes.create(name=name, labels=tags)
+                client.volumes.create(name=name, labels=labels.labels_for(self.conversation_id))
             volumes = {name: {"bind": labels.WORKDIR, "mode": "rw"}}
-        options: dict[str, Any] = {
-            "detach": True,
-            "init": True,
-            "working_dir": labels.WORKDIR,
-            "labels": tags,
-            "volumes": volumes,
-            "environment": self.environment,
-            "privileged": False,
-            "security_opt": ["no-new-privileges:true"],
-            "cap_drop": ["ALL"],
-            "cap_add": CAPABILITIES,
-            "pids_limit": self.pids_limit,
-            "mem_limit": self.memory,
-            "memswap_limit": self.memory,
-            "nano_cpus": int(self.cpus * 1e9),
-            "name": labels.container_name(self.conversation_id),
-        }
-        if not self.network:
-            options["network_mode"] = "none"
+        options = container_spec.create_options(
+            conversation_id=self.conversation_id,
+            volumes=volumes,
+            environment=self.environment,
+            memory=self.memory,
+            cpus=self.cpus,
+            pids_limit=self.pids_limit,
+            network=self._network_name(),
+            owner=owner,
+        )
         try:
-            return client.containers.run(self.image, MAIN_PROCESS, **options)
+            container = client.containers.run(self.image, MAIN_PROCESS, **options)
         except docker.errors.ImageNotFound as exc:
             raise ImageMissingError(self.image, offline_hint(self.image)) from exc
         except docker.errors.APIError as exc:
-            if exc.status_code == 409:  # a container of that name exists without our label
-                return client.containers.run(self.image, MAIN_PROCESS, **{**options, "name": None})
-            raise
+            if exc.status_code != 409:  # else: a container of that name exists without our label
+                raise
+            container = client.containers.run(self.image, MAIN_PROCESS, **{**options, "name": None})
+        self._fence(container)
+        return container
+
+    def _network_name(self) -> str | None:
+        """The conversation's own network (made if missing), or None with no network."""
+        if not self.network:
+            return None
+        assert self.conversation_id is not None
+        return network.ensure_network(self.client, self.conversation_id).name
+
+    def _start_container(self, container: Container) -> None:
+        """Start it on its own network, then fence the host off (each start: a new netns)."""
+        if self.network and self.conversation_id is not None:
+            network.attach(self.client, container, self.conversation_id)
+        container.start()
+        container.reload()
+        self._fence(container)
+
+    def _fence(self, container: Container) -> None:
+        if self.network:
+            network.fence_or_cut(self.client, container, self.on_progress)
 
     def close(self) -> None:
         """Stop the container; it and its volume stay, so start() can reattach later."""
@@ -276,26 +291,16 @@ class DockerWorkspace:
                 if container is not None:
                     with contextlib.suppress(docker.errors.NotFound):
                         container.remove(force=True)
+                if self.conversation_id is not None:
+                    network.remove_network(client, self.conversation_id)
                 name = self.volume
                 if volume and name is not None:
-                    self._remove_helpers(name)
+                    removal.remove_volume_users(client, name)
                     with contextlib.suppress(docker.errors.NotFound):
                         client.volumes.get(name).remove(force=True)
             self._container = None
             self._files = None
             self._set_hold(Hold.NONE)
-
-    def _remove_helpers(self, volume: str) -> None:
-        """Berth's other containers on this volume (checkpoint helpers) go first: a volume
-        in use cannot be removed."""
-        users = self.client.containers.list(
-            ignore_removed=True,
-            all=True,
-            filters={"volume": volume, "label": f"{labels.MANAGED}=true"},
-        )
-        for user in users:
-            with contextlib.suppress(docker.errors.NotFound):
-                user.remove(force=True)
 
     # -- freeze ----------------------------------------------------------------------------
 
@@ -460,35 +465,7 @@ class DockerWorkspace:
             return shell
 
     def _gone_or(self, error: SandboxError) -> SandboxError:
-        """ContainerGoneError when the container is missing or stopped, else ``error``.
-
-        A shell that died with its container is noticed before the engine has updated the
-        container's state: a dead shell gets a short while for the state to settle."""
-        container = self._container
-        if container is None:
-            return error
-        deadline = time.monotonic() + (GONE_SETTLE_S if isinstance(error, ShellDiedError) else 0)
-        while True:
-            try:
-                with engine_errors():
-                    container.reload()
-            except EngineUnreachableError as exc:
-                return exc  # the engine itself went away, not just the shell
-            except docker.errors.NotFound:
-                return ContainerGoneError(
-                    f"The container {container.short_id} was removed. start() makes a new one "
-                    "on the same files."
-                )
-            except Exception:
-                return error
-            if container.status not in ("running", "paused"):
-                return ContainerGoneError(
-                    f"The container {container.short_id} is {container.status} (it stopped or "
-                    "was killed, perhaps out of memory). start() starts it again."
-                )
-            if time.monotonic() >= deadline:
-                return error
-            threading.Event().wait(0.05)
+        return liveness.gone_or(self._container, error)
 
     def execute(
         self,
@@ -511,14 +488,17 @@ class DockerWorkspace:
             if not shell.busy:
                 self._ask_warden("mark")  # the jobs that were there before this command
         try:
-            result = shell.run(
-                command,
-                timeout,
-                no_output_timeout=no_output_timeout,
-                is_input=is_input,
-                on_output=on_output,
-            )
-            return self._after_command(self._named_oom(result))
+            with self._disk.watch() as watch:
+                result = shell.run(
+                    command,
+                    timeout,
+                    no_output_timeout=no_output_timeout,
+                    is_input=is_input,
+                    on_output=on_output,
+                )
+            ran_s = time.time() - self._command_started
+            result = self._disk.checked(self._named_oom(result), watch, ran_s)
+            return self._after_command(result)
         except ShellDiedError as exc:
             with self._shell_lock:
                 if self._shell is shell:
@@ -527,6 +507,18 @@ class DockerWorkspace:
             if gone is exc:
                 raise
             raise gone from exc
+
+    @property
+    def disk_limit(self) -> int | None:
+        """The storage limit in bytes (writable layer + /workspace), None for none."""
+        return self._disk.limit
+
+    def _disk_size(self, size: Callable[[docker.APIClient, str], int | None]) -> int | None:
+        container = self._container
+        if container is None or self.hold is not Hold.NONE:
+            return None  # no exec into a held container
+        with self._exec_gate:
+            return size(self.client.api, str(container.id))
 
     def _after_command(self, result: CommandResult) -> CommandResult:
         """Stopped or timed out: its background jobs end with it. Out of processes (a fork
@@ -560,15 +552,9 @@ class DockerWorkspace:
         # Since this command started, never before the last check: a late second kill of
         # an earlier command must not be pinned on this one.
         since = max(self._command_started, self._oom_checked)
-        kills = 0
         try:
-            # The engine may record the event a moment after the command saw its kill.
-            for wait in OOM_EVENT_WAITS:
-                threading.Event().wait(wait)
-                with engine_errors():
-                    kills = oom.oom_kills_since(self.client.api, str(self.container.id), since)
-                if kills:
-                    break
+            with engine_errors():
+                kills = oom.oom_kills_awaited(self.client.api, str(self.container.id), since)
         except Exception:  # the plain "Killed" is still true
             return result
         finally:
@@ -595,76 +581,6 @@ class DockerWorkspace:
         # Only the very command that was stopped: never one the user started since.
         if self._shell is shell and shell.busy and shell.command_number == command:
             self._ask_warden("end-new")
-
-    # -- files -----------------------------------------------------------------------------
-
-    @property
-    def files(self) -> ContainerFiles:
-        if self._files is None:
-            raise SandboxError("The workspace has not been started: call start() first.")
-        return self._files
-
-    def _file_call(self, action: Callable[[], Any]) -> Any:
-        container = self.container
-        try:
-            with engine_errors(container.short_id):
-                return action()
-        except NoSuchPathError as exc:
-            gone = self._gone_or(exc)
-            if gone is exc:
-                raise
-            raise gone from exc
-
-    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
-        """FileTooLargeError, before reading, past ``limit`` bytes (a link's target's)."""
-        return self._file_call(lambda: self.files.read_bytes(path, limit))
-
-    def read_head(self, path: str, count: int) -> tuple[bytes, int]:
-        """The first ``count`` bytes of a file and its full size."""
-        return self._file_call(lambda: self.files.read_head(path, count))
-
-    def write_bytes(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        self._file_call(lambda: self.files.write_bytes(path, data, mode))
-
-    def read_text(self, path: str, encoding: str = "utf-8") -> str:
-        return self.read_bytes(path).decode(encoding, "replace")
-
-    def write_text(self, path: str, text: str, encoding: str = "utf-8") -> None:
-        self.write_bytes(path, text.encode(encoding))
-
-    def list_dir(self, path: str) -> list[FileEntry]:
-        return self._file_call(lambda: self.files.list_dir(path))
-
-    def stat(self, path: str) -> FileEntry | None:
-        """The entry at ``path`` (a symlink itself, not followed), or None."""
-        return self._file_call(lambda: self.files.stat(path))
-
-    def exists(self, path: str) -> bool:
-        return self._file_call(lambda: self.files.exists(path))
-
-    def put_archive(self, container_dir: str, data: bytes) -> None:
-        """Unpack a tar into ``container_dir``; entries landing outside it are refused."""
-        self._file_call(lambda: self.files.put_archive(container_dir, data))
-
-    def upload(
-        self,
-        host_path: str | os.PathLike[str],
-        container_dir: str,
-        progress: Progress | None = None,
-    ) -> None:
-        """Copy a host file or folder into ``container_dir`` (created if missing)."""
-        self._file_call(lambda: self.files.upload(Path(host_path), container_dir, progress))
-
-    def download(
-        self,
-        container_path: str,
-        host_dir: str | os.PathLike[str],
-        progress: Progress | None = None,
-    ) -> Path:
-        """Copy a container file or folder into ``host_dir``; returns the host path."""
-        return self._file_call(
-            lambda: self.files.download(container_path, Path(host_dir), progress)
-        )
 
 
 def _is_paused_error(exc: docker.errors.APIError) -> bool:

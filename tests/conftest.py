@@ -29,9 +29,10 @@ for _var in ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY"):
     os.environ.pop(_var, None)
 
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test:bookworm-minbase")
-# The checkpoint helper needs Python (the agent's image needs only bash): built the same way.
+# The checkpoint helper needs Python (the agent's image needs only bash), and iproute2 for the
+# network fence (sandbox/network.py): built the same way.
 CHECKPOINT_IMAGE = os.environ.get(
-    "BERTH_TEST_CHECKPOINT_IMAGE", "berth-test-checkpoints:bookworm-python3"
+    "BERTH_TEST_CHECKPOINT_IMAGE", "berth-test-checkpoints:bookworm-python3-iproute2"
 )
 
 
@@ -61,7 +62,7 @@ def sandbox_image(docker_client) -> Iterator[str]:
     from sandbox.images.offline import build_offline_image
 
     build_offline_image(TEST_IMAGE, client=docker_client)
-    build_offline_image(CHECKPOINT_IMAGE, client=docker_client, include=["python3"])
+    build_offline_image(CHECKPOINT_IMAGE, client=docker_client, include=["python3", "iproute2"])
     session_tag = f"session-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     session_image = _tag_for_session(docker_client, TEST_IMAGE, session_tag)
     helper_image = _tag_for_session(docker_client, CHECKPOINT_IMAGE, session_tag)

@@ -23,7 +23,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -41,6 +48,8 @@ KEYRING_USER = "llm_api_key"
 _MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*[bkmg]?\s*$", re.IGNORECASE)
 # Below this a container cannot even start bash reliably.
 _MIN_MEMORY_BYTES = 6 * 1024 * 1024
+# Below this a workspace cannot hold even a small project.
+_MIN_DISK_BYTES = 10 * 1024 * 1024
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 # Fields the environment can set, and the variable that sets each (it wins over the file).
@@ -147,6 +156,8 @@ class AppSettings(BaseSettings):
     # Sandbox limits, applied to the containers of conversations started afterwards.
     network_enabled: bool = True
     memory_limit: str = "2g"
+    # What a conversation may store (its container's writable layer plus /workspace).
+    disk_limit: str = "10g"
     cpu_limit: float = Field(default=2.0, gt=0, le=256)
     # How Pause holds a running command still: the engine's freeze, SIGSTOP to the
     # container's processes, or auto (freeze, then SIGSTOP where the freeze fails).
@@ -190,16 +201,20 @@ class AppSettings(BaseSettings):
             raise ValueError("an image name has no spaces, e.g. berth-sandbox:latest")
         return value
 
-    @field_validator("memory_limit")
+    @field_validator("memory_limit", "disk_limit")
     @classmethod
-    def _check_memory(cls, value: str) -> str:
+    def _check_size(cls, value: str, info: ValidationInfo) -> str:
+        memory = info.field_name == "memory_limit"
         if not _MEMORY_RE.match(value):
-            raise ValueError("must be a size such as 512m or 2g")
+            raise ValueError(
+                "must be a size such as 512m or 2g" if memory else "must be a size such as 10g"
+            )
         value = value.strip().replace(" ", "").lower()
         unit = value[-1] if value[-1] in _UNITS else ""
         number = float(value[:-1] if unit else value)
-        if number * _UNITS[unit] < _MIN_MEMORY_BYTES:
-            raise ValueError("must be at least 6m")
+        least, said = (_MIN_MEMORY_BYTES, "6m") if memory else (_MIN_DISK_BYTES, "10m")
+        if number * _UNITS[unit] < least:
+            raise ValueError(f"must be at least {said}")
         return value
 
     # Whether the keyring's key is still to be read (``load(keyring_later=True)``), and the
@@ -303,6 +318,7 @@ class AppSettings(BaseSettings):
         return {
             "network": self.network_enabled,
             "memory": self.memory_limit,
+            "disk_limit": self.disk_limit,
             "cpus": self.cpu_limit,
             "pause_mode": self.pause_mode,
         }

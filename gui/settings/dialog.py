@@ -69,6 +69,7 @@ TEXT_FIELDS = (
     "condensation_model",
     "sandbox_image",
     "memory_limit",
+    "disk_limit",
 )
 
 
@@ -192,6 +193,9 @@ class SettingsDialog(QDialog):
         self.image_edit = self._line("sandbox_image", settings.sandbox_image or "", "Berth's image")
         self.memory_edit = self._line("memory_limit", settings.memory_limit, "2g")
         self.memory_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.disk_edit = self._line("disk_limit", settings.disk_limit, "10g")
+        self.disk_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.disk_edit.setToolTip("What a conversation may store: /workspace and other files")
         self.cpus_edit = self._line("cpu_limit", f"{settings.cpu_limit:g}", "2")
         self.cpus_edit.setFixedWidth(self.SHORT_WIDTH)
         self.network_check = QCheckBox("Allow the container to reach the network", self)
@@ -230,6 +234,7 @@ class SettingsDialog(QDialog):
         sandbox_form.addRow(
             self._label("Memory limit:"), self._field("memory_limit", self.memory_edit)
         )
+        sandbox_form.addRow(self._label("Disk limit:"), self._field("disk_limit", self.disk_edit))
         sandbox_form.addRow(self._label("CPU limit:"), self._field("cpu_limit", self.cpus_edit))
         sandbox_form.addRow(self._label("Pause:"), self._field("pause_mode", self.pause_combo))
         sandbox_form.addRow(
@@ -359,6 +364,7 @@ class SettingsDialog(QDialog):
             "condensation_model": self.condensation_model_edit.text(),
             "sandbox_image": self.image_edit.text(),
             "memory_limit": self.memory_edit.text(),
+            "disk_limit": self.disk_edit.text(),
             "cpu_limit": self.cpus_edit.text().strip(),
             "network_enabled": self.network_check.isChecked(),
             "pause_mode": self.pause_combo.currentData(),

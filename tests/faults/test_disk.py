@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -166,3 +167,37 @@ def test_a_damaged_state_json_is_rebuilt_from_the_events(
     assert again.stats.llm_calls == 1
     assert json.loads(state.read_text())["id"] == first.id  # written whole again
     again.close()
+
+
+LIMIT_SAID = (
+    r"\[The sandbox's disk limit of 50 MiB is reached "
+    r"\(/workspace [\d.]+ (bytes|KiB|MiB), other files [\d.]+ (bytes|KiB|MiB)\): "
+    r"delete files to go on\.\]"
+)
+SLOW_WRITER = "for i in $(seq 100); do head -c 1M /dev/zero >> {path}; sleep 0.02; done; sleep 600"
+
+
+@pytest.mark.parametrize("path", ["/workspace/big", "/var/tmp/big"])
+def test_the_disk_limit_ends_the_command_with_a_clear_message(make_ws, path: str) -> None:
+    ws = make_ws(disk_limit="50m")
+    ws.start()
+
+    result = ws.execute(SLOW_WRITER.format(path=path), timeout=300)
+
+    assert result.interrupted  # ended by the limit, not by its own end (sleep 600)
+    said = result.output.strip().splitlines()[-1]
+    assert re.fullmatch(LIMIT_SAID, said), said
+    # Deleting is what the message asks, and then commands run without it.
+    after = ws.execute(f"rm -f {path}; echo freed", timeout=60)
+    assert after.output == "freed\n"
+
+
+def test_a_full_sandbox_disk_is_one_clear_message(make_ws, small_disk: Path) -> None:
+    ws = make_ws(host_dir=small_disk)
+    ws.start()
+
+    result = ws.execute("head -c 4M /dev/zero > /workspace/fill", timeout=60)
+
+    assert "No space left on device" in result.output
+    assert "[The sandbox's disk is full (/workspace " in result.output
+    assert result.output.rstrip().endswith(": delete files to go on.]")

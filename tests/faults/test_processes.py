@@ -126,3 +126,23 @@ def test_reattaching_ends_the_shells_a_killed_app_left(make_ws, sandbox_image) -
         assert _count(again, "bash --norc --noprofile -c") == 1  # and its own warden
     finally:
         again._drop_shell()
+
+
+def test_stop_ends_a_setsid_daemon_the_command_started(make_ws) -> None:
+    ws = make_ws()
+    ws.start()
+    ws.execute("setsid -f sleep 2001", timeout=30)  # an earlier command's daemon: it stays
+    writer = "setsid -f bash -c 'while :; do echo x >> /tmp/daemon.log; sleep 0.05; done'"
+    worker = threading.Thread(target=_quietly, args=(ws, f"{writer}; sleep 2002"))
+    worker.start()
+    wait_until(lambda: _count(ws, "sleep 2002") == 1, what="the command to start")
+
+    ws.interrupt()
+    worker.join(15)
+
+    size = "stat -c %s /tmp/daemon.log"
+    first = ws.container.exec_run(["bash", "-c", size]).output
+    time.sleep(1)  # not a timing assert: a live writer adds ~20 lines in this second
+    assert ws.container.exec_run(["bash", "-c", size]).output == first
+    assert _count(ws, "bash -c while") == 0
+    assert _count(ws, "sleep 2001") == 1  # there before the command: left alone

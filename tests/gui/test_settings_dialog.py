@@ -64,6 +64,7 @@ def _fill(dialog: SettingsDialog, **texts: str) -> None:
         "key": dialog.api_key_edit,
         "image": dialog.image_edit,
         "memory": dialog.memory_edit,
+        "disk": dialog.disk_edit,
         "cpus": dialog.cpus_edit,
         "window": dialog.context_window_edit,
         "condenser": dialog.condensation_model_edit,
@@ -144,6 +145,7 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
         "memory": "512m",
         "cpus": 0.5,
         "pause_mode": "auto",
+        "disk_limit": "10g",
     }
 
     again = _dialog(qtbot, loaded)  # a reopened dialog shows what was saved
@@ -430,3 +432,21 @@ def test_with_no_os_keyring_the_key_stays_in_the_session_and_never_in_a_file(
     for path in files:
         data = path.read_bytes()
         assert SECRET.encode() not in data and encoded not in data, path
+
+
+def test_the_disk_limit_is_set_in_settings_and_reaches_the_workspace(qtbot, home: Path) -> None:
+    dialog = _dialog(qtbot)
+    _fill(dialog, model="openai/gpt-4o", disk="lots")
+    assert "10g" in dialog.error_text("disk_limit")
+    assert not dialog.ok_button.isEnabled()
+    _fill(dialog, disk="1m")
+    assert "at least 10m" in dialog.error_text("disk_limit")
+
+    _fill(dialog, disk="20g")
+    assert dialog.error_text("disk_limit") == ""
+    dialog.accept()
+
+    loaded = AppSettings.load()
+    assert loaded.disk_limit == "20g"
+    assert loaded.workspace_options()["disk_limit"] == "20g"
+    assert AppSettings().disk_limit == "10g"  # the default, shown in the dialog

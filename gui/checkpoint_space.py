@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import docker.errors
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.background import Background, first_line
 
 # The store's modules are imported here, on the GUI thread, when the dialog module loads:
 # importing them on the worker thread while Qt collects garbage here crashes shiboken.
-from sandbox.checkpoints import default_store_volume, helper_image, store_only
+from sandbox.checkpoints import helper_image, store_only, store_volumes
 from sandbox.engine import connect
 from sandbox.images.offline import image_exists
 
@@ -35,9 +34,7 @@ def _size(count: int) -> str:
 def _usage_text() -> str:
     # Nothing to measure, or no helper yet: say so rather than start (or build) anything.
     client = connect()
-    try:
-        client.volumes.get(default_store_volume())
-    except docker.errors.NotFound:
+    if not store_volumes(client):
         return "No checkpoints yet."
     if not image_exists(client, helper_image()):
         return "Checkpoints are measured once their helper image is built (first run)."

@@ -92,6 +92,7 @@ class DockerWorkspace:
         # No pause while an exec starts (the engine wedges the container): see freeze().
         self._exec_gate = threading.RLock()
         self.hold = Hold.NONE  # what holds the processes still (see suspend())
+        self._brief_hold = False  # the hold is stillness.held_still's, not a user's pause
         self._command_started = time.time()  # for naming an OOM kill (sandbox/oom.py)
         self._oom_checked = 0.0
         self._warden: Warden | None = None
@@ -323,6 +324,7 @@ class DockerWorkspace:
     def _suspend(self, mode: PauseMode) -> PauseOutcome:
         container = self.container
         if self.hold is not Hold.NONE:
+            self._brief_hold = False  # a pause now owns a hold held_still() made
             return PauseOutcome(hold=self.hold)
         with engine_errors(container.short_id), self._exec_gate:
             self._clock.pause()  # first: no timer may fire while the pause is under way

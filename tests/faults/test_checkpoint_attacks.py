@@ -212,7 +212,7 @@ def test_files_over_the_limits_are_kept_out_with_a_note_and_left_be(ws, stores):
 
     # Two new files of 600 kB: one fits the checkpoint's 1 MB of new data, one does not.
     ws.execute(
-        "cd /workspace && head -c 600000 /dev/urandom > c.bin && head -c 600000 /dev/urandom > d.bin"
+        "cd /workspace && for f in c d; do head -c 600000 /dev/urandom > $f.bin; done"
     )
     capped = store.snapshot("capped", max_file_bytes=1_000_000, max_new_bytes=1_000_000)
     assert capped.skipped == 2  # huge.bin, and one of the two

@@ -333,16 +333,19 @@ class CheckpointKeeper:
         workspace = self._c.workspace
         # Nothing the agent left may write (or swap names) while /workspace is rewritten.
         end_processes(workspace)
-        with held_still(workspace):
-            try:
-                self.store().restore(intent.tree)
-            except Exception as exc:
-                # The server may have died under the restore: once more, on a fresh helper.
-                log.warning("a rewind failed (%s); trying once more", exc)
-                self.store().restore(intent.tree)
-        with contextlib.suppress(Exception):  # the one end_processes ended; else lazily
-            if workspace.hold.value == "none":
-                workspace.restart_shell()
+        try:
+            with held_still(workspace):
+                try:
+                    self.store().restore(intent.tree)
+                except Exception as exc:
+                    # The server may have died under the restore: once more, on a fresh helper.
+                    log.warning("a rewind failed (%s); trying once more", exc)
+                    self.store().restore(intent.tree)
+        finally:
+            # A new shell for the one end_processes ended (a paused container: on resume).
+            with contextlib.suppress(Exception):
+                if workspace.hold.value == "none":
+                    workspace.restart_shell()
         c = self._c
         events = c.state.events
         if not any(isinstance(e, RewindEvent) and e.rewind_id == intent.rewind_id for e in events):

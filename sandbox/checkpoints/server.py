@@ -44,10 +44,13 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.checkpoints import compare, fdtree, restoring
 from sandbox.checkpoints.fdtree import Frame
+
+if TYPE_CHECKING:
+    from sandbox.checkpoints.stores import Stores
 
 WORKSPACE = "/workspace"
 STORE = "/store"
@@ -90,11 +93,11 @@ class _Scan:
 
 
 class Store:
-    def __init__(self, root: str = STORE, workspace: str = WORKSPACE) -> None:
+    def __init__(self, root: str = STORE, workspace: str = WORKSPACE, create: bool = True) -> None:
         self.root = root
         self.workspace = workspace
         self.objects = os.path.join(root, "objects")
-        for sub in ("objects", "refs", "locks", "tmp"):
+        for sub in ("objects", "refs", "locks", "tmp") if create else ():
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         # rel path -> (stat key, hash, sparse) and rel dir -> (entries, tree hash).
         self.files: dict[str, tuple[tuple[int, int, int, int], str, bool]] = {}
@@ -405,25 +408,37 @@ class Store:
     # -- refs, space -----------------------------------------------------------------------
 
     def copy_refs(
-        self, conversation: str, refs: dict[str, str], source: str | None = None
+        self, conversation: str, refs: dict[str, str] | None, source: str | None = None
     ) -> dict[str, object]:
         """Name trees as checkpoints of ``conversation``; with ``source`` (another store's
-        root, mounted read-only) the objects they need are copied in from there first."""
+        root, mounted read-only) the objects they need are copied in from there first, and
+        ``refs`` None means all that conversation's checkpoints there."""
         copied = 0
         with self._lock("gc", exclusive=False):
             if source is not None:
-                other = Store(source, self.workspace)
+                other = Store(source, self.workspace, create=False)
+                if refs is None:
+                    refs = other.refs_of(conversation)
                 with other._lock("gc", exclusive=False):
                     live: set[str] = set()
                     for root in refs.values():
                         other._mark_root(root, live)
                     for digest in sorted(live):
                         copied += self._copy_object(other, digest)
-            for ref, root in refs.items():
+            for ref, root in (refs or {}).items():
                 if not os.path.exists(self._path(root)):
                     raise StoreError(f"checkpoint {ref} names content this store lacks")
                 self._write_ref(conversation, ref, root)
-        return {"copied": len(refs), "objects": copied}
+        return {"copied": len(refs or {}), "objects": copied}
+
+    def refs_of(self, conversation: str) -> dict[str, str]:
+        folder = os.path.join(self.root, "refs", _safe_name(conversation))
+        found: dict[str, str] = {}
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if ".tmp-" not in name:
+                with open(os.path.join(folder, name)) as handle:
+                    found[name] = handle.read().strip()
+        return found
 
     def _copy_object(self, other: Store, digest: str) -> int:
         target = self._path(digest)
@@ -524,32 +539,6 @@ class Store:
         return {"bytes": total, "objects": count}
 
 
-class Stores:
-    """Every conversation's store at once (mounted under one folder): the space they use,
-    pruning and gc, each store by itself."""
-
-    def __init__(self, folder: str) -> None:
-        self.stores = [Store(os.path.join(folder, name)) for name in sorted(os.listdir(folder))]
-
-    def _sum(self, answers: list[dict[str, object]]) -> dict[str, object]:
-        total: dict[str, object] = {}
-        for answer in answers:
-            for key, value in answer.items():
-                total[key] = int(total.get(key, 0)) + int(value)  # type: ignore[call-overload]
-        return total
-
-    def usage(self) -> dict[str, object]:
-        return self._sum([{"bytes": 0, "objects": 0}, *(s.usage() for s in self.stores)])
-
-    def gc(self) -> dict[str, object]:
-        return self._sum([{"removed": 0, "freed": 0}, *(s.gc() for s in self.stores)])
-
-    def prune(self, keep_last: int) -> dict[str, object]:
-        return self._sum(
-            [{"dropped": 0, "removed": 0, "freed": 0}, *(s.prune(keep_last) for s in self.stores)]
-        )
-
-
 def serve(store: Store | Stores) -> None:
     operations: dict[str, Callable[..., dict[str, object]]] = {
         "gc": store.gc,
@@ -592,6 +581,8 @@ def _more_descriptors() -> None:
 if __name__ == "__main__":
     _more_descriptors()
     if len(sys.argv) > 2 and sys.argv[1] == "--stores":
+        from sandbox.checkpoints.stores import Stores
+
         serve(Stores(sys.argv[2]))
     else:
         serve(Store())

@@ -61,7 +61,7 @@ OF_LABEL = labels.CHECKPOINTS_OF
 # On each conversation's store volume: the prefix it was named from (tests use their own).
 STORE_LABEL = "berth.checkpoints.store"
 log = logging.getLogger(__name__)
-SERVER_FILES = ("server.py", "fdtree.py", "compare.py", "restoring.py")
+SERVER_FILES = ("server.py", "fdtree.py", "compare.py", "restoring.py", "stores.py")
 PACKAGE = Path(__file__).parent
 SERVER_DIR = "/opt/berth"
 SERVER_ARGV = ["python3", "-u", "-S", f"{SERVER_DIR}/sandbox/checkpoints/server.py"]

@@ -82,13 +82,17 @@ def held_still(workspace: DockerWorkspace) -> Iterator[None]:
     if not workspace.started or workspace.hold is not Hold.NONE:
         yield
         return
-    workspace._brief_hold = workspace.suspend().held
-    try:
-        yield
-    finally:
-        if workspace._brief_hold:
-            workspace._brief_hold = False
-            workspace.thaw()
+    # No exec may start while the engine holds the container frozen for us (an exec that
+    # meets a freeze wedges the engine): the shell waits for the gate meanwhile. A pause
+    # does not wait for it (suspend() returns at once when already held).
+    with workspace._exec_gate:
+        workspace._brief_hold = workspace.suspend().held
+        try:
+            yield
+        finally:
+            if workspace._brief_hold:
+                workspace._brief_hold = False
+                workspace.thaw()
 
 
 def end_processes(workspace: DockerWorkspace) -> int:

@@ -26,14 +26,17 @@ from tests.support.workspaces import started_workspace
 
 SECRET = "b-secret-7f3a9c"
 
-# renameat2(RENAME_EXCHANGE) in a loop: /workspace/d (a directory) and /workspace/l (a
-# symlink to the store's objects, as the helper sees its own file system) trade places.
+# renameat2(RENAME_EXCHANGE) in a loop: /workspace/dN (directories) and /workspace/lN
+# (symlinks to the store's objects, as the helper sees its own file system) trade places.
+PAIRS = 16
 SWAPPER = b"""
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 os.chdir("/workspace")
+pairs = [(b"d%d" % n, b"l%d" % n) for n in range(16)]
 while True:
-    libc.renameat2(-100, b"d", -100, b"l", 2)
+    for d, l in pairs:
+        libc.renameat2(-100, d, -100, l, 2)
 """
 
 # Every file of /workspace, raw and zlib-inflated: does any hold the other conversation's
@@ -105,8 +108,8 @@ def test_a_symlink_swapping_agent_reaches_no_other_conversations_checkpoints(
     attacker_ws = python_ws
     attacker = stores(attacker_ws)
     attacker_ws.execute(
-        "mkdir -p /workspace/d/sub && echo mine > /workspace/d/sub/f && "
-        "ln -s /store/objects /workspace/l"
+        f"cd /workspace && for n in $(seq 0 {PAIRS - 1}); do mkdir -p d$n/sub && "
+        "echo mine > d$n/sub/f && ln -s /store/objects l$n; done"
     )
     first = attacker.snapshot("a0")
     attacker_ws.write_bytes("/tmp/look.py", LOOK.encode())
@@ -128,7 +131,7 @@ def test_a_symlink_swapping_agent_reaches_no_other_conversations_checkpoints(
         look = attacker_ws.execute(f"python3 /tmp/look.py {SECRET}")
         assert look.output.strip() == "0", look.output
     attacker.restore(first.tree)
-    assert attacker_ws.read_bytes("/workspace/d/sub/f") == b"mine\n"
+    assert attacker_ws.read_bytes(f"/workspace/d{PAIRS - 1}/sub/f") == b"mine\n"
     assert stolen == []
 
     # The other conversation never noticed: every object kept, its rewind intact.
@@ -211,9 +214,7 @@ def test_files_over_the_limits_are_kept_out_with_a_note_and_left_be(ws, stores):
     assert ws.read_bytes("/workspace/huge.bin") == huge  # kept out, so left as it is
 
     # Two new files of 600 kB: one fits the checkpoint's 1 MB of new data, one does not.
-    ws.execute(
-        "cd /workspace && for f in c d; do head -c 600000 /dev/urandom > $f.bin; done"
-    )
+    ws.execute("cd /workspace && for f in c d; do head -c 600000 /dev/urandom > $f.bin; done")
     capped = store.snapshot("capped", max_file_bytes=1_000_000, max_new_bytes=1_000_000)
     assert capped.skipped == 2  # huge.bin, and one of the two
     assert any("checkpoint's limit" in note for note in capped.notes)

@@ -196,6 +196,8 @@ class CheckpointEvent(EventBase):
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    # Files kept out of it (over a size limit), each with why: a rewind leaves them be.
+    notes: list[str] = Field(default_factory=list)
 
 
 class CheckpointFailedEvent(EventBase):

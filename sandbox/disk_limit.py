@@ -14,6 +14,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import docker
 from pydantic import BaseModel
@@ -64,12 +65,17 @@ def layer_size(api: docker.APIClient, container_id: str) -> int | None:
     return int(rows[0].get("SizeRw") or 0) if rows else None
 
 
-def workspace_size(api: docker.APIClient, container_id: str) -> int | None:
+def workspace_size(
+    api: docker.APIClient, container_id: str, gate: AbstractContextManager[object] | None = None
+) -> int | None:
     """What du counts under /workspace, or None when no exec can start (frozen, the pids
-    limit full) or du says nothing."""
+    limit full) or du says nothing. ``gate`` is held while the exec starts, not while du
+    runs: a pause waits for an exec's start (see DockerWorkspace), never for a long du."""
     try:
-        exec_id = api.exec_create(container_id, ["du", "-skx", labels.WORKDIR], stderr=False)
-        out = api.exec_start(exec_id["Id"])
+        with gate or contextlib.nullcontext():
+            exec_id = api.exec_create(container_id, ["du", "-skx", labels.WORKDIR], stderr=False)
+            chunks = api.exec_start(exec_id["Id"], stream=True)
+        out = b"".join(chunks)
     except Exception:
         return None
     first = (out.decode(errors="replace").split() or ["?"])[0]

@@ -15,7 +15,8 @@ def remove_conversation_resources(
     conversation_id: str, client: docker.DockerClient | None = None
 ) -> int:
     """Remove every container labelled with ``conversation_id`` (running or frozen ones
-    too) and its named volume; returns how many containers went.
+    too), its checkpoint helpers, its named volume and its checkpoint store; returns how
+    many containers went.
 
     Raises EngineUnreachableError when the engine is away, so the caller can try later.
     A host folder mounted at /workspace is never touched: only the named volume goes.
@@ -28,6 +29,11 @@ def remove_conversation_resources(
             all=True,
             filters={"label": f"{labels.CONVERSATION}={conversation_id}"},
         )
+        found += client.containers.list(
+            ignore_removed=True,
+            all=True,
+            filters={"label": f"{labels.CHECKPOINTS_OF}={conversation_id}"},
+        )
         for container in found:
             if container.labels.get(labels.MANAGED) != "true":
                 continue
@@ -37,6 +43,12 @@ def remove_conversation_resources(
         network.remove_network(client, conversation_id)
         with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(labels.volume_name(conversation_id)).remove(force=True)
+        # Its checkpoint store (sandbox.checkpoints), labelled as the conversation's.
+        tagged = client.volumes.list(filters={"label": f"{labels.CONVERSATION}={conversation_id}"})
+        for volume in tagged:
+            if (volume.attrs.get("Labels") or {}).get(labels.MANAGED) == "true":
+                with contextlib.suppress(docker.errors.NotFound):
+                    volume.remove(force=True)
     return removed
 
 

@@ -78,7 +78,7 @@ class DockerWorkspace(WorkspaceFiles):
         # writable layer + /workspace, in bytes (None: unlimited); see sandbox/disk_limit.py
         self._disk = DiskGuard(
             parse_size(disk_limit) if disk_limit is not None else None,
-            (lambda: self._disk_size(layer_size), lambda: self._disk_size(workspace_size)),
+            (self._layer_size, self._workspace_size),
             self.interrupt,
         )
         self._client = client
@@ -91,6 +91,7 @@ class DockerWorkspace(WorkspaceFiles):
         # No pause while an exec starts (the engine wedges the container): see freeze().
         self._exec_gate = threading.RLock()
         self.hold = Hold.NONE  # what holds the processes still (see suspend())
+        self._brief_hold = False  # the hold is stillness.held_still's, not a user's pause
         self._command_started = time.time()  # for naming an OOM kill (sandbox/oom.py)
         self._oom_checked = 0.0
         self._warden: Warden | None = None
@@ -328,6 +329,7 @@ class DockerWorkspace(WorkspaceFiles):
     def _suspend(self, mode: PauseMode) -> PauseOutcome:
         container = self.container
         if self.hold is not Hold.NONE:
+            self._brief_hold = False  # a pause now owns a hold held_still() made
             return PauseOutcome(hold=self.hold)
         with engine_errors(container.short_id), self._exec_gate:
             self._clock.pause()  # first: no timer may fire while the pause is under way
@@ -513,12 +515,15 @@ class DockerWorkspace(WorkspaceFiles):
         """The storage limit in bytes (writable layer + /workspace), None for none."""
         return self._disk.limit
 
-    def _disk_size(self, size: Callable[[docker.APIClient, str], int | None]) -> int | None:
+    def _layer_size(self) -> int | None:
+        container = self._container
+        return None if container is None else layer_size(self.client.api, str(container.id))
+
+    def _workspace_size(self) -> int | None:
         container = self._container
         if container is None or self.hold is not Hold.NONE:
             return None  # no exec into a held container
-        with self._exec_gate:
-            return size(self.client.api, str(container.id))
+        return workspace_size(self.client.api, str(container.id), self._exec_gate)
 
     def _after_command(self, result: CommandResult) -> CommandResult:
         """Stopped or timed out: its background jobs end with it. Out of processes (a fork

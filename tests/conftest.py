@@ -87,6 +87,13 @@ def sandbox_image(docker_client) -> Iterator[str]:
             docker_client.images.remove(image, noprune=True)
     with contextlib.suppress(Exception):
         docker_client.volumes.get(store_volume).remove(force=True)
+    # Each conversation's own store, named from that prefix (sandbox.checkpoints).
+    stores = docker_client.volumes.list(
+        filters={"label": f"berth.checkpoints.store={store_volume}"}
+    )
+    for volume in stores:
+        with contextlib.suppress(Exception):
+            volume.remove(force=True)
 
 
 def _tag_for_session(client, image: str, session_tag: str) -> str:

@@ -6,15 +6,21 @@ that keeps a content-addressed copy of /workspace). What a Conversation does:
 - ``checkpoint 0`` as a run first starts, then one after each tool call that ran. Each is
   taken on this module's own thread, while the next LLM request is under way, and the next
   tool call waits for it (so no step's changes leak into the one before). That wait ends at
-  once on pause or stop: checkpoints never hold up a pause. A checkpoint that fails is a
-  CheckpointFailedEvent (a warning); the run goes on.
+  once on pause or stop: checkpoints never hold up a pause. The agent's container is held
+  still while the helper reads (sandbox.stillness), unless the user's pause holds it. A
+  checkpoint that fails is a CheckpointFailedEvent (a warning); the run goes on. Files kept
+  out over a size limit are named in the CheckpointEvent's notes.
 - ``rewind``: the intent is written to the conversation's folder first (``rewind.json``),
-  then /workspace is restored, then a RewindEvent is recorded and the intent removed. A
-  kill at any point leaves the intent; reopening (or the next run) restores again, which is
-  idempotent, so the workspace ends as the checkpoint, never as a mixture.
+  then every process the agent left is ended, /workspace is restored with the container
+  held still, then a RewindEvent is recorded and the intent removed. A kill at any point
+  leaves the intent; reopening (or the next run) restores again, which is idempotent, so
+  the workspace ends as the checkpoint, never as a mixture. An intent that cannot be read,
+  or whose restore keeps failing, is dropped with a CheckpointFailedEvent saying so: the
+  conversation always opens and runs.
 - ``fork``: a new conversation folder with the events up to the checkpoint, a new volume
-  restored from the store (content is never copied inside the store: the fork names the
-  same trees), then the conversation reopened from that folder.
+  and a store of its own, into which the checkpoints it keeps are copied with all they
+  need (so neither conversation's pruning can reach the other's), then the conversation
+  reopened from that folder.
 """
 
 from __future__ import annotations
@@ -56,8 +62,11 @@ REWIND_FILE = "rewind.json"
 REWOUND_NOT_RUN = "Not run: the user rewound the workspace to before this tool call."
 FORKED_NOT_RUN = "Not run: this conversation was forked from before this tool call."
 REWOUND_STOPPED = "Stopped: the user rewound the workspace while this command ran."
-# How long close() lets a checkpoint under way finish before leaving it.
-CLOSE_WAIT_S = 30.0
+# How long close() lets a checkpoint under way finish before stopping its helper.
+CLOSE_WAIT_S = 3.0
+# Reopening tries a rewind left unfinished this many times (the next run once more) before
+# the intent is dropped: a restore that always fails must not keep the conversation shut.
+REWIND_ATTEMPTS = 2
 
 
 class CheckpointHost(EngineHost, Protocol):
@@ -113,6 +122,7 @@ class RewindIntent(BaseModel):
     step: int
     tree: str
     to_event_id: str | None
+    attempts: int = 0  # restores that failed so far
 
 
 class CheckpointNotFoundError(KeyError):
@@ -177,9 +187,10 @@ class CheckpointKeeper:
     # -- taking checkpoints ----------------------------------------------------------------
 
     def before_run(self) -> None:
-        """Finish a rewind left half-done, and take checkpoint 0 the first time."""
+        """Finish a rewind left half-done (or drop it), and take checkpoint 0 the first
+        time."""
         if self.intent_path.exists():
-            self.finish_rewind()
+            self._finish_or_drop(last_try=True)
         if not self._has_first:
             self._has_first = True
             events = self._c.events
@@ -188,12 +199,43 @@ class CheckpointKeeper:
     def recover(self) -> None:
         """On reopen: a rewind a kill cut short is finished now (the next run tries again
         if the engine will not let it)."""
-        if not self.intent_path.exists():
+        if self.intent_path.exists():
+            self._finish_or_drop(last_try=False)
+
+    def _finish_or_drop(self, last_try: bool) -> None:
+        """Finish the rewind an intent names; never raises. An unreadable intent, or one
+        whose restore failed on its last try, is dropped and said in the history."""
+        try:
+            intent = RewindIntent.model_validate_json(self.intent_path.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self._drop_intent(0, f"A rewind left unfinished could not be read ({exc}).")
             return
         try:
             self.finish_rewind()
         except Exception as exc:
-            log.warning("could not finish the rewind left by a crash: %s", exc)
+            attempts = intent.attempts + 1
+            log.warning("could not finish the rewind left unfinished (try %d): %s", attempts, exc)
+            if last_try or attempts >= REWIND_ATTEMPTS:
+                where = "the start" if intent.step == 0 else f"step {intent.step}"
+                self._drop_intent(
+                    intent.step,
+                    f"The rewind to {where} could not be finished ({exc}); /workspace may "
+                    "be partly rewound. Rewind again to try once more.",
+                )
+            else:
+                with contextlib.suppress(OSError):
+                    update = {"attempts": attempts}
+                    _write_atomically(
+                        self.intent_path, intent.model_copy(update=update).model_dump_json()
+                    )
+
+    def _drop_intent(self, step: int, message: str) -> None:
+        log.warning("%s", message)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.intent_path)
+        self._c.record(CheckpointFailedEvent(step=step, message=message))
 
     def after_tool(self, observation: ObservationEvent) -> None:
         """A tool call ran: checkpoint what it left (off this thread)."""
@@ -231,7 +273,11 @@ class CheckpointKeeper:
     def _take(self, job: _Job) -> None:
         checkpoint_id = uuid.uuid4().hex[:16]
         try:
-            snapshot = self.store().snapshot(checkpoint_id)
+            from sandbox.stillness import held_still
+
+            store = self.store()
+            with held_still(self._c.workspace):
+                snapshot = store.snapshot(checkpoint_id)
         except Exception as exc:  # a warning, never the end of the run
             log.warning("checkpoint %d failed: %s", job.step, exc)
             self._c.record(
@@ -252,8 +298,11 @@ class CheckpointKeeper:
                 files=snapshot.files,
                 bytes=snapshot.bytes,
                 seconds=snapshot.seconds,
+                notes=snapshot.notes,
             )
         )
+        for note in snapshot.notes:
+            log.warning("checkpoint %d: %s", job.step, note)
 
     def settle(self, stop: Callable[[], bool]) -> bool:
         """Wait for the checkpoints under way, unless ``stop()`` (pause, interrupt) comes
@@ -286,13 +335,25 @@ class CheckpointKeeper:
 
     def finish_rewind(self) -> None:
         """Restore the workspace an intent names (again, if need be) and record the rewind."""
+        from sandbox.stillness import end_processes, held_still
+
         intent = RewindIntent.model_validate_json(self.intent_path.read_bytes())
+        workspace = self._c.workspace
+        # Nothing the agent left may write (or swap names) while /workspace is rewritten.
+        end_processes(workspace)
         try:
-            self.store().restore(intent.tree)
-        except Exception as exc:
-            # The server may have died under the restore: once more, on a fresh helper.
-            log.warning("a rewind failed (%s); trying once more", exc)
-            self.store().restore(intent.tree)
+            with held_still(workspace):
+                try:
+                    self.store().restore(intent.tree)
+                except Exception as exc:
+                    # The server may have died under the restore: once more, on a fresh helper.
+                    log.warning("a rewind failed (%s); trying once more", exc)
+                    self.store().restore(intent.tree)
+        finally:
+            # A new shell for the one end_processes ended (a paused container: on resume).
+            with contextlib.suppress(Exception):
+                if workspace.hold.value == "none":
+                    workspace.restart_shell()
         c = self._c
         events = c.events
         if not any(isinstance(e, RewindEvent) and e.rewind_id == intent.rewind_id for e in events):
@@ -318,7 +379,7 @@ class CheckpointKeeper:
         """A new conversation's folder beside this one's (own id, volume) from a checkpoint;
         returns its id, for the caller to open."""
         from sandbox import labels
-        from sandbox.checkpoints import CheckpointStore, WorkspaceMount
+        from sandbox.checkpoints import CheckpointStore, WorkspaceMount, copy_checkpoints
 
         checkpoint = self.get(checkpoint_id)
         self.wait_idle()
@@ -332,11 +393,11 @@ class CheckpointKeeper:
         client = c.workspace.client
         volume = labels.volume_name(fork_id)
         client.volumes.create(name=volume, labels=labels.labels_for(fork_id))
+        copy_checkpoints(client, c.id, fork_id, {e.checkpoint_id: e.tree for e in kept})
         helper = CheckpointStore(
             fork_id, WorkspaceMount(kind="volume", source=volume), client=client
         )
         try:
-            helper.keep({e.checkpoint_id: e.tree for e in kept})
             helper.restore(checkpoint.tree)
         finally:
             helper.close()
@@ -368,7 +429,8 @@ class CheckpointKeeper:
     # -- changes, space, life --------------------------------------------------------------
 
     def changes(self, since: str | None = None) -> list[FileChange]:
-        """What changed in /workspace since the first checkpoint (or the one named)."""
+        """What changed in /workspace since the first checkpoint (or the one named); big
+        files are told apart by hash and marked too large to diff."""
         self.wait_idle()
         checkpoints = self.checkpoints
         if since is not None:
@@ -381,7 +443,11 @@ class CheckpointKeeper:
             if not self.checkpoints:
                 return []
             base = self.checkpoints[0]
-        return self.store().changes(base.tree)
+        from sandbox.stillness import held_still
+
+        store = self.store()
+        with held_still(self._c.workspace):  # it reads /workspace as a snapshot does
+            return store.changes(base.tree)
 
     def read(self, checkpoint_id: str, path: str) -> bytes:
         """A file's content as it was at a checkpoint."""
@@ -392,7 +458,7 @@ class CheckpointKeeper:
 
     def prune(self, keep_last: int) -> int:
         """Forget all but the first and the last ``keep_last`` checkpoints; returns the bytes
-        freed in the store (shared by all conversations)."""
+        freed in this conversation's store."""
         self.wait_idle()
         checkpoints = self.checkpoints
         drop = [cp.id for cp in checkpoints[1 : max(1, len(checkpoints) - keep_last)]]
@@ -402,6 +468,8 @@ class CheckpointKeeper:
         return store.gc()
 
     def close(self) -> None:
+        """Let a checkpoint under way finish for a moment, then stop the helper (a call
+        still under way fails at once; the store keeps every whole checkpoint)."""
         with self._c.cond:
             self._closed = True
         self.wait_idle(timeout=CLOSE_WAIT_S)
@@ -413,12 +481,14 @@ class CheckpointKeeper:
                 store.close()
 
     def delete(self) -> None:
-        """The conversation is deleted: its checkpoints go (gc frees their content)."""
-        with contextlib.suppress(Exception):
-            store = self.store()
-            store.forget(None)
-            store.gc()
+        """The conversation is deleted: its store goes, whole (no other conversation's
+        checkpoints are in it)."""
         self.close()
+        from sandbox.checkpoints import CheckpointStore
+
+        workspace = self._c.workspace
+        with contextlib.suppress(Exception):
+            CheckpointStore(self._c.id, None, client=workspace.client).destroy()
 
 
 def _with_checkpoints(branch: list[Event], kept: list[CheckpointEvent]) -> list[Event]:

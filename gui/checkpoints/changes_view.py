@@ -78,18 +78,22 @@ class DiffHighlighter(QSyntaxHighlighter):
 
 def describe(change: FileChange) -> str:
     """What the diff pane shows for a change."""
-    if change.binary:
+    if change.binary or change.too_large:
+        what = "Binary file" if change.binary else "Too large to diff:"
         if change.kind == "added":
             sizes = f"{change.new_size:,} bytes"
         elif change.kind == "deleted":
             sizes = f"{change.old_size:,} bytes"
         else:
             sizes = f"{change.old_size:,} \N{RIGHTWARDS ARROW} {change.new_size:,} bytes"
-        return f"Binary file {change.kind}: {sizes}"
+        note = f"\n{change.note}" if change.note else ""
+        return f"{what} {change.kind}: {sizes}{note}"
     mode = ""
     old, new = change.old_mode, change.new_mode
     if old is not None and new is not None and old != new:
         mode = f"mode {old:o} \N{RIGHTWARDS ARROW} {new:o}\n"
+    if change.note:
+        mode += f"({change.note})\n"
     return mode + (change.diff or "") or "(no difference in content)"
 
 

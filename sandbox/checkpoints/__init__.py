@@ -1,9 +1,11 @@
 """Checkpoints of /workspace: a content-addressed store kept by a helper container."""
 
 from sandbox.checkpoints.models import (
+    Deadlines,
     FileChange,
     RestoreResult,
     Snapshot,
+    StoreLimits,
     StoreUsage,
     WorkspaceMount,
 )
@@ -13,9 +15,12 @@ from sandbox.checkpoints.store import (
     VOLUME_ENV,
     CheckpointError,
     CheckpointStore,
+    copy_checkpoints,
     default_store_volume,
     helper_image,
     store_only,
+    store_volume_for,
+    store_volumes,
     workspace_mount,
 )
 
@@ -25,13 +30,18 @@ __all__ = [
     "VOLUME_ENV",
     "CheckpointError",
     "CheckpointStore",
+    "Deadlines",
     "FileChange",
     "RestoreResult",
     "Snapshot",
+    "StoreLimits",
     "StoreUsage",
     "WorkspaceMount",
+    "copy_checkpoints",
     "default_store_volume",
     "helper_image",
     "store_only",
+    "store_volume_for",
+    "store_volumes",
     "workspace_mount",
 ]

@@ -1,16 +1,23 @@
 """The checkpoint store's server: runs INSIDE the helper container, stdlib only.
 
-Berth uploads this file into a helper container that mounts the conversation's
-``/workspace`` (the same named volume or host folder as the agent's container) and the store
-volume at ``/store``, then talks to it over the exec attach socket: one JSON request per
-line on stdin, one JSON answer per line on stdout. Nothing here runs in the agent's
-container, so a frozen agent, an image with only bash, or a remote engine change nothing.
+Berth uploads this package's stdlib modules into a helper container that mounts the
+conversation's ``/workspace`` (the same named volume or host folder as the agent's
+container) and that conversation's own store volume at ``/store``, then talks to it over
+the exec attach socket: one JSON request per line on stdin, one JSON answer per line on
+stdout. Nothing here runs in the agent's container, so a frozen agent, an image with only
+bash, or a remote engine change nothing. No other conversation's store is mounted: what
+one agent can make this helper do reaches its own checkpoints at most.
+
+/workspace is hostile ground: every walk is by file descriptor (``fdtree``), never by a
+path the agent could change between two calls, and never recursive.
 
 The store is content-addressed, as git's is, but its own: git refuses to track any path
 named ``.git``, and a workspace is very often a git repository whose ``.git`` a rewind must
 take back too. Objects live in ``objects/ab/cdef...`` (sha256 of the content, zlib): a blob
 per file content, a tree per directory (a JSON list of entries). A checkpoint is a tree;
-``refs/<conversation>/<checkpoint>`` names it so garbage collection keeps it.
+``refs/<conversation>/<checkpoint>`` names it so garbage collection keeps it. A sparse
+file's blob is its extents (fdtree), marked by a ninth field of its tree entry; a file over
+a size limit is kept out, as an entry of type ``x`` that a restore leaves alone.
 
 Durability under kill -9: an object is written to a temporary file and renamed into place,
 a tree only after all it names, a ref only after its tree; so a store always opens and
@@ -24,11 +31,11 @@ tree. A checkpoint of an unchanged workspace then costs a stat per file and writ
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import difflib
+import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -37,19 +44,25 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sandbox.checkpoints import compare, fdtree, restoring
+from sandbox.checkpoints.fdtree import Frame
+
+if TYPE_CHECKING:
+    from sandbox.checkpoints.stores import Stores
 
 WORKSPACE = "/workspace"
 STORE = "/store"
 # A file changed this close to a scan's start may change again within the same timestamp
 # tick; its hash is not cached, so the next scan reads it again (git's "racy" files).
 RACY_NS = 200_000_000
-TEXT_DIFF_LIMIT = 1_000_000  # bytes: larger files are reported by size
-DIFF_OUTPUT_LIMIT = 200_000  # characters of one unified diff
-CHUNK = 1 << 20
+CHUNK = fdtree.CHUNK
+MAX_FILE_BYTES = 1 << 30  # data bytes of one file (holes are free)
+MAX_NEW_BYTES = 4 << 30  # data bytes read from changed files in one checkpoint
 
-# Tree entry fields (a list, to keep trees small and fast to compare).
-NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF = range(8)
+# Tree entry fields (a list, to keep trees small and fast to compare); SPARSE is optional.
+NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF, SPARSE = range(9)
 Entry = list[Any]
 
 
@@ -63,15 +76,31 @@ def _safe_name(name: str) -> str:
     return name
 
 
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):,.1f} MiB" if count < 1 << 30 else f"{count / (1 << 30):,.1f} GiB"
+
+
+class _Scan:
+    """The tally of one snapshot: counts, the data budget and the notes on what was left."""
+
+    def __init__(self, max_file_bytes: int, max_new_bytes: int) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.read = 0
+        self.max_file = max_file_bytes
+        self.max_new = max_new_bytes
+        self.notes: list[str] = []
+
+
 class Store:
-    def __init__(self, root: str = STORE, workspace: str = WORKSPACE) -> None:
+    def __init__(self, root: str = STORE, workspace: str = WORKSPACE, create: bool = True) -> None:
         self.root = root
         self.workspace = workspace
         self.objects = os.path.join(root, "objects")
-        for sub in ("objects", "refs", "locks"):
+        for sub in ("objects", "refs", "locks", "tmp") if create else ():
             os.makedirs(os.path.join(root, sub), exist_ok=True)
-        # path -> (stat key, hash) and dir path -> (entries, tree hash), for this workspace.
-        self.files: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        # rel path -> (stat key, hash, sparse) and rel dir -> (entries, tree hash).
+        self.files: dict[str, tuple[tuple[int, int, int, int], str, bool]] = {}
         self.dirs: dict[str, tuple[list[Entry], str]] = {}
         self.generation = ""
         self.scan_start = 0
@@ -81,7 +110,17 @@ class Store:
 
     @contextlib.contextmanager
     def _lock(self, name: str, exclusive: bool = True) -> Iterator[None]:
-        fd = os.open(os.path.join(self.root, "locks", name), os.O_RDWR | os.O_CREAT, 0o600)
+        path = os.path.join(self.root, "locks", name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a store mounted read-only (a fork's parent): lock if we can
+            if exc.errno != errno.EROFS:
+                raise
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                yield
+                return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
@@ -115,110 +154,199 @@ class Store:
         return os.path.join(self.objects, digest[:2], digest[2:])
 
     def _put_bytes(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self._path(digest)
-        if not os.path.exists(path):
-            self._write_object(path, [data])
-        return digest
+        return self._put([data], store=True)
 
-    def _write_object(self, path: str, chunks: Iterable[bytes]) -> None:
-        folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{secrets.token_hex(4)}")
-        packer = zlib.compressobj(1)
-        with open(tmp, "wb") as handle:
+    def _put(self, chunks: Iterable[bytes], store: bool) -> str:
+        """Hash ``chunks`` and, with ``store``, keep them as an object: streamed to a temporary
+        file while hashed, so a big file is read once and never held in memory."""
+        hasher = hashlib.sha256()
+        if not store:
             for chunk in chunks:
-                handle.write(packer.compress(chunk))
-            handle.write(packer.flush())
-            self.written += handle.tell()
-        os.replace(tmp, path)
+                hasher.update(chunk)
+            return hasher.hexdigest()
+        tmp = os.path.join(self.root, "tmp", f"{os.getpid()}-{secrets.token_hex(6)}")
+        packer = zlib.compressobj(1)
+        try:
+            with open(tmp, "wb") as handle:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    handle.write(packer.compress(chunk))
+                handle.write(packer.flush())
+                size = handle.tell()
+            path = self._path(hasher.hexdigest())
+            if os.path.exists(path):
+                os.unlink(tmp)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.replace(tmp, path)
+                self.written += size
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return hasher.hexdigest()
 
     def _get(self, digest: str) -> bytes:
+        """A small object whole (trees, roots): blobs are streamed with ``stream``."""
         with open(self._path(digest), "rb") as handle:
             return zlib.decompress(handle.read())
 
-    def _tree(self, digest: str) -> list[Entry]:
+    def stream(self, digest: str) -> Iterator[bytes]:
+        """An object's content in pieces of at most CHUNK (zlib's max_length: a gigabyte of
+        zeros compresses to a megabyte and must not come out at once)."""
+        unpacker = zlib.decompressobj()
+        with open(self._path(digest), "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                data = unpacker.decompress(chunk, CHUNK)
+                yield data
+                while unpacker.unconsumed_tail:
+                    yield unpacker.decompress(unpacker.unconsumed_tail, CHUNK)
+            yield unpacker.flush()
+
+    def tree(self, digest: str) -> list[Entry]:
         return json.loads(self._get(digest))
 
-    def _file_chunks(self, path: str) -> Iterator[bytes]:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-
-    def _blob_of(self, path: str, st: os.stat_result, store: bool) -> str:
-        """The hash of a file's content, from the cache when its stat says it is unchanged."""
-        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        cached = self.files.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        hasher = hashlib.sha256()
-        for chunk in self._file_chunks(path):
-            hasher.update(chunk)
-        digest = hasher.hexdigest()
-        if store:
-            target = self._path(digest)
-            if not os.path.exists(target):
-                self._write_object(target, self._file_chunks(path))
-        if max(st.st_ctime_ns, st.st_mtime_ns) < self.scan_start - RACY_NS:
-            self.files[path] = (key, digest)
-        return digest
+    def content(self, fd: int, st: os.stat_result, store: bool) -> tuple[str, bool]:
+        """The hash of an open file's content (its extents when sparse), kept with ``store``."""
+        spans = fdtree.extents(fd, st.st_size)
+        if fdtree.is_sparse(spans, st.st_size):
+            header = fdtree.sparse_header(st.st_size, spans)
+            chunks = itertools.chain([header], fdtree.read_extents(fd, spans))
+            return self._put(chunks, store), True
+        return self._put(fdtree.read_extents(fd, [(0, st.st_size)]), store), False
 
     # -- snapshot --------------------------------------------------------------------------
 
-    def _scan(self, path: str, counts: list[int]) -> str:
-        entries: list[Entry] = []
-        with os.scandir(path) as found:
-            items = sorted(found, key=lambda item: item.name)
-        for item in items:
-            try:
-                st = item.stat(follow_symlinks=False)
-                mode = st.st_mode
-                meta = [stat.S_IMODE(mode), st.st_uid, st.st_gid]
-                if stat.S_ISDIR(mode):
-                    ref = self._scan(item.path, counts)
-                    entries.append([item.name, "d", *meta, 0, st.st_mtime_ns, ref])
-                elif stat.S_ISREG(mode):
-                    ref = self._blob_of(item.path, st, store=True)
-                    counts[0] += 1
-                    counts[1] += st.st_size
-                    entries.append([item.name, "f", *meta, st.st_size, st.st_mtime_ns, ref])
-                elif stat.S_ISLNK(mode):
-                    target = os.readlink(item.path)
-                    counts[0] += 1
-                    entries.append([item.name, "l", *meta, 0, st.st_mtime_ns, target])
-                # Sockets, fifos and devices are not content: not kept.
-            except FileNotFoundError:
-                continue  # removed while we looked: the checkpoint is of what remained
-        cached = self.dirs.get(path)
-        if cached is not None and cached[0] == entries:
-            return cached[1]
-        digest = self._put_bytes(json.dumps(entries, separators=(",", ":")).encode())
-        self.dirs[path] = (entries, digest)
-        return digest
-
-    def _root_entry(self) -> Entry:
-        st = os.lstat(self.workspace)
-        return [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_mtime_ns]
-
-    def snapshot(self, conversation: str, ref: str | None = None) -> dict[str, object]:
-        """The workspace as a tree (plus its root's metadata), named by ``ref`` if given."""
+    def snapshot(
+        self,
+        conversation: str,
+        ref: str | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_new_bytes: int = MAX_NEW_BYTES,
+    ) -> dict[str, object]:
+        """The workspace as a tree (plus its root's metadata), named by ``ref`` if given.
+        Files over the limits are kept out (said in ``notes``); the rest is kept."""
         with self._working(conversation):
             start = time.monotonic()
             self.scan_start = time.time_ns()
             self.written = 0
-            counts = [0, 0]
-            tree = self._scan(self.workspace, counts)
+            scan = _Scan(max_file_bytes, max_new_bytes)
+            root_fd = fdtree.open_dir(None, self.workspace)
+            try:
+                tree = self._scan(root_fd, scan)
+                st = os.fstat(root_fd)
+            finally:
+                os.close(root_fd)
             # The root directory's own mode and owner travel in a small wrapper object.
-            root = self._put_bytes(json.dumps({"tree": tree, "root": self._root_entry()}).encode())
+            meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_mtime_ns]
+            root = self._put_bytes(json.dumps({"tree": tree, "root": meta}).encode())
             if ref is not None:
                 self._write_ref(conversation, ref, root)
             return {
                 "tree": root,
-                "files": counts[0],
-                "bytes": counts[1],
+                "files": scan.files,
+                "bytes": scan.bytes,
                 "written": self.written,
                 "seconds": time.monotonic() - start,
+                "skipped": len(scan.notes),
+                "notes": scan.notes[:50],
             }
+
+    def _scan(self, root_fd: int, scan: _Scan) -> str:
+        stack = [Frame(root_fd, "", fdtree.names(root_fd), "", [])]
+        try:
+            while True:
+                frame = stack[-1]
+                if frame.index < len(frame.children):
+                    name = frame.children[frame.index]
+                    frame.index += 1
+                    found = self._scan_entry(frame, name, scan)
+                    if isinstance(found, Frame):
+                        stack.append(found)
+                    elif found is not None:
+                        frame.entries.append(found)
+                    continue
+                stack.pop()
+                digest = self._dir_tree(frame)
+                if not stack:
+                    return digest
+                os.close(frame.fd)
+                mode, uid, gid, mtime = frame.meta
+                stack[-1].entries.append([frame.name, "d", mode, uid, gid, 0, mtime, digest])
+        finally:
+            fdtree.close_all([frame.fd for frame in stack[1:]])
+
+    def _dir_tree(self, frame: Frame) -> str:
+        cached = self.dirs.get(frame.rel)
+        if cached is not None and cached[0] == frame.entries:
+            return cached[1]
+        digest = self._put_bytes(json.dumps(frame.entries, separators=(",", ":")).encode())
+        self.dirs[frame.rel] = (frame.entries, digest)
+        return digest
+
+    def _scan_entry(self, frame: Frame, name: str, scan: _Scan) -> Frame | Entry | None:
+        """One name of a directory: a frame to walk into, an entry, or None (gone, or not
+        content: sockets, fifos, devices). A name swapped while we look is looked at again."""
+        rel = f"{frame.rel}/{name}"
+        for _attempt in range(5):
+            st = fdtree.lstat_at(frame.fd, name)
+            if st is None:
+                return None
+            meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid]
+            try:
+                if stat.S_ISDIR(st.st_mode):
+                    fd = fdtree.open_dir(frame.fd, name)
+                    try:
+                        dst = os.fstat(fd)
+                        children = fdtree.names(fd)
+                    except BaseException:
+                        os.close(fd)
+                        raise
+                    dmeta = [stat.S_IMODE(dst.st_mode), dst.st_uid, dst.st_gid, dst.st_mtime_ns]
+                    return Frame(fd, rel, children, name, dmeta)
+                if stat.S_ISREG(st.st_mode):
+                    opened = fdtree.open_file(frame.fd, name)
+                    if opened is None:
+                        continue
+                    fd, fst = opened
+                    try:
+                        return self._file_entry(fd, fst, rel, name, scan)
+                    finally:
+                        os.close(fd)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.readlink(name, dir_fd=frame.fd)
+                    scan.files += 1
+                    return [name, "l", *meta, 0, st.st_mtime_ns, target]
+                return None
+            except OSError as exc:
+                if exc.errno not in (*fdtree.SWAPPED, errno.EINVAL):
+                    raise
+        scan.notes.append(f"{WORKSPACE}{rel}: kept changing while it was read; not kept")
+        return None
+
+    def _file_entry(self, fd: int, st: os.stat_result, rel: str, name: str, scan: _Scan) -> Entry:
+        meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns]
+        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        cached = self.files.get(rel)
+        if cached is not None and cached[0] == key:
+            digest, sparse = cached[1], cached[2]
+        else:
+            data = sum(length for _, length in fdtree.extents(fd, st.st_size))
+            why = ""
+            if data > scan.max_file:
+                why = f"{_size(data)} of data, over the per-file limit of {_size(scan.max_file)}"
+            elif scan.read + data > scan.max_new:
+                why = f"over this checkpoint's limit of {_size(scan.max_new)} of new data"
+            if why:
+                scan.notes.append(f"{WORKSPACE}{rel}: {why}; not kept (a rewind leaves it be)")
+                return [name, "x", *meta, ""]
+            scan.read += data
+            digest, sparse = self.content(fd, st, store=True)
+            if max(st.st_ctime_ns, st.st_mtime_ns) < self.scan_start - RACY_NS:
+                self.files[rel] = (key, digest, sparse)
+        scan.files += 1
+        scan.bytes += st.st_size
+        return [name, "f", *meta, digest, *([1] if sparse else [])]
 
     def _ref_path(self, conversation: str, ref: str) -> str:
         return os.path.join(self.root, "refs", _safe_name(conversation), _safe_name(ref))
@@ -233,201 +361,96 @@ class Store:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
-    def _root(self, digest: str) -> tuple[str, Entry]:
+    def top(self, digest: str) -> tuple[str, Entry]:
         wrapper = json.loads(self._get(digest))
         return wrapper["tree"], wrapper["root"]
 
     # -- restore ---------------------------------------------------------------------------
 
-    def restore(self, conversation: str, tree: str) -> dict[str, object]:
-        """Make the workspace exactly ``tree``: extra entries go, missing ones come back."""
+    def restore(self, conversation: str, tree: str, strip_setid: bool = False) -> dict[str, object]:
+        """Make the workspace exactly ``tree``: extra entries go, missing ones come back.
+        ``strip_setid``: a host folder, where no setuid/setgid file may land."""
         if not os.path.exists(self._path(tree)):
             raise StoreError("that checkpoint was pruned: its content is no longer kept")
         with self._working(conversation):
             start = time.monotonic()
-            self.scan_start = time.time_ns()
             counts = [0, 0]
-            top, root_meta = self._root(tree)
-            self._restore_dir(self.workspace, top, counts)
-            mode, uid, gid, mtime = root_meta
-            meta = [mode, uid, gid, 0, mtime]
-            self._set_meta(self.workspace, "d", meta, os.lstat(self.workspace))
-            return {"written": counts[0], "removed": counts[1], "seconds": time.monotonic() - start}
-
-    def _restore_dir(self, path: str, tree: str, counts: list[int]) -> None:
-        want = {str(entry[NAME]): entry for entry in self._tree(tree)}
-        with os.scandir(path) as found:
-            have = {item.name: item for item in found}
-        for name, item in have.items():
-            if name not in want:
-                _remove(item.path)
-                counts[1] += 1
-        for name, entry in want.items():
-            target = os.path.join(path, _safe_name(name))
+            top, (mode, uid, gid, mtime) = self.top(tree)
+            root_fd = fdtree.open_dir(None, self.workspace)
             try:
-                st: os.stat_result | None = os.lstat(target)
-            except FileNotFoundError:
-                st = None
-            kind = str(entry[TYPE])
-            if kind == "d":
-                if st is not None and not stat.S_ISDIR(st.st_mode):
-                    _remove(target)
-                    st = None
-                if st is None:
-                    os.mkdir(target, 0o700)
-                self._restore_dir(target, str(entry[REF]), counts)
-                st = os.lstat(target)  # its children changed its mtime
-            elif kind == "f":
-                same = (
-                    st is not None
-                    and stat.S_ISREG(st.st_mode)
-                    and self._blob_of(target, st, store=False) == entry[REF]
-                )
-                if not same:
-                    self._place_file(target, str(entry[REF]), st)
-                    counts[0] += 1
-                    st = None
-            elif kind == "l":
-                same = (
-                    st is not None
-                    and stat.S_ISLNK(st.st_mode)
-                    and os.readlink(target) == entry[REF]
-                )
-                if not same:
-                    tmp = _temp_name(target)
-                    os.symlink(str(entry[REF]), tmp)
-                    _replace(tmp, target, st)
-                    counts[0] += 1
-                    st = None
-            self._set_meta(target, kind, entry[MODE : MTIME + 1], st)
-
-    def _place_file(self, target: str, blob: str, st: os.stat_result | None) -> None:
-        tmp = _temp_name(target)
-        unpacker = zlib.decompressobj()
-        with open(self._path(blob), "rb") as source, open(tmp, "wb") as handle:
-            while chunk := source.read(CHUNK):
-                handle.write(unpacker.decompress(chunk))
-            handle.write(unpacker.flush())
-        _replace(tmp, target, st)
-
-    @staticmethod
-    def _set_meta(path: str, kind: str, meta: Entry, st: os.stat_result | None) -> None:
-        """Owner, mode and mtime as recorded; only what differs is touched, since each
-        change moves the ctime, and a moved ctime costs the next checkpoint a read."""
-        mode, uid, gid, _size, mtime = meta
-        link = kind == "l"
-        if st is None or (st.st_uid, st.st_gid) != (uid, gid):
-            with contextlib.suppress(OSError):  # an owner the file system cannot hold
-                os.chown(path, uid, gid, follow_symlinks=False)
-            st = None  # chown clears set-id bits: the mode goes on again
-        if not link and (st is None or stat.S_IMODE(st.st_mode) != mode):
-            os.chmod(path, mode)
-        if st is None or st.st_mtime_ns != mtime:
-            with contextlib.suppress(OSError, NotImplementedError):
-                os.utime(path, ns=(mtime, mtime), follow_symlinks=not link)
+                root_entry = ["", "d", mode, uid, gid, 0, mtime, top]
+                restoring.restore_tree(self, root_fd, root_entry, counts, strip_setid)
+            finally:
+                os.close(root_fd)
+            return {"written": counts[0], "removed": counts[1], "seconds": time.monotonic() - start}
 
     # -- changes ---------------------------------------------------------------------------
 
-    def changes(self, conversation: str, old: str, new: str | None) -> dict[str, object]:
+    def changes(
+        self,
+        conversation: str,
+        old: str,
+        new: str | None,
+        diff_limit: int = compare.DIFF_LIMIT,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        max_new_bytes: int = MAX_NEW_BYTES,
+    ) -> dict[str, object]:
         """Files and links added, modified or deleted from ``old`` to ``new`` (None: now)."""
         if new is None:
-            new = str(self.snapshot(conversation)["tree"])
-        found: list[dict[str, object]] = []
-        self._compare(self._root(old)[0], self._root(new)[0], "", found)
+            new = str(self.snapshot(conversation, None, max_file_bytes, max_new_bytes)["tree"])
+        found = compare.changes(self, self.top(old)[0], self.top(new)[0], diff_limit)
         return {"changes": found, "tree": new}
 
-    def _compare(
-        self, old: str | None, new: str | None, prefix: str, found: list[dict[str, object]]
-    ) -> None:
-        if old == new:
-            return
-        before = {str(e[NAME]): e for e in self._tree(old)} if old else {}
-        after = {str(e[NAME]): e for e in self._tree(new)} if new else {}
-        for name in sorted(set(before) | set(after)):
-            a, b = before.get(name), after.get(name)
-            path = f"{prefix}/{name}"
-            a_dir = a is not None and a[TYPE] == "d"
-            b_dir = b is not None and b[TYPE] == "d"
-            if a_dir or b_dir:
-                self._compare(
-                    str(a[REF]) if a_dir and a else None,
-                    str(b[REF]) if b_dir and b else None,
-                    path,
-                    found,
-                )
-                a = None if a_dir else a
-                b = None if b_dir else b
-            if a is None and b is None:
-                continue
-            if a is not None and b is not None:
-                if a[TYPE] == b[TYPE] and a[REF] == b[REF] and a[MODE] == b[MODE]:
-                    continue
-                kind = "modified"
-            else:
-                kind = "added" if a is None else "deleted"
-            found.append(self._change(WORKSPACE + path, kind, a, b))
-
-    def _change(self, path: str, kind: str, a: Entry | None, b: Entry | None) -> dict[str, object]:
-        def side(entry: Entry | None) -> tuple[bytes | None, int]:
-            if entry is None:
-                return None, 0
-            if entry[TYPE] == "l":
-                return f"-> {entry[REF]}\n".encode(), 0
-            return self._get(str(entry[REF])), int(entry[SIZE])
-
-        old_data, old_size = side(a)
-        new_data, new_size = side(b)
-        change: dict[str, object] = {
-            "path": path,
-            "kind": kind,
-            "old_size": old_size,
-            "new_size": new_size,
-            "old_mode": a[MODE] if a else None,
-            "new_mode": b[MODE] if b else None,
-            "binary": False,
-            "diff": None,
-        }
-        old_text, new_text = _text(old_data), _text(new_data)
-        if old_text is None or new_text is None:
-            change["binary"] = True
-            return change
-        lines = difflib.unified_diff(
-            old_text.splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile="/dev/null" if a is None else "a" + path,
-            tofile="/dev/null" if b is None else "b" + path,
-        )
-        diff = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-        if len(diff) > DIFF_OUTPUT_LIMIT:
-            diff = diff[:DIFF_OUTPUT_LIMIT] + "\n... (diff cut: too long)\n"
-        change["diff"] = diff
-        return change
-
-    def read(self, tree: str, path: str) -> dict[str, object]:
+    def read(self, tree: str, path: str, limit: int = compare.READ_LIMIT) -> dict[str, object]:
         """The content of ``path`` (absolute, under /workspace) in checkpoint ``tree``."""
-        rel = os.path.relpath(path, WORKSPACE)
-        current = self._root(tree)[0]
-        parts = [part for part in rel.split("/") if part not in ("", ".")]
-        for index, part in enumerate(parts):
-            entries = {str(e[NAME]): e for e in self._tree(current)}
-            entry = entries.get(part)
-            if entry is None:
-                raise StoreError(f"{path} is not in that checkpoint")
-            if index == len(parts) - 1:
-                if entry[TYPE] != "f":
-                    raise StoreError(f"{path} is not a file in that checkpoint")
-                return {"data": base64.b64encode(self._get(str(entry[REF]))).decode()}
-            current = str(entry[REF])
-        raise StoreError(f"{path} is not a file")
+        return compare.read(self, self.top(tree)[0], path, limit)
 
     # -- refs, space -----------------------------------------------------------------------
 
-    def copy_refs(self, conversation: str, refs: dict[str, str]) -> dict[str, object]:
+    def copy_refs(
+        self, conversation: str, refs: dict[str, str] | None, source: str | None = None
+    ) -> dict[str, object]:
+        """Name trees as checkpoints of ``conversation``; with ``source`` (another store's
+        root, mounted read-only) the objects they need are copied in from there first, and
+        ``refs`` None means all that conversation's checkpoints there."""
+        copied = 0
         with self._lock("gc", exclusive=False):
-            for ref, root in refs.items():
-                self._path(root)  # validates the id
+            if source is not None:
+                other = Store(source, self.workspace, create=False)
+                if refs is None:
+                    refs = other.refs_of(conversation)
+                with other._lock("gc", exclusive=False):
+                    live: set[str] = set()
+                    for root in refs.values():
+                        other._mark_root(root, live)
+                    for digest in sorted(live):
+                        copied += self._copy_object(other, digest)
+            for ref, root in (refs or {}).items():
+                if not os.path.exists(self._path(root)):
+                    raise StoreError(f"checkpoint {ref} names content this store lacks")
                 self._write_ref(conversation, ref, root)
-        return {"copied": len(refs)}
+        return {"copied": len(refs or {}), "objects": copied}
+
+    def refs_of(self, conversation: str) -> dict[str, str]:
+        folder = os.path.join(self.root, "refs", _safe_name(conversation))
+        found: dict[str, str] = {}
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if ".tmp-" not in name:
+                with open(os.path.join(folder, name)) as handle:
+                    found[name] = handle.read().strip()
+        return found
+
+    def _copy_object(self, other: Store, digest: str) -> int:
+        target = self._path(digest)
+        if os.path.exists(target):
+            return 0
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = os.path.join(self.root, "tmp", f"{os.getpid()}-{secrets.token_hex(6)}")
+        with open(other._path(digest), "rb") as source, open(tmp, "wb") as handle:
+            while chunk := source.read(CHUNK):
+                handle.write(chunk)
+        os.replace(tmp, target)
+        return 1
 
     def drop_refs(self, conversation: str, refs: list[str] | None) -> dict[str, object]:
         """Forget some of a conversation's checkpoints (all with None); gc frees the space."""
@@ -482,6 +505,10 @@ class Store:
                         freed += os.lstat(path).st_size
                         os.unlink(path)
                         removed += 1
+            tmp = os.path.join(self.root, "tmp")
+            for name in os.listdir(tmp):  # left by a server killed mid-write
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(tmp, name))
             with open(os.path.join(self.root, "gc.generation"), "w") as handle:
                 handle.write(secrets.token_hex(8))
             return {"removed": removed, "freed": freed}
@@ -490,17 +517,17 @@ class Store:
         if root in live or not os.path.exists(self._path(root)):
             return
         live.add(root)
-        self._mark_tree(self._root(root)[0], live)
-
-    def _mark_tree(self, tree: str, live: set[str]) -> None:
-        if tree in live:
-            return
-        live.add(tree)
-        for entry in self._tree(tree):
-            if entry[TYPE] == "d":
-                self._mark_tree(str(entry[REF]), live)
-            elif entry[TYPE] == "f":
-                live.add(str(entry[REF]))
+        pending = [self.top(root)[0]]
+        while pending:  # a list, not recursion: depth is the agent's to choose
+            tree = pending.pop()
+            if tree in live:
+                continue
+            live.add(tree)
+            for entry in self.tree(tree):
+                if entry[TYPE] == "d":
+                    pending.append(str(entry[REF]))
+                elif entry[TYPE] == "f":
+                    live.add(str(entry[REF]))
 
     def usage(self) -> dict[str, object]:
         total = count = 0
@@ -512,52 +539,22 @@ class Store:
         return {"bytes": total, "objects": count}
 
 
-def _text(data: bytes | None) -> str | None:
-    if data is None:
-        return ""
-    if len(data) > TEXT_DIFF_LIMIT or b"\0" in data[:8192]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _temp_name(target: str) -> str:
-    folder, name = os.path.split(target)
-    return os.path.join(folder, f".berth-restore-{secrets.token_hex(4)}-{name}"[:255])
-
-
-def _replace(tmp: str, target: str, st: os.stat_result | None) -> None:
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        _remove(target)  # rename cannot put a file over a directory
-    os.replace(tmp, target)
-
-
-def _remove(path: str) -> None:
-    st = os.lstat(path)
-    if stat.S_ISDIR(st.st_mode):
-        with os.scandir(path) as found:
-            for item in found:
-                _remove(item.path)
-        os.rmdir(path)
-    else:
-        os.unlink(path)
-
-
-def serve(store: Store) -> None:
+def serve(store: Store | Stores) -> None:
     operations: dict[str, Callable[..., dict[str, object]]] = {
-        "snapshot": store.snapshot,
-        "restore": store.restore,
-        "changes": store.changes,
-        "read": store.read,
-        "copy_refs": store.copy_refs,
-        "drop_refs": store.drop_refs,
         "gc": store.gc,
         "prune": store.prune,
         "usage": store.usage,
         "ping": lambda: {"pong": True},
     }
+    if isinstance(store, Store):
+        operations.update(
+            snapshot=store.snapshot,
+            restore=store.restore,
+            changes=store.changes,
+            read=store.read,
+            copy_refs=store.copy_refs,
+            drop_refs=store.drop_refs,
+        )
     out = sys.stdout
     for line in sys.stdin:
         if not line.strip():
@@ -572,5 +569,20 @@ def serve(store: Store) -> None:
         out.flush()
 
 
+def _more_descriptors() -> None:
+    # A walk holds one fd per directory level: a deep tree needs more than 1,024.
+    with contextlib.suppress(Exception):
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 if __name__ == "__main__":
-    serve(Store())
+    _more_descriptors()
+    if len(sys.argv) > 2 and sys.argv[1] == "--stores":
+        from sandbox.checkpoints.stores import Stores
+
+        serve(Stores(sys.argv[2]))
+    else:
+        serve(Store())

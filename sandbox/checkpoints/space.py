@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-import docker.errors
 from pydantic import BaseModel, ConfigDict
 
 from sandbox.checkpoints.models import StoreUsage
-from sandbox.checkpoints.store import default_store_volume, helper_image, store_only
+from sandbox.checkpoints.store import helper_image, store_only, store_volumes
 from sandbox.engine import connect
 from sandbox.images.offline import image_exists
 
@@ -17,7 +16,7 @@ from sandbox.images.offline import image_exists
 class NotMeasured(StrEnum):
     """Why the store's space was not measured."""
 
-    NO_STORE = "no_store"  # its volume does not exist: no checkpoint was ever taken
+    NO_STORE = "no_store"  # no conversation's store exists: no checkpoint was ever taken
     NO_HELPER = "no_helper"  # its helper image is not built yet (it is, on first run)
 
 
@@ -32,9 +31,7 @@ def measure_store() -> StoreUsage | NotMeasured:
     """The store's usage, or why it was not measured. Raises EngineUnreachableError (and
     CheckpointError) like any store call."""
     client = connect()
-    try:
-        client.volumes.get(default_store_volume())
-    except docker.errors.NotFound:
+    if not store_volumes(client):
         return NotMeasured.NO_STORE
     if not image_exists(client, helper_image()):
         return NotMeasured.NO_HELPER

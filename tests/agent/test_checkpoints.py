@@ -361,3 +361,63 @@ def test_rewind_to_an_unknown_checkpoint_says_so(start):
     conversation = start()
     with pytest.raises(KeyError, match="No checkpoint 'nope'"):
         conversation.rewind("nope")
+
+
+DAEMON = (
+    "printf 'while :; do date > /workspace/clock; sleep 0.1; done\\n' > /tmp/berth-daemon.sh; "
+    "setsid bash /tmp/berth-daemon.sh > /dev/null 2>&1 < /dev/null &"
+)
+ALIVE = "for p in /proc/[0-9]*; do grep -qs berth-daemon $p/cmdline && echo ${p#/proc/}; done"
+
+
+def test_a_rewind_ends_what_the_agent_left_running(llm_server, start):
+    llm_server.script = by_task({"go": [bash(DAEMON)]})
+    conversation = start()
+    conversation.send_message("go")
+    assert conversation.run() == AgentStatus.FINISHED
+    workspace = conversation.workspace
+    wait_until(lambda: workspace.exists("/workspace/clock"), what="the daemon's clock")
+    conversation.checkpoint_keeper.wait_idle()
+
+    conversation.rewind(conversation.checkpoints[0].id)
+    # Nothing it left writes on into the rewound workspace, and the shell still works.
+    assert workspace.execute(ALIVE).output.strip() == ""
+    assert workspace.execute("sleep 0.5; ls /workspace/clock 2>&1").exit_code != 0
+
+
+def test_a_rewind_that_cannot_be_finished_never_shuts_the_conversation(llm_server, start, data_dir):
+    llm_server.script = by_task(
+        {"go": [bash("echo one > /workspace/one.txt")], "again": [bash("echo 2 > /workspace/2")]}
+    )
+    conversation = start()
+    conversation.send_message("go")
+    assert conversation.run() == AgentStatus.FINISHED
+    conversation.checkpoint_keeper.wait_idle()
+    conversation.close()
+    intent = data_dir / conversation.id / REWIND_FILE
+    # A rewind cut short whose content is gone from the store: it can never be finished.
+    pruned = {"rewind_id": "r1", "checkpoint_id": "c1", "step": 1, "tree": "0" * 64}
+    intent.write_text(json.dumps({**pruned, "to_event_id": None}))
+
+    reopened = Conversation(
+        make_agent(llm_server), conversation_id=conversation.id, persistence_dir=data_dir
+    )
+    assert reopened.state.agent_status != AgentStatus.ERROR
+    reopened.send_message("again")
+    assert reopened.run() == AgentStatus.FINISHED
+    assert not intent.exists()
+    assert reopened.workspace.read_bytes("/workspace/2") == b"2\n"
+    warnings = [e for e in reopened.state.events if isinstance(e, CheckpointFailedEvent)]
+    assert "rewind to step 1 could not be finished" in warnings[-1].message
+    reopened.close()
+
+    intent.write_text("{not json")  # and one that cannot even be read
+    again = Conversation(
+        make_agent(llm_server), conversation_id=conversation.id, persistence_dir=data_dir
+    )
+    assert not intent.exists()
+    warnings = [e for e in again.state.events if isinstance(e, CheckpointFailedEvent)]
+    assert "could not be read" in warnings[-1].message
+    again.send_message("again")
+    assert again.run() == AgentStatus.FINISHED
+    again.delete()

@@ -324,10 +324,10 @@ def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
 ):
     from gui.settings.app_settings import AppSettings
     from gui.settings.dialog import SettingsDialog
-    from sandbox.checkpoints import store_only
+    from sandbox.checkpoints import CheckpointStore
 
-    # Something in the store to measure and to prune.
-    store = store_only(docker_client)
+    # A conversation's store (made on first use) to measure and to prune.
+    store = CheckpointStore("settings-test", None, client=docker_client)
     store.usage()
     store.close()
     dialog = SettingsDialog(AppSettings())
@@ -338,6 +338,7 @@ def test_the_settings_show_the_space_checkpoints_use_and_prune_them(
     box.prune_button.click()
     qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
     assert box.space_label.text().startswith("Freed "), box.space_label.text()
+    store.destroy()
 
 
 def test_context_window_and_condensation_model_reach_the_conversation(qtbot, home: Path) -> None:

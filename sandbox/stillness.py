@@ -105,7 +105,9 @@ def end_processes(workspace: DockerWorkspace) -> int:
     held = workspace.hold is not Hold.NONE
     if held:
         workspace.thaw()
-    ended = end_all(workspace.client.api, str(workspace.container.id))
+    # A pause must not meet this exec starting (it would wedge the engine): hold the gate.
+    with workspace._exec_gate:
+        ended = end_all(workspace.client.api, str(workspace.container.id))
     if held:
         workspace.suspend()
     return ended

@@ -108,3 +108,20 @@ def test_pause_under_a_fork_and_cpu_storm_never_claims_a_freeze_that_failed(make
         ws.interrupt()
     print(f"\nstorm pauses: {outcomes} (failed freezes: {outcomes['stopped'] + outcomes['none']})")
     assert outcomes["none"] == 0  # the signal fallback always held
+
+
+def test_a_pause_right_after_short_commands_never_wedges_the_engine(make_ws) -> None:
+    """After a short command the disk guard measures /workspace with an exec in the
+    background; a freeze that met that exec still starting left runc's init frozen half-way
+    and the engine answering nothing about the container again (seen: every run of the
+    suite wedged three containers). Each freeze here must come back."""
+    ws = make_ws(disk_limit="10g")
+    ws.start()
+    for i in range(30):
+        ws.execute(f"echo {i} > /workspace/f{i}")
+        time.sleep(i % 4 * 0.01)  # land the freeze at various points of the measuring
+        froze = threading.Thread(target=ws.freeze, daemon=True)
+        froze.start()
+        froze.join(timeout=30)
+        assert not froze.is_alive(), f"freeze {i} never came back: the engine is wedged"
+        ws.thaw()

@@ -159,3 +159,13 @@ def test_self_test_warns_on_an_unreachable_engine_and_fails_on_a_broken_install(
     assert levels["window"] == "ok"
     assert "litellm went missing" in proc.stdout
     assert "self-test FAILED" in proc.stdout
+
+
+def test_the_bundle_ships_the_checkpoint_helpers_sources_as_files() -> None:
+    """The helper container runs these as source: a bundle that kept them only compiled in
+    its archive would start a helper that cannot import its own modules."""
+    from sandbox.checkpoints.store import SERVER_FILES
+
+    spec = (ROOT / "packaging" / "berth.spec").read_text(encoding="utf-8")
+    missing = [name for name in SERVER_FILES if f'"{name}"' not in spec]
+    assert missing == []

@@ -532,8 +532,8 @@ def store_only(client: docker.DockerClient | None = None) -> AllStores:
 
 
 def _server_tar() -> bytes:
-    """sandbox/checkpoints/{server,fdtree,compare}.py with empty package files around them:
-    the helper runs them with only the standard library."""
+    """The helper's sources (SERVER_FILES; packaging/berth.spec ships them as files) with
+    empty package files around them: the helper runs them with only the standard library."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         top = os.path.basename(SERVER_DIR)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -21,11 +20,11 @@ import docker
 from pydantic import BaseModel
 
 from sandbox import labels
+from sandbox.exec_start import wait_started
 from sandbox.models import CommandResult
 
 DEFAULT_LIMIT = "10g"
 POLL_S = 3.0  # how often a running command is measured
-START_WAIT_S = 10.0  # how long an exec may take to start
 SHORT_S = 0.3  # a command shorter than this has /workspace measured in the background
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _FACTOR = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -78,24 +77,13 @@ def workspace_size(
         with gate or contextlib.nullcontext():
             exec_id = api.exec_create(container_id, ["du", "-skx", labels.WORKDIR], stderr=False)
             chunks = api.exec_start(exec_id["Id"], stream=True)
-            _wait_started(api, exec_id["Id"])
+            if not wait_started(api, exec_id["Id"]):
+                raise TimeoutError("du did not start")
         out = b"".join(chunks)
     except Exception:
         return None
     first = (out.decode(errors="replace").split() or ["?"])[0]
     return int(first) * 1024 if first.isdigit() else None
-
-
-def _wait_started(api: docker.APIClient, exec_id: str) -> None:
-    """Until the engine knows the exec's pid, or its end: its start is then complete.
-    (``Running`` is no sign: the engine sets it before it asks runc to start the exec.)"""
-    deadline = time.monotonic() + START_WAIT_S
-    while time.monotonic() < deadline:
-        info = api.exec_inspect(exec_id)
-        if info.get("Pid") or info.get("ExitCode") is not None:
-            return
-        time.sleep(0.005)
-    raise TimeoutError("du did not start")
 
 
 def limit_message(limit: int, usage: DiskUsage | None) -> str:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
+import random
 from typing import Any
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 from docker.models.networks import Network
+from docker.types import IPAMConfig, IPAMPool
 
 from sandbox import labels
 from sandbox.checkpoints import helper_image
@@ -34,6 +37,12 @@ FENCE_OF = "berth.fence.of"  # on the sidecar: not CONVERSATION (see labels.CHEC
 NETWORK_OF = "berth.network.of"
 # Docker's bridge driver option: no traffic between containers on the network.
 _NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
+# Where conversations' networks take their addresses: a /28 each (the container, the
+# gateway, room to spare), so thousands fit where Docker's default pools hold about 30.
+POOL_ENV = "BERTH_NETWORK_POOL"
+DEFAULT_POOL = "10.213.0.0/16"
+SUBNET_PREFIX = 28
+_SUBNET_ATTEMPTS = 5
 
 
 def network_name(conversation_id: str) -> str:
@@ -47,14 +56,50 @@ def ensure_network(client: docker.DockerClient, conversation_id: str) -> Network
         if network.name == name:
             return network
     tags = {**labels.ours(), NETWORK_OF: conversation_id}
-    try:
-        return client.networks.create(
-            name, driver="bridge", labels=tags, options=_NO_ICC, check_duplicate=True
-        )
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # made meanwhile by another window
-            raise
-        return client.networks.get(name)
+    for _attempt in range(_SUBNET_ATTEMPTS):
+        try:
+            return client.networks.create(
+                name,
+                driver="bridge",
+                labels=tags,
+                options=_NO_ICC,
+                check_duplicate=True,
+                ipam=_small_subnet(client),
+            )
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # made meanwhile by another window
+                return client.networks.get(name)
+            if "overlap" not in str(exc).lower():
+                raise
+            # another network took that subnet meanwhile: pick again
+    raise SandboxError(
+        f"No free subnet for the conversation's network in {_pool()}: remove old "
+        "conversations (Settings lists leftovers) or set BERTH_NETWORK_POOL."
+    )
+
+
+def _pool() -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(os.environ.get(POOL_ENV) or DEFAULT_POOL, strict=False)
+
+
+def _small_subnet(client: docker.DockerClient) -> IPAMConfig:
+    """A /28 of the pool that no network on the engine uses. Docker's default pools hold
+    about 30 networks of /16 or /20: one per conversation would run out at the 31st."""
+    used: list[ipaddress.IPv4Network] = []
+    for network in client.networks.list():
+        for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            with contextlib.suppress(ValueError, TypeError):
+                used.append(ipaddress.IPv4Network(config.get("Subnet"), strict=False))
+    free = [
+        subnet
+        for subnet in _pool().subnets(new_prefix=SUBNET_PREFIX)
+        if not any(subnet.overlaps(other) for other in used if other.version == 4)
+    ]
+    if not free:
+        raise SandboxError(f"Every subnet of {_pool()} is in use by a network.")
+    subnet = random.choice(free[:256])  # two windows at once rarely pick the same one
+    pool = IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+    return IPAMConfig(pool_configs=[pool])
 
 
 def attach(client: docker.DockerClient, container: Container, conversation_id: str) -> None:

@@ -33,6 +33,8 @@ from typing import Any
 
 import docker
 
+from sandbox.exec_start import wait_started
+
 _ANSWER = re.compile(rb"\x1eW(-?\d+)\x1f")
 ANSWER_TIMEOUT = 10.0
 
@@ -147,6 +149,8 @@ class Warden:
         argv = ["bash", "--norc", "--noprofile", "-c", _SCRIPT, "berth-warden", str(shell_pid)]
         exec_id = api.exec_create(container_id, argv, stdin=True, stdout=True, stderr=False)
         self._sock: Any = api.exec_start(exec_id["Id"], socket=True)
+        # The caller holds the exec gate: no freeze until runc is done (sandbox/exec_start.py).
+        wait_started(api, exec_id["Id"])
         self._raw: Any = getattr(self._sock, "_sock", self._sock)
         self._lock = threading.Lock()
         self._buffer = b""

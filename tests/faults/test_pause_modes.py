@@ -112,13 +112,16 @@ def test_pause_under_a_fork_and_cpu_storm_never_claims_a_freeze_that_failed(make
 
 def test_a_pause_right_after_short_commands_never_wedges_the_engine(make_ws) -> None:
     """After a short command the disk guard measures /workspace with an exec in the
-    background; a freeze that met that exec still starting left runc's init frozen half-way
+    background, and a new shell starts its warden with one; a freeze that met such an exec
+    still starting left runc's init frozen half-way
     and the engine answering nothing about the container again (seen: every run of the
     suite wedged three containers). Each freeze here must come back."""
     ws = make_ws(disk_limit="10g")
     ws.start()
     for i in range(30):
         ws.execute(f"echo {i} > /workspace/f{i}")
+        if i % 3 == 0:  # a new shell, and its warden's exec, just before the freeze
+            ws.restart_shell()
         time.sleep(i % 4 * 0.01)  # land the freeze at various points of the measuring
         froze = threading.Thread(target=ws.freeze, daemon=True)
         froze.start()

@@ -273,11 +273,10 @@ class CheckpointKeeper:
     def _take(self, job: _Job) -> None:
         checkpoint_id = uuid.uuid4().hex[:16]
         try:
-            from sandbox.stillness import held_still
-
-            store = self.store()
-            with held_still(self._c.workspace):
-                snapshot = store.snapshot(checkpoint_id)
+            # Not held still: the helper walks by fd, so what runs on cannot send it
+            # elsewhere; a freeze here raced the run's own ends (a container left frozen
+            # after a finished run). Rewinds, which write, do hold the container.
+            snapshot = self.store().snapshot(checkpoint_id)
         except Exception as exc:  # a warning, never the end of the run
             log.warning("checkpoint %d failed: %s", job.step, exc)
             self._c.record(
@@ -443,11 +442,7 @@ class CheckpointKeeper:
             if not self.checkpoints:
                 return []
             base = self.checkpoints[0]
-        from sandbox.stillness import held_still
-
-        store = self.store()
-        with held_still(self._c.workspace):  # it reads /workspace as a snapshot does
-            return store.changes(base.tree)
+        return self.store().changes(base.tree)  # walked by fd, as a snapshot is
 
     def read(self, checkpoint_id: str, path: str) -> bytes:
         """A file's content as it was at a checkpoint."""

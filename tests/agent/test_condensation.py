@@ -98,7 +98,7 @@ def test_sixty_steps_finish_under_the_window(llm_server, shared_workspace, tmp_p
     last = requests[-1]
     assert last.user_texts()[0] == TASK  # the first user message is still there, whole
     assert any(SUMMARY in text for text in last.user_texts())
-    assert conversation.state.events[-2].text == "All 60 steps done."
+    assert _last_message(conversation).text == "All 60 steps done."
     made = condensations(conversation)
     assert len(made) >= 2
     # Each condensation starts where the first did and reaches further.
@@ -128,7 +128,7 @@ def test_provider_refusal_condenses_and_the_retry_succeeds(llm_server, shared_wo
     after_refusal = llm_server.requests[llm_server.requests.index(refused[0]) + 1 :]
     assert any(is_summary(r) for r in after_refusal)
     assert not task_requests(llm_server)[-1].refused
-    assert conversation.state.events[-2].text == "All 30 steps done."
+    assert _last_message(conversation).text == "All 30 steps done."
 
 
 def test_a_window_too_small_for_the_task_ends_with_a_clear_error(
@@ -189,7 +189,7 @@ def test_a_message_sent_while_condensing_is_not_lost(llm_server, shared_workspac
     assert conversation.state.agent_status == AgentStatus.FINISHED
     after = task_requests(llm_server)[-1]
     assert correction in after.user_texts() and after.user_texts()[0] == TASK
-    assert conversation.state.events[-2].text == "Lines and words counted."
+    assert _last_message(conversation).text == "Lines and words counted."
 
 
 def test_a_huge_tool_result_is_cut_before_it_is_sent(llm_server, shared_workspace, tmp_path):
@@ -295,7 +295,7 @@ def test_killed_during_condensation_then_reopened(llm_server, sandbox_image, tmp
             assert len(condensations(reopened)) >= 1
             last = task_requests(llm_server)[-1]
             assert last.user_texts()[0] == TASK
-            assert reopened.state.events[-2].text == "All 20 steps done."
+            assert _last_message(reopened).text == "All 20 steps done."
         finally:
             reopened.delete()
     finally:
@@ -349,3 +349,8 @@ def test_the_tokenizer_counts_only_requests_near_the_threshold():
     assert window.over_threshold(request)  # 2,000 words pass 75% of 2,000 tokens
     assert counted  # counted exactly, since the bound could not tell
     assert request.tokens <= request.bound
+
+
+def _last_message(conversation: Conversation) -> MessageEvent:
+    """The agent's last message (a checkpoint or status event may come after it)."""
+    return [e for e in conversation.state.events if isinstance(e, MessageEvent)][-1]

@@ -8,22 +8,26 @@ from __future__ import annotations
 import base64
 import difflib
 import os
-from typing import TYPE_CHECKING, Any
 
-from sandbox.checkpoints.fdtree import BlobReader
-
-if TYPE_CHECKING:
-    from sandbox.checkpoints.server import Store
+from sandbox.checkpoints.fdtree import (
+    MODE,
+    NAME,
+    REF,
+    SIZE,
+    SPARSE,
+    TYPE,
+    BlobReader,
+    Entry,
+    Objects,
+)
 
 WORKSPACE = "/workspace"
 DIFF_LIMIT = 1_000_000  # bytes of one side: larger files are compared by hash only
 DIFF_OUTPUT_LIMIT = 200_000  # characters of one unified diff
-READ_LIMIT = 64 << 20  # bytes ``read`` hands back (base64 in one JSON line)
-NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF, SPARSE = range(9)
-Entry = list[Any]
+READ_LIMIT = 64 << 20
 
 
-def changes(store: Store, old: str, new: str, diff_limit: int) -> list[dict[str, object]]:
+def changes(store: Objects, old: str, new: str, diff_limit: int) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
     # Each frame: the merged names of one directory on both sides, and where we are in it.
     stack: list[tuple[str, list[tuple[str, Entry | None, Entry | None]], list[int]]] = []
@@ -63,7 +67,7 @@ def changes(store: Store, old: str, new: str, diff_limit: int) -> list[dict[str,
 
 
 def _change_or_note(
-    store: Store, path: str, a: Entry | None, b: Entry | None, diff_limit: int
+    store: Objects, path: str, a: Entry | None, b: Entry | None, diff_limit: int
 ) -> dict[str, object] | None:
     if a is not None and b is not None:
         if a[TYPE] == b[TYPE] and a[REF] == b[REF] and a[MODE] == b[MODE]:
@@ -89,7 +93,7 @@ def _change_or_note(
 
 
 def _diff(
-    store: Store,
+    store: Objects,
     change: dict[str, object],
     path: str,
     a: Entry | None,
@@ -120,7 +124,7 @@ def _diff(
     change["diff"] = diff
 
 
-def _side(store: Store, entry: Entry | None) -> bytes | None:
+def _side(store: Objects, entry: Entry | None) -> bytes | None:
     if entry is None:
         return b""
     if entry[TYPE] == "l":
@@ -128,7 +132,7 @@ def _side(store: Store, entry: Entry | None) -> bytes | None:
     return load(store, entry)
 
 
-def load(store: Store, entry: Entry) -> bytes:
+def load(store: Objects, entry: Entry) -> bytes:
     """A file's whole content (the caller has checked its size): holes read as zeros."""
     reader = BlobReader(store.stream(str(entry[REF])))
     size, spans = reader.layout(len(entry) > SPARSE and bool(entry[SPARSE]))
@@ -149,7 +153,7 @@ def _text(data: bytes | None) -> str | None:
         return None
 
 
-def read(store: Store, top: str, path: str, limit: int) -> dict[str, object]:
+def read(store: Objects, top: str, path: str, limit: int) -> dict[str, object]:
     """The content of ``path`` (absolute, under /workspace) in the tree ``top``."""
     rel = os.path.relpath(path, WORKSPACE)
     current = top

@@ -21,7 +21,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 CHUNK = 1 << 20
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -32,6 +32,22 @@ SPARSE_MAGIC = b"berth-sparse-1\n"
 SWAPPED = (errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EISDIR, errno.ENXIO)
 
 Extent = tuple[int, int]
+
+
+# Tree entry fields (a list, to keep trees small and fast to compare).
+NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF, SPARSE = range(9)
+Entry = list[Any]
+
+
+class Objects(Protocol):
+    """What the restore and the comparison read of a store (server.Store is one): typed
+    here so that they need not import the server, which imports them."""
+
+    def stream(self, digest: str) -> Iterator[bytes]: ...
+
+    def tree(self, digest: str) -> list[Entry]: ...
+
+    def content(self, fd: int, st: os.stat_result, store: bool) -> tuple[str, bool]: ...
 
 
 class Frame:

@@ -9,17 +9,25 @@ import contextlib
 import os
 import secrets
 import stat
-from typing import TYPE_CHECKING, Any
 
 from sandbox.checkpoints import fdtree
-from sandbox.checkpoints.fdtree import BlobReader, Frame
+from sandbox.checkpoints.fdtree import (
+    GID,
+    MODE,
+    MTIME,
+    NAME,
+    REF,
+    SIZE,
+    SPARSE,
+    TYPE,
+    UID,
+    BlobReader,
+    Entry,
+    Frame,
+    Objects,
+)
 
-if TYPE_CHECKING:
-    from sandbox.checkpoints.server import Store
-
-NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF, SPARSE = range(9)
 SETID = stat.S_ISUID | stat.S_ISGID
-Entry = list[Any]
 
 
 def _safe_name(name: str) -> str:
@@ -28,7 +36,7 @@ def _safe_name(name: str) -> str:
     return name
 
 
-def _enter(store: Store, fd: int, rel: str, entry: Entry, counts: list[int]) -> Frame:
+def _enter(store: Objects, fd: int, rel: str, entry: Entry, counts: list[int]) -> Frame:
     """A directory to restore: what is not wanted in it goes first."""
     want = store.tree(str(entry[REF]))
     wanted = {str(e[NAME]) for e in want}
@@ -39,7 +47,7 @@ def _enter(store: Store, fd: int, rel: str, entry: Entry, counts: list[int]) -> 
     return Frame(fd, rel, want, str(entry[NAME]), entry)
 
 
-def restore_tree(store: Store, root_fd: int, root: Entry, counts: list[int], strip: bool) -> None:
+def restore_tree(store: Objects, root_fd: int, root: Entry, counts: list[int], strip: bool) -> None:
     stack = [_enter(store, root_fd, "", root, counts)]
     try:
         while stack:
@@ -76,7 +84,7 @@ def restore_tree(store: Store, root_fd: int, root: Entry, counts: list[int], str
 
 
 def _restore_file(
-    store: Store, dir_fd: int, name: str, entry: Entry, st: os.stat_result | None, strip: bool
+    store: Objects, dir_fd: int, name: str, entry: Entry, st: os.stat_result | None, strip: bool
 ) -> int:
     sparse = len(entry) > SPARSE and bool(entry[SPARSE])
     if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == entry[SIZE]:

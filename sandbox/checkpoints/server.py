@@ -40,17 +40,17 @@ import json
 import os
 import secrets
 import stat
-import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
 
 from sandbox.checkpoints import compare, fdtree, restoring
-from sandbox.checkpoints.fdtree import Frame
-
-if TYPE_CHECKING:
-    from sandbox.checkpoints.stores import Stores
+from sandbox.checkpoints.fdtree import (
+    REF,
+    TYPE,
+    Entry,
+    Frame,
+)
 
 WORKSPACE = "/workspace"
 STORE = "/store"
@@ -60,10 +60,6 @@ RACY_NS = 200_000_000
 CHUNK = fdtree.CHUNK
 MAX_FILE_BYTES = 1 << 30  # data bytes of one file (holes are free)
 MAX_NEW_BYTES = 4 << 30  # data bytes read from changed files in one checkpoint
-
-# Tree entry fields (a list, to keep trees small and fast to compare); SPARSE is optional.
-NAME, TYPE, MODE, UID, GID, SIZE, MTIME, REF, SPARSE = range(9)
-Entry = list[Any]
 
 
 class StoreError(Exception):
@@ -537,52 +533,3 @@ class Store:
                     total += os.lstat(os.path.join(folder, name)).st_size
                     count += 1
         return {"bytes": total, "objects": count}
-
-
-def serve(store: Store | Stores) -> None:
-    operations: dict[str, Callable[..., dict[str, object]]] = {
-        "gc": store.gc,
-        "prune": store.prune,
-        "usage": store.usage,
-        "ping": lambda: {"pong": True},
-    }
-    if isinstance(store, Store):
-        operations.update(
-            snapshot=store.snapshot,
-            restore=store.restore,
-            changes=store.changes,
-            read=store.read,
-            copy_refs=store.copy_refs,
-            drop_refs=store.drop_refs,
-        )
-    out = sys.stdout
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            operation = operations[request.pop("op")]
-            answer = {"ok": True, "result": operation(**request)}
-        except Exception as exc:  # every failure is an answer; the server carries on
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
-
-
-def _more_descriptors() -> None:
-    # A walk holds one fd per directory level: a deep tree needs more than 1,024.
-    with contextlib.suppress(Exception):
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-if __name__ == "__main__":
-    _more_descriptors()
-    if len(sys.argv) > 2 and sys.argv[1] == "--stores":
-        from sandbox.checkpoints.stores import Stores
-
-        serve(Stores(sys.argv[2]))
-    else:
-        serve(Store())

@@ -62,10 +62,17 @@ OF_LABEL = labels.CHECKPOINTS_OF
 # On each conversation's store volume: the prefix it was named from (tests use their own).
 STORE_LABEL = "berth.checkpoints.store"
 log = logging.getLogger(__name__)
-SERVER_FILES = ("server.py", "fdtree.py", "compare.py", "restoring.py", "stores.py")
+SERVER_FILES = (
+    "helper_main.py",
+    "server.py",
+    "fdtree.py",
+    "compare.py",
+    "restoring.py",
+    "stores.py",
+)
 PACKAGE = Path(__file__).parent
 SERVER_DIR = "/opt/berth"
-SERVER_ARGV = ["python3", "-u", "-S", f"{SERVER_DIR}/sandbox/checkpoints/server.py"]
+SERVER_ARGV = ["python3", "-u", "-S", f"{SERVER_DIR}/sandbox/checkpoints/helper_main.py"]
 PARENT = "/parent"  # where a fork's helper mounts the store it copies from (read-only)
 STORES = "/stores"  # where the maintenance helper mounts every store
 # The helper only reads and writes files; it needs no more than this.

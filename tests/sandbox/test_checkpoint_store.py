@@ -22,7 +22,7 @@ def killing_the_server(store: CheckpointStore, every: float) -> Iterator[None]:
 
     def keep_killing() -> None:
         script = (
-            "for p in /proc/[0-9]*; do grep -q server.py $p/cmdline 2>/dev/null "
+            "for p in /proc/[0-9]*; do grep -q helper_main.py $p/cmdline 2>/dev/null "
             "&& kill -9 ${p#/proc/}; done"
         )
         while not stop.wait(every):

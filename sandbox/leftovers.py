@@ -8,14 +8,17 @@ installation's id is listed (never another user's on the same engine).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Collection
 
 import docker
 import docker.errors
 from pydantic import BaseModel
 
-from sandbox import labels
+from sandbox import labels, removal
 from sandbox.engine import connect, engine_errors
+
+log = logging.getLogger(__name__)
 
 
 class Leftover(BaseModel):
@@ -64,22 +67,32 @@ def find_leftovers(
 
 
 def remove_leftovers(items: Collection[Leftover], client: docker.DockerClient | None = None) -> int:
-    """Remove what ``items`` name (still this installation's); how many things went."""
+    """Remove what ``items`` name (still this installation's); how many things went. One
+    that the engine refuses (a volume still in use) stays, and is listed again next time;
+    it never keeps the others from going."""
     client = connect(client)
     removed = 0
     mine = labels.ours()
+
+    def ours(found: dict[str, str]) -> bool:
+        return all(found.get(k) == v for k, v in mine.items())
+
     with engine_errors():
         for item in items:
             for name in item.containers:
                 with contextlib.suppress(docker.errors.NotFound):
                     container = client.containers.get(name)
-                    if all(container.labels.get(k) == v for k, v in mine.items()):
+                    if ours(container.labels):
                         container.remove(force=True)  # force: a frozen one is killed first
                         removed += 1
             for name in item.volumes:
-                with contextlib.suppress(docker.errors.NotFound):
+                try:
                     volume = client.volumes.get(name)
-                    if all((volume.attrs.get("Labels") or {}).get(k) == v for k, v in mine.items()):
-                        volume.remove(force=True)
+                    if ours(volume.attrs.get("Labels") or {}):
+                        removal.remove_volume(client, name)
                         removed += 1
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    log.warning("leftover volume %s stays: %s", name, exc)
     return removed

@@ -10,6 +10,8 @@ import docker.errors
 from sandbox import labels, network
 from sandbox.engine import connect, engine_errors
 
+VOLUME_ATTEMPTS = 5
+
 
 def remove_conversation_resources(
     conversation_id: str, client: docker.DockerClient | None = None
@@ -41,8 +43,7 @@ def remove_conversation_resources(
                 container.remove(force=True)  # force: a frozen one is killed, then removed
                 removed += 1
         network.remove_network(client, conversation_id)
-        with contextlib.suppress(docker.errors.NotFound):
-            client.volumes.get(labels.volume_name(conversation_id)).remove(force=True)
+        remove_volume(client, labels.volume_name(conversation_id))
         # Its checkpoint store (sandbox.checkpoints), labelled as the conversation's.
         tagged = client.volumes.list(filters={"label": f"{labels.CONVERSATION}={conversation_id}"})
         for volume in tagged:
@@ -50,6 +51,22 @@ def remove_conversation_resources(
                 with contextlib.suppress(docker.errors.NotFound):
                     volume.remove(force=True)
     return removed
+
+
+def remove_volume(client: docker.DockerClient, name: str) -> None:
+    """Remove a named volume and Berth's containers on it. A checkpoint helper made again
+    meanwhile (a checkpoint still under way as its conversation goes) holds the volume:
+    its users go again, a few times, before the engine's refusal is the answer."""
+    for attempt in range(VOLUME_ATTEMPTS):
+        remove_volume_users(client, name)
+        try:
+            client.volumes.get(name).remove(force=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or attempt == VOLUME_ATTEMPTS - 1:
+                raise
 
 
 def remove_volume_users(client: docker.DockerClient, volume: str) -> None:

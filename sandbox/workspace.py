@@ -296,9 +296,7 @@ class DockerWorkspace(WorkspaceFiles):
                     network.remove_network(client, self.conversation_id)
                 name = self.volume
                 if volume and name is not None:
-                    removal.remove_volume_users(client, name)
-                    with contextlib.suppress(docker.errors.NotFound):
-                        client.volumes.get(name).remove(force=True)
+                    removal.remove_volume(client, name)
             self._container = None
             self._files = None
             self._set_hold(Hold.NONE)

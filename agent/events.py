@@ -55,6 +55,8 @@ class MessageEvent(EventBase):
     # A user message at an index below this has reached the model ("delivered").
     request_event_count: int | None = None
     usage: LLMUsage | None = None
+    # The model's reasoning before this reply, when it gave one (older logs have none).
+    reasoning_content: str | None = None
 
 
 class ActionEvent(EventBase):
@@ -71,6 +73,8 @@ class ActionEvent(EventBase):
     response_id: str = ""
     request_event_count: int | None = None
     usage: LLMUsage | None = None
+    # The model's reasoning before the reply (on its first tool call only, as ``thought``).
+    reasoning_content: str | None = None
 
 
 class ObservationEvent(EventBase):

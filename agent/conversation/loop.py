@@ -147,8 +147,14 @@ class Loop:
         events, request = prepared
         request_count = len(events)
         llm = self._agent.llm
+        e.request_sent(request_count)
         asked = e.ask_llm(
-            lambda cancel: llm.completion(request.messages, self._tool_schemas, cancel=cancel),
+            lambda cancel: llm.completion(
+                request.messages,
+                self._tool_schemas,
+                cancel=cancel,
+                on_delta=e.delta_teller(cancel),
+            ),
             "Paused while waiting for the model; it will be asked again",
         )
         if isinstance(asked, AgentStatus):
@@ -173,6 +179,7 @@ class Loop:
                     text=response.content or "",
                     request_event_count=request_count,
                     usage=response.usage,
+                    reasoning_content=response.reasoning_content,
                 )
             )
             e.save_state()

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from agent.events import LLMUsage
 from agent.llm.redact import protect_logs, redact
 from agent.llm.replies import NoChoicesError, odd_reply, retry_after
+from agent.llm.stream import DeltaCallback, deltas_of_chunk
 from agent.llm.types import (
     FailedAttempt,
     LLMCancelled,
@@ -85,6 +86,8 @@ class LLM(BaseModel):
     retry_max_wait: float = 30.0
     # A server's Retry-After is honoured up to this many seconds.
     retry_after_cap: float = 60.0
+    # Ask for the reply as a stream (token callbacks see it grow). The SDK's default is a
+    # whole reply; the app and ``berth run`` stream.
     stream: bool = False
     # Tokens a request may hold. None: litellm's model info, else DEFAULT_CONTEXT_WINDOW.
     context_window: int | None = Field(default=None, gt=0)
@@ -123,10 +126,12 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None = None,
         *,
         cancel: threading.Event | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> LLMResponse:
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in (or, through the
-        helper process, at any moment)."""
+        helper process, at any moment). With ``stream`` on, ``on_delta`` hears each piece
+        of the reply as it arrives (from the thread reading it)."""
         from agent.llm.process import running_helper
 
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
@@ -137,9 +142,9 @@ class LLM(BaseModel):
             if cancel.is_set():
                 raise LLMCancelled()
             outcome = (
-                helper.attempt(self, messages, tools, cancel, attempt + 1)
+                helper.attempt(self, messages, tools, cancel, attempt + 1, on_delta)
                 if helper is not None
-                else self.attempt_here(messages, tools, cancel, attempt + 1)
+                else self.attempt_here(messages, tools, cancel, attempt + 1, on_delta)
             )
             if isinstance(outcome, LLMResponse):
                 return outcome
@@ -169,12 +174,13 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
         attempts: int,
+        on_delta: DeltaCallback | None = None,
     ) -> LLMResponse | FailedAttempt:
         """One attempt through litellm in this process: the reply, or what went wrong."""
         litellm = import_litellm()
         started = time.monotonic()
         try:
-            response = self._call_once(litellm, messages, tools, cancel)
+            response = self._call_once(litellm, messages, tools, cancel, on_delta)
             return self._parse(litellm, response, time.monotonic() - started, attempts)
         except LLMCancelled:
             raise
@@ -194,6 +200,7 @@ class LLM(BaseModel):
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
+        on_delta: DeltaCallback | None,
     ) -> Any:
         from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
@@ -224,11 +231,19 @@ class LLM(BaseModel):
         chunks = []
         for chunk in stream:
             if cancel.is_set():
+                # Closing ends the HTTP response: the server stops generating for us.
                 close = getattr(stream, "close", None)
                 if callable(close):
                     close()
                 raise LLMCancelled()
             chunks.append(chunk)
+            if on_delta is not None:
+                for delta in deltas_of_chunk(chunk):
+                    try:
+                        on_delta(delta)
+                    except Exception:  # a watcher's failure must not fail the request
+                        log.exception("a token callback failed")
+        # With the usage chunk among them, the builder's usage is the provider's count.
         return litellm.stream_chunk_builder(chunks, messages=messages)
 
     def _parse(
@@ -257,9 +272,11 @@ class LLM(BaseModel):
             cost = float(litellm.completion_cost(completion_response=response) or 0.0)
         except Exception:  # the model is not in litellm's price list
             cost = 0.0
+        reasoning = getattr(message, "reasoning_content", None)
         return LLMResponse(
             id=getattr(response, "id", None) or uuid.uuid4().hex,
             content=message.content or None,
+            reasoning_content=reasoning if isinstance(reasoning, str) and reasoning else None,
             tool_calls=calls,
             usage=LLMUsage(
                 prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),

@@ -48,6 +48,8 @@ class LLMResponse(BaseModel):
 
     id: str
     content: str | None = None
+    # The model's reasoning (OpenAI-style ``reasoning_content``, Claude's thinking).
+    reasoning_content: str | None = None
     tool_calls: list[LLMToolCall] = Field(default_factory=list)
     usage: LLMUsage = Field(default_factory=LLMUsage)
     attempts: int = 1

@@ -42,6 +42,7 @@ from gui.main_window.confirmation_bar import ConfirmationBar
 from gui.main_window.dialogs import engine_unreachable_dialog, quit_dialog
 from gui.main_window.failures import FailureHandling
 from gui.main_window.status_bar import StatusBar
+from gui.main_window.streaming import StreamingControls
 from gui.main_window.welcome import WelcomePage
 from gui.preload import (
     after_first_paint,
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
         self.checkpoint_controls = CheckpointControls(
             self, s, self.event_view, self.changes_view, self.side_tabs
         )
+        self.streaming = StreamingControls(s, self.event_view)
 
     # --- user actions -----------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ _RELAYED = (
     "phase_changed",
     "event_recorded",
     "output_received",
+    "model_asked",
+    "stream_received",
     "stats_changed",
     "container_changed",
     "queued_changed",
@@ -57,6 +59,8 @@ class OpenConversations(QObject):
     phase_changed = Signal(str)
     event_recorded = Signal(object)
     output_received = Signal(list)
+    model_asked = Signal(int)
+    stream_received = Signal(object)
     stats_changed = Signal(object)
     container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)

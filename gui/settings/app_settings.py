@@ -343,6 +343,8 @@ class AppSettings(BaseSettings):
             "model": self.llm_model,
             "base_url": self.llm_base_url,
             "context_window": self.context_window,
+            # The window shows the reply as it is written.
+            "stream": True,
         }
         if self.llm_api_key is not None:
             kwargs["api_key"] = self.llm_api_key

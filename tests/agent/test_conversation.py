@@ -371,17 +371,21 @@ def test_the_same_action_four_times_is_stuck(llm_server, new_conversation):
     assert error.source == "stuck"
 
 
-def test_the_iteration_cap_ends_a_run(llm_server, new_conversation):
+def test_the_step_limit_pauses_a_run_and_resume_takes_another_batch(llm_server, new_conversation):
     counter = iter(range(1000))
     llm_server.script = lambda _r: Reply.call("bash", command=f"echo {next(counter)}")
     conversation = new_conversation(max_iterations=3)
     conversation.send_message("Count forever")
 
-    assert conversation.run() == AgentStatus.ERROR
+    assert conversation.run() == AgentStatus.PAUSED
 
     assert len(llm_server.requests) == 3
-    error = [e for e in conversation.state.events if isinstance(e, AgentErrorEvent)][-1]
-    assert error.source == "iteration_limit" and "3 steps" in error.message
+    assert conversation.state.status_detail == "Paused at the step limit (3): Resume continues"
+    assert not [e for e in conversation.state.events if isinstance(e, AgentErrorEvent)]
+    # Resume: three more steps, each command run and answered.
+    assert conversation.run() == AgentStatus.PAUSED
+    assert len(llm_server.requests) == 6
+    assert len(llm_server.requests[-1].tool_results()) == 5  # every command answered
 
 
 def test_confirmation_approve_and_reject(llm_server, shared_workspace, new_conversation):

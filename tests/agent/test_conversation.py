@@ -430,3 +430,25 @@ def test_pause_events_are_recorded_once(llm_server, new_conversation):
     thread.join(10)
     assert sum(isinstance(e, PauseEvent) for e in conversation.state.events) == 1
     assert not any(isinstance(e, ActionEvent) for e in conversation.state.events)
+
+
+def test_a_missing_checkpoint_helper_image_is_said_once(llm_server, new_conversation, monkeypatch):
+    from agent.events import CheckpointFailedEvent, NoticeEvent
+
+    monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", "berth-test-missing-helper:does-not-exist")
+    counter = iter(range(1000))
+    llm_server.script = lambda r: (
+        Reply.say("Done.")
+        if len(r.tool_results()) >= 3
+        else Reply.call("bash", command=f"echo {next(counter)}")
+    )
+    conversation = new_conversation()
+    conversation.send_message("Three steps")
+    assert conversation.run() == AgentStatus.FINISHED
+
+    events = conversation.state.events
+    notices = [e for e in events if isinstance(e, NoticeEvent) and e.source == "checkpoints"]
+    assert len(notices) == 1, notices
+    assert "python -m sandbox.images build-offline berth-test-missing-helper" in notices[0].text
+    assert not [e for e in events if isinstance(e, CheckpointFailedEvent)]
+    assert len(conversation.checkpoints) == 0

@@ -102,6 +102,10 @@ class AgentErrorEvent(EventBase):
     # "llm", "sandbox", "iteration_limit", "stuck", "internal"
     source: str = "internal"
     retryable: bool = False
+    # What the user can do about it ("Fix the key in Settings, then Resume"); empty: the
+    # front end's general advice. ``in_settings``: the fix is in Settings (key, URL, model).
+    hint: str = ""
+    in_settings: bool = False
 
 
 class PauseEvent(EventBase):

@@ -66,6 +66,7 @@ from agent.events import (
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
+    from agent.llm import LLM
     from agent.llm.stream import DeltaCallback
     from agent.tools import ToolDefinition
     from sandbox import DockerWorkspace
@@ -223,6 +224,20 @@ class Conversation:
                 if late_interrupt and e.tool_job is not None:
                     # Stop came as the run was pausing: the command must not stay frozen.
                     self._loop.interrupt_now()
+
+    def set_llm(self, llm: LLM, condensation_llm: LLM | None = None) -> None:
+        """Ask ``llm`` from the next request on: a key, base URL or model fixed in
+        Settings reaches an open conversation, and Resume uses it. Any thread; a request
+        already in flight keeps the model it was sent to."""
+        model_changed = llm.model != self.agent.llm.model
+        self.agent.llm = llm
+        self.agent.condensation_llm = condensation_llm
+        window = self._context.window
+        window.llm = llm
+        if model_changed:  # what another model's provider taught us is not this one's
+            window.learned_window = None
+        with self._e.cond:
+            self._e.llm = llm
 
     def pause(self) -> None:
         """Ask the run to pause. Non-blocking when a run is active; idempotent.

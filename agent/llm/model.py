@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from agent.events import LLMUsage
+from agent.llm.errors import ProviderProblem, is_quota, never_connected, provider_problem
 from agent.llm.redact import protect_logs, redact
 from agent.llm.replies import NoChoicesError, odd_reply, retry_after
 from agent.llm.stream import DeltaCallback, deltas_of_chunk
@@ -151,13 +152,15 @@ class LLM(BaseModel):
             failed = outcome
             if failed.context_exceeded or not failed.retryable or attempt >= self.num_retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
+                message = f"The model request failed{tries}: {self._redact(failed.message)}"
                 raise LLMError(
-                    f"The model request failed{tries}: {self._redact(failed.message)}",
+                    failed.problem.message if failed.problem is not None else message,
                     retryable=failed.retryable and not failed.context_exceeded,
                     status_code=failed.status_code,
                     context_exceeded=failed.context_exceeded,
                     provider_window=failed.provider_window,
                     provider_tokens=failed.provider_tokens,
+                    problem=failed.problem,
                 ) from failed.cause
             wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
             if failed.retry_after is not None:  # the server said when: honour it, within reason
@@ -185,7 +188,7 @@ class LLM(BaseModel):
         except LLMCancelled:
             raise
         except Exception as exc:
-            return failed_attempt(litellm, exc, self.base_url)
+            return failed_attempt(litellm, exc, self.base_url, self.model)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -316,9 +319,13 @@ def known_window_here(model: str) -> int | None:
     return int(window) if isinstance(window, int) and window > 0 else None
 
 
-def failed_attempt(litellm: ModuleType, exc: Exception, base_url: str | None) -> FailedAttempt:
+def failed_attempt(
+    litellm: ModuleType, exc: Exception, base_url: str | None, model: str = ""
+) -> FailedAttempt:
     """How an attempt's exception bears on the retry loop, and its sentence."""
     retryable, status = _classify(litellm, exc)
+    if is_quota(status, str(exc)):
+        retryable = False  # waiting does not bring credit back
     odd = odd_reply(exc, base_url)
     if odd is not None and odd.retryable is not None:
         retryable = odd.retryable
@@ -331,9 +338,20 @@ def failed_attempt(litellm: ModuleType, exc: Exception, base_url: str | None) ->
         retry_after=retry_after(exc),
         provider_window=_named(_WINDOW_RE, str(exc)) if exceeded else None,
         provider_tokens=_named(_REQUESTED_RE, str(exc)) if exceeded else None,
+        problem=None if exceeded else _problem(exc, status, base_url, model),
     )
     failed._cause = exc
     return failed
+
+
+def _problem(
+    exc: Exception, status: int | None, base_url: str | None, model: str
+) -> ProviderProblem | None:
+    unreachable = never_connected(exc)
+    text = str(exc)
+    return provider_problem(
+        status, type(exc).__name__, text, model=model, base_url=base_url, unreachable=unreachable
+    )
 
 
 def _cached_tokens(usage: Any) -> int:

@@ -216,6 +216,15 @@ class Session:
         background.start("session-changes", work, daemon=True)
         return True
 
+    def set_llm(self, llm: Any, condensation_llm: Any = None) -> bool:
+        """The model endpoint from the next request on (Settings changed the key, URL or
+        model); False when the conversation is not open yet (its start reads them then)."""
+        conversation = self._conversation
+        if conversation is None:
+            return False
+        conversation.set_llm(llm, condensation_llm)
+        return True
+
     def close(self, why: str | None = None) -> bool:
         """Pause any run, stop the container (everything stays on disk); ends ``serve()``.
         ``why``: the result a command cut short gets (e.g. "the app stopped while this

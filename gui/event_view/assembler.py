@@ -98,6 +98,7 @@ class RowAssembler:
                     message=event.message,
                     source=event.source,
                     retryable=event.retryable,
+                    hint=event.hint,
                 ),
                 update,
             )

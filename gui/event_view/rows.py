@@ -212,6 +212,7 @@ class ErrorRow(Row):
     message: str
     source: str = "internal"
     retryable: bool = False
+    hint: str = ""  # what the user can do about it (the model's errors say so)
 
     kind = RowKind.ERROR
 
@@ -226,7 +227,7 @@ class ErrorRow(Row):
         return names.get(self.source, "Error")
 
     def plain_text(self) -> str:
-        return f"{self.title}: {self.message}"
+        return f"{self.title}: {self.message}" + (f"\n{self.hint}" if self.hint else "")
 
 
 @dataclass(eq=False, slots=True, kw_only=True)

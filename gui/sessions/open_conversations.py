@@ -145,6 +145,13 @@ class OpenConversations(QObject):
             self.new()
         bridge.delete(remove_container)
 
+    def use_settings(self) -> None:
+        """Settings changed: every open conversation asks the new model, base URL and key
+        from its next request on (Resume after fixing a key works without New)."""
+        for bridge in self._bridges:
+            if not bridge.is_closed:
+                bridge.use_settings()
+
     def pause_all(self) -> int:
         """Pause every conversation whose agent is at work; how many were asked."""
         asked = 0

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
 # How long one pass of the event loop spends on notices before it lets the rest wait.
 SLICE_S = 0.008
+PAUSING = "Pausing…"
+RESUMING = "Resuming…"
 
 
 class _LoopThread(QThread):
@@ -146,6 +148,9 @@ class SessionBridge(QObject):
         self.pending_actions: tuple[ActionEvent, ...] = ()
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
+        # "Pausing…" / "Resuming…": said on the click, on the GUI thread, until the session's
+        # status says the pause or the resume took (so the window answers at once).
+        self.transition = ""
         self._closed = False
         self._thread = _LoopThread(self._session)
         self._thread.finished.connect(self._on_loop_ended)
@@ -203,10 +208,16 @@ class SessionBridge(QObject):
         return self._session.send(text)
 
     def pause(self) -> bool:
-        return self._session.pause()
+        asked = self._session.pause()
+        if asked and self._session.status is AgentStatus.RUNNING:
+            self.transition = PAUSING
+        return asked
 
     def resume(self) -> bool:
-        return self._session.resume()
+        asked = self._session.resume()
+        if asked and self._session.status is not AgentStatus.RUNNING:
+            self.transition = RESUMING
+        return asked
 
     def stop(self) -> bool:
         return self._session.stop()
@@ -225,6 +236,13 @@ class SessionBridge(QObject):
 
     def changes(self, since: str | None = None) -> bool:
         return self._session.changes(since)
+
+    def use_settings(self) -> bool:
+        """Settings changed: the model, its base URL and its key apply from this open
+        conversation's next request on (one not open yet reads them when it starts)."""
+        return self._session.set_llm(
+            self.settings.make_llm(), self.settings.make_condensation_llm()
+        )
 
     def close(self) -> bool:
         return self._session.close()
@@ -292,6 +310,8 @@ class SessionBridge(QObject):
             self._take_stream()
         elif isinstance(notice, n.StatusChanged):
             self.pending_actions = notice.pending_actions
+            if (notice.status is AgentStatus.RUNNING) == (self.transition == RESUMING):
+                self.transition = ""  # the pause (any status but RUNNING) or resume took
             self.status_changed.emit(notice.status, notice.detail)
         elif isinstance(notice, n.PhaseChanged):
             self._on_phase(notice.phase)
@@ -317,6 +337,7 @@ class SessionBridge(QObject):
         elif isinstance(notice, n.QueuedChanged):
             self.queued_changed.emit(notice.count)
         elif isinstance(notice, n.RunEnded):
+            self.transition = ""
             self.run_ended.emit(notice.status)
         elif isinstance(notice, n.StartFailed):
             self.starting_text = ""

@@ -217,6 +217,11 @@ class ScriptedLLMServer:
         # Requests with more characters than this are refused (None: no window).
         self.window_chars: int | None = None
         self.model_name = MODEL_NAME
+        # GET /v1/models lists these (None: the one model it answers as).
+        self.models: list[str] | None = None
+        # When set, a request whose bearer key differs gets OpenAI's 401 (a wrong key); and
+        # one naming a model not in ``models`` its 404 (an unknown model).
+        self.required_key: str | None = None
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._failures: list[RawAnswer] = []
@@ -280,6 +285,8 @@ class ScriptedLLMServer:
             self.delay = 0.0
             self.stream_pace = 0.0
             self.window_chars = None
+            self.models = None
+            self.required_key = None
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` (429, 500, ...)."""
@@ -354,7 +361,11 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {"object": "list", "data": [{"id": server.model_name}]})
+                names = server.models or [server.model_name]
+                listed = [
+                    {"id": name, "object": "model", "owned_by": "berth-tests"} for name in names
+                ]
+                self._json(200, {"object": "list", "data": listed})
             else:
                 self._json(404, {"error": {"message": "not found"}})
 
@@ -375,6 +386,11 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 received_at=time.monotonic(),
             )
             failure = server._record(request)
+            refusal = _refusal(server, request)
+            if failure is None and refusal is not None:
+                request.refused = True
+                self._json(*refusal)
+                return
             window = server.window_chars
             if failure is None and window is not None and request.chars() > window:
                 request.refused = True
@@ -440,6 +456,38 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             write_stream(write, pieces, pace)
 
     return Handler
+
+
+def _refusal(
+    server: ScriptedLLMServer, request: RecordedRequest
+) -> tuple[int, dict[str, Any]] | None:
+    """OpenAI's answers to a wrong key and to an unknown model, word for word."""
+    key = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if server.required_key is not None and key != server.required_key:
+        message = (
+            f"Incorrect API key provided: {key[:3]}***{key[-4:]}. You can find your API key "
+            "at https://platform.openai.com/account/api-keys."
+        )
+        error = {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}
+        return 401, {"error": error}
+    model = str(request.body.get("model", ""))
+    if server.models is not None and model not in server.models:
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        error = {"message": message, "type": "invalid_request_error", "code": "model_not_found"}
+        return 404, {"error": error}
+    return None
+
+
+QUOTA_BODY = json.dumps(
+    {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing "
+            "details.",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
+).encode()
 
 
 def _usage(reply: Reply) -> dict[str, Any]:

@@ -13,8 +13,6 @@ does.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.background import Background, Job, first_line
+from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
 from gui.settings.leftovers_box import LeftoversBox
+from gui.settings.model_field import ModelField
+from gui.settings.probe import ConnectionProbe, ProbeResult
 
 ERROR_STYLE = "color: #cf222e;"
 KEYRING_NOTE = (
@@ -92,53 +92,6 @@ def _message(error: Any) -> str:
     return str(error.get("msg", "is not valid"))
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    engine_ok: bool
-    engine: str
-    model_ok: bool
-    model: str
-
-
-class ConnectionProbe:
-    """Ping the Docker engine, then ask the model for a one-word reply (a worker thread)."""
-
-    def __init__(self, settings: AppSettings) -> None:
-        self.settings = settings
-
-    def run(self) -> ProbeResult:
-        engine_ok, engine_text = self._ping_engine()
-        model_ok, model_text = self._ping_model()
-        return ProbeResult(engine_ok, engine_text, model_ok, model_text)
-
-    @staticmethod
-    def _ping_engine() -> tuple[bool, str]:
-        try:
-            from sandbox.engine import engine_version
-
-            # A short timeout: a host that swallows packets must not hold the test for a minute.
-            version = engine_version(timeout=10)
-        except Exception as exc:
-            first = first_line(str(exc))
-            return False, f"Docker engine unreachable: {first or type(exc).__name__}"
-        return True, f"Docker engine reachable (version {version})"
-
-    def _ping_model(self) -> tuple[bool, str]:
-        if not self.settings.is_configured:
-            return False, "Model: not set"
-        try:
-            llm = self.settings.make_llm().model_copy(
-                update={"num_retries": 0, "timeout": 30.0, "max_output_tokens": 8, "stream": False}
-            )
-            started = time.monotonic()
-            llm.completion([{"role": "user", "content": "Reply with the single word OK."}])
-            took = time.monotonic() - started
-        except Exception as exc:
-            text = first_line(str(exc), 300)
-            return False, f"Model {self.settings.llm_model}: {text or type(exc).__name__}"
-        return True, f"Model {self.settings.llm_model} replied in {took:.1f} s"
-
-
 class SettingsDialog(QDialog):
     """Edit, validate and save ``AppSettings``. ``saved`` carries the new settings."""
 
@@ -169,13 +122,20 @@ class SettingsDialog(QDialog):
         # None: no real OS keyring, so the key is kept for this session only (never a file).
         self._keyring = os_keyring()
 
-        self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
+        self.model_edit = ModelField(settings.llm_model, "openai/gpt-4o", self)
+        self.model_edit.setObjectName("llm_model")
+        self.model_edit.setMinimumWidth(self.FIELD_WIDTH)
+        self.model_edit.setEnabled("llm_model" not in self._overrides)
+        self.model_edit.editTextChanged.connect(self.validate)
         self.base_url_edit = self._line(
             "llm_base_url", settings.llm_base_url or "", "the provider's default"
         )
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.api_key_edit = self._line("llm_api_key", key, "none (local servers need none)")
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        # A new endpoint or key may list other models.
+        self.base_url_edit.editingFinished.connect(self.list_models)
+        self.api_key_edit.editingFinished.connect(self.list_models)
         window = str(settings.context_window) if settings.context_window else ""
         self.context_window_edit = self._line(
             "context_window", window, "from the model's info, else 32768"
@@ -289,6 +249,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.validate()
+        self.list_models()
 
     # --- construction helpers ---------------------------------------------------------------
 
@@ -442,6 +403,14 @@ class SettingsDialog(QDialog):
         if "llm_api_key" not in self._overrides and self._keyring is not None:
             key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None
             store_keyring_key(key)
+
+    @Slot()
+    def list_models(self) -> None:
+        """Offer the endpoint's models (else litellm's) in the Model field's list."""
+        key = self.api_key_edit.text().strip()
+        if "llm_api_key" in self._overrides and self._settings.llm_api_key is not None:
+            key = self._settings.llm_api_key.get_secret_value()
+        self.model_edit.refresh(self.base_url_edit.text().strip(), key)
 
     # --- test connection --------------------------------------------------------------------
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from gui.settings.app_settings import AppSettings
 from gui.settings.dialog import SettingsDialog
+from tests.support.fixtures import TEST_API_KEY
+from tests.support.llm_server import ScriptedLLMServer
 
 
 def _dialog(qtbot, settings: AppSettings) -> SettingsDialog:
@@ -25,8 +28,54 @@ def test_the_settings_say_checkpoints_are_off_with_the_command_that_builds_the_h
 ) -> None:
     tag = f"berth-test-no-such-helper:{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", tag)
-    box = _dialog(qtbot, AppSettings()).checkpoint_box
+    dialog = _dialog(qtbot, AppSettings())
+    box = dialog.checkpoint_box
     qtbot.waitUntil(lambda: not box.busy, timeout=60_000)
     text = box.space_label.text()
     assert text.startswith("Checkpoints are off"), text
     assert f"python -m sandbox.images build-offline {tag} --include python3,iproute2" in text
+
+
+# The completer's popup opens; the offscreen platform cannot raise it or grab the keyboard.
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
+def test_the_model_field_offers_the_endpoints_models_and_keeps_what_was_typed(
+    qtbot, llm_server: ScriptedLLMServer
+) -> None:
+    llm_server.models = ["gamma-1", "Beta-Chat-7B", "alpha-coder"]
+    settings = AppSettings(
+        llm_model="openai/my-own-model",
+        llm_base_url=llm_server.base_url,
+        llm_api_key=SecretStr(TEST_API_KEY),
+    )
+    dialog = _dialog(qtbot, settings)
+    field = dialog.model_edit
+    qtbot.waitUntil(lambda: field.count() > 0, timeout=30_000)
+    assert field.names() == ["openai/Beta-Chat-7B", "openai/alpha-coder", "openai/gamma-1"]
+    assert field.text() == "openai/my-own-model"  # the list never replaces the typed text
+    assert llm_server.base_url in field.models_source
+
+    # Searchable: any part of the name, any case.
+    field.line.clear()
+    qtbot.keyClicks(field.line, "CHAT")
+    completer = field.completer()
+    assert completer.completionCount() == 1
+    assert completer.currentCompletion() == "openai/Beta-Chat-7B"
+    assert field.text() == "CHAT"
+    field.line.clear()
+    qtbot.keyClicks(field.line, "A-")
+    assert completer.completionCount() == 3  # alpha-coder, beta-chat, gamma-1
+    field.setText("openai/picked-by-hand")
+    assert field.text() == "openai/picked-by-hand"
+
+
+def test_without_an_endpoint_the_model_field_offers_litellms_models_for_the_provider(
+    qtbot,
+) -> None:
+    dialog = _dialog(qtbot, AppSettings(llm_model="anthropic/claude"))
+    field = dialog.model_edit
+    qtbot.waitUntil(lambda: field.count() > 0, timeout=30_000)
+    names = field.names()
+    assert all(name.startswith("anthropic/") for name in names), names[:5]
+    assert any("claude" in name for name in names)
+    assert "litellm knows" in field.models_source
+    assert field.text() == "anthropic/claude"

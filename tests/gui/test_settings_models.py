@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from gui.settings.app_settings import AppSettings
 from gui.settings.dialog import SettingsDialog
 from tests.support.fixtures import TEST_API_KEY
-from tests.support.llm_server import ScriptedLLMServer
+from tests.support.llm_server import Reply, ScriptedLLMServer
 
 
 def _dialog(qtbot, settings: AppSettings) -> SettingsDialog:
@@ -79,3 +79,33 @@ def test_without_an_endpoint_the_model_field_offers_litellms_models_for_the_prov
     assert any("claude" in name for name in names)
     assert "litellm knows" in field.models_source
     assert field.text() == "anthropic/claude"
+
+
+def _probe(qtbot, llm_server: ScriptedLLMServer) -> str:
+    settings = AppSettings(
+        llm_model=llm_server.model,
+        llm_base_url=llm_server.base_url,
+        llm_api_key=SecretStr(TEST_API_KEY),
+    )
+    dialog = _dialog(qtbot, settings)
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: not dialog.testing, timeout=60_000)
+    return dialog.model_result.text()
+
+
+def test_test_connection_says_the_model_streams_and_calls_tools(
+    qtbot, llm_server: ScriptedLLMServer
+) -> None:
+    llm_server.script = lambda _request: Reply.call("ping")
+    text = _probe(qtbot, llm_server)
+    assert "replied" in text and "; streams; calls tools" in text, text
+    (request,) = llm_server.requests
+    assert request.stream and request.tool_names == ["ping"]
+
+
+def test_test_connection_says_when_the_model_does_not_call_the_tool(
+    qtbot, llm_server: ScriptedLLMServer
+) -> None:
+    llm_server.script = lambda _request: Reply.say("OK")
+    text = _probe(qtbot, llm_server)
+    assert "; streams; " in text and "may not support tools" in text, text

@@ -81,7 +81,18 @@ def test_without_an_endpoint_the_model_field_offers_litellms_models_for_the_prov
     assert field.text() == "anthropic/claude"
 
 
-def _probe(qtbot, llm_server: ScriptedLLMServer) -> str:
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (Reply.call("ping"), "; streams; calls tools"),
+        (Reply.say("OK"), "; streams; did not call the tool it was asked to call"),
+    ],
+    ids=["tool-call", "text-only"],
+)
+def test_test_connection_says_whether_the_model_streams_and_calls_tools(
+    qtbot, llm_server: ScriptedLLMServer, docker_client, reply: Reply, says: str
+) -> None:
+    llm_server.script = lambda _request: reply
     settings = AppSettings(
         llm_model=llm_server.model,
         llm_base_url=llm_server.base_url,
@@ -90,22 +101,8 @@ def _probe(qtbot, llm_server: ScriptedLLMServer) -> str:
     dialog = _dialog(qtbot, settings)
     dialog.test_button.click()
     qtbot.waitUntil(lambda: not dialog.testing, timeout=60_000)
-    return dialog.model_result.text()
-
-
-def test_test_connection_says_the_model_streams_and_calls_tools(
-    qtbot, llm_server: ScriptedLLMServer
-) -> None:
-    llm_server.script = lambda _request: Reply.call("ping")
-    text = _probe(qtbot, llm_server)
-    assert "replied" in text and "; streams; calls tools" in text, text
-    (request,) = llm_server.requests
+    assert "Docker engine reachable" in dialog.engine_result.text()
+    text = dialog.model_result.text()
+    assert "replied" in text and says in text, text
+    (request,) = llm_server.requests  # one short request
     assert request.stream and request.tool_names == ["ping"]
-
-
-def test_test_connection_says_when_the_model_does_not_call_the_tool(
-    qtbot, llm_server: ScriptedLLMServer
-) -> None:
-    llm_server.script = lambda _request: Reply.say("OK")
-    text = _probe(qtbot, llm_server)
-    assert "; streams; " in text and "may not support tools" in text, text

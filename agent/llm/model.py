@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
@@ -64,6 +64,10 @@ def import_litellm() -> ModuleType:
     return litellm
 
 
+# Room for the answer above an Anthropic thinking budget, when no reply limit is set.
+ANSWER_TOKENS = 4096
+
+
 class LLM(BaseModel):
     """A model endpoint. Any litellm model; OpenAI-compatible servers as ``openai/NAME``.
 
@@ -92,6 +96,10 @@ class LLM(BaseModel):
     stream: bool = False
     # Tokens a request may hold. None: litellm's model info, else DEFAULT_CONTEXT_WINDOW.
     context_window: int | None = Field(default=None, gt=0)
+    # Sent only when set: "low", "medium" or "high" (litellm's reasoning_effort).
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    # Anthropic's extended thinking: tokens the model may think before answering.
+    thinking_budget: int | None = Field(default=None, gt=0)
 
     @field_serializer("api_key", when_used="always")
     def _hide_key(self, value: SecretStr | None) -> None:
@@ -226,6 +234,13 @@ class LLM(BaseModel):
             kwargs["temperature"] = self.temperature
         if self.max_output_tokens is not None:
             kwargs["max_tokens"] = self.max_output_tokens
+        if self.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = self.reasoning_effort
+        if self.thinking_budget is not None and is_anthropic(self.model):
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+            # Anthropic refuses a reply limit at or under the budget: leave room to answer.
+            if kwargs.get("max_tokens", 0) <= self.thinking_budget:
+                kwargs["max_tokens"] = self.thinking_budget + ANSWER_TOKENS
         if not self.stream:
             return litellm.completion(**kwargs)
         kwargs["stream"] = True
@@ -291,6 +306,11 @@ class LLM(BaseModel):
             ),
             attempts=attempts,
         )
+
+
+def is_anthropic(model: str) -> bool:
+    """Models that take a thinking budget (Anthropic's, also through Bedrock or Vertex)."""
+    return model.startswith("anthropic/") or "claude" in model.lower()
 
 
 def count_tokens_here(model: str, messages: list[dict[str, Any]]) -> int:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.llm.model import is_anthropic
 from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
@@ -60,6 +61,20 @@ PAUSE_MODE_TIP = (
     "How Pause holds a running command still. Freezing needs the cgroup freezer, which\n"
     "rootless Docker and gVisor lack and heavy load can defeat; stopping by signal works\n"
     "anywhere. When neither holds, the status says the command goes on running."
+)
+REASONING_EFFORTS = {
+    "default": "Default (the provider's own)",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+}
+REASONING_TIP = (
+    "How hard a reasoning model thinks before it answers (litellm's reasoning_effort).\n"
+    "Models without reasoning ignore it."
+)
+THINKING_TIP = (
+    "Tokens an Anthropic (Claude) model may think before answering (extended thinking).\n"
+    "At least 1,024; empty for none."
 )
 TEXT_FIELDS = (
     "llm_model",
@@ -150,6 +165,20 @@ class SettingsDialog(QDialog):
         self.condensation_model_edit.setToolTip(
             "A cheaper model to summarise older steps with (same endpoint and key)"
         )
+        self.reasoning_combo = QComboBox(self)
+        self.reasoning_combo.setObjectName("reasoning_effort")
+        for effort, text in REASONING_EFFORTS.items():
+            self.reasoning_combo.addItem(text, effort)
+        self.reasoning_combo.setCurrentIndex(
+            max(0, self.reasoning_combo.findData(settings.reasoning_effort))
+        )
+        self.reasoning_combo.setToolTip(REASONING_TIP)
+        budget = str(settings.thinking_budget) if settings.thinking_budget else ""
+        self.thinking_edit = self._line("thinking_budget", budget, "none")
+        self.thinking_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.thinking_edit.setToolTip(THINKING_TIP)
+        self.model_edit.editTextChanged.connect(self._offer_thinking)
+        self._offer_thinking()
         self.image_edit = self._line("sandbox_image", settings.sandbox_image or "", "Berth's image")
         self.memory_edit = self._line("memory_limit", settings.memory_limit, "2g")
         self.memory_edit.setFixedWidth(self.SHORT_WIDTH)
@@ -175,17 +204,17 @@ class SettingsDialog(QDialog):
 
         model_box = QGroupBox("Model", self)
         model_form = self._form(model_box)
-        model_form.addRow(self._label("Model:"), self._field("llm_model", self.model_edit))
-        model_form.addRow(self._label("Base URL:"), self._field("llm_base_url", self.base_url_edit))
-        model_form.addRow(self._label("API key:"), self._field("llm_api_key", self.api_key_edit))
-        model_form.addRow(
-            self._label("Context window (tokens):"),
-            self._field("context_window", self.context_window_edit),
-        )
-        model_form.addRow(
-            self._label("Condensation model:"),
-            self._field("condensation_model", self.condensation_model_edit),
-        )
+        model_rows: list[tuple[str, str, QWidget]] = [
+            ("Model:", "llm_model", self.model_edit),
+            ("Base URL:", "llm_base_url", self.base_url_edit),
+            ("API key:", "llm_api_key", self.api_key_edit),
+            ("Context window (tokens):", "context_window", self.context_window_edit),
+            ("Condensation model:", "condensation_model", self.condensation_model_edit),
+            ("Reasoning effort:", "reasoning_effort", self.reasoning_combo),
+            ("Thinking budget (tokens):", "thinking_budget", self.thinking_edit),
+        ]
+        for text, name, widget in model_rows:
+            model_form.addRow(self._label(text), self._field(name, widget))
 
         sandbox_box = QGroupBox("Sandbox", self)
         sandbox_form = self._form(sandbox_box)
@@ -323,6 +352,8 @@ class SettingsDialog(QDialog):
             "llm_base_url": self.base_url_edit.text(),
             "context_window": self.context_window_edit.text(),
             "condensation_model": self.condensation_model_edit.text(),
+            "reasoning_effort": self.reasoning_combo.currentData(),
+            "thinking_budget": self.thinking_edit.text(),
             "sandbox_image": self.image_edit.text(),
             "memory_limit": self.memory_edit.text(),
             "disk_limit": self.disk_edit.text(),
@@ -403,6 +434,11 @@ class SettingsDialog(QDialog):
         if "llm_api_key" not in self._overrides and self._keyring is not None:
             key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None
             store_keyring_key(key)
+
+    @Slot()
+    def _offer_thinking(self) -> None:
+        """A thinking budget only for Anthropic models (kept, unused, for others)."""
+        self.thinking_edit.setEnabled(is_anthropic(self.model_edit.text().strip()))
 
     @Slot()
     def list_models(self) -> None:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from gui.settings.app_settings import AppSettings
 from gui.settings.dialog import SettingsDialog
 from tests.support.fixtures import TEST_API_KEY
+from tests.support.keyrings import MemoryKeyring, using_keyring
 from tests.support.llm_server import Reply, ScriptedLLMServer
 
 
@@ -106,3 +107,30 @@ def test_test_connection_says_whether_the_model_streams_and_calls_tools(
     assert "replied" in text and says in text, text
     (request,) = llm_server.requests  # one short request
     assert request.stream and request.tool_names == ["ping"]
+
+
+def test_reasoning_settings_are_saved_and_reach_the_model(qtbot, tmp_path) -> None:
+    with using_keyring(MemoryKeyring(), trusted=True):
+        _save_reasoning_settings(qtbot, tmp_path)
+    saved = AppSettings.load(tmp_path)
+    assert (saved.reasoning_effort, saved.thinking_budget) == ("medium", 8000)
+    llm = saved.make_llm()
+    assert (llm.reasoning_effort, llm.thinking_budget) == ("medium", 8000)
+    # "default" sends nothing: the provider's own choice.
+    assert AppSettings(llm_model="openai/o4-mini").make_llm().reasoning_effort is None
+
+
+def _save_reasoning_settings(qtbot, tmp_path) -> None:
+    dialog = SettingsDialog(AppSettings(llm_model="openai/o4-mini"), config_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.reasoning_combo.currentData() == "default"
+    assert not dialog.thinking_edit.isEnabled()  # a budget is for Anthropic models only
+    dialog.model_edit.setText("anthropic/claude-sonnet-4-5")
+    assert dialog.thinking_edit.isEnabled()
+    dialog.thinking_edit.setText("512")
+    assert "at least 1,024" in dialog.error_text("thinking_budget")
+    assert not dialog.ok_button.isEnabled()
+    dialog.thinking_edit.setText("8,000")
+    dialog.reasoning_combo.setCurrentIndex(dialog.reasoning_combo.findData("medium"))
+    dialog.ok_button.click()
+    assert dialog.result_settings is not None

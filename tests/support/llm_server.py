@@ -372,13 +372,20 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            chat = self.path.rstrip("/").endswith("/chat/completions")
+            # Anthropic's route is recorded (tests read what litellm sent) but not answered.
+            anthropic = self.path.rstrip("/").endswith("/v1/messages")
+            if not (chat or anthropic):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
             try:
                 body = json.loads(raw or b"{}")
             except json.JSONDecodeError:
                 self._json(400, {"error": {"message": "body is not JSON"}})
+                return
+            if anthropic:
+                server._record(RecordedRequest(body=body, headers={}, received_at=time.monotonic()))
+                self._json(404, {"error": {"message": "Anthropic's API is not scripted"}})
                 return
             request = RecordedRequest(
                 body=body,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.background import Background, first_line
@@ -47,7 +48,7 @@ def _usage_text() -> str:
         # Said here too, not only once in a conversation: the user can fix it from Settings.
         return (
             f"Checkpoints are off: their helper image {helper.tag} is missing. "
-            f"Build it offline with:  {helper.build_command}"
+            f"Build it offline with:\n{helper.build_command}"
         )
     usage = measure_store()
     if isinstance(usage, NotMeasured):
@@ -69,6 +70,8 @@ class CheckpointSpaceBox(QGroupBox):
         )
         self.space_label.setObjectName("checkpoint_space")
         self.space_label.setWordWrap(True)
+        # The build command, when it shows, is there to be copied.
+        self.space_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.prune_button = QPushButton("Prune old checkpoints", self)
         self.prune_button.setObjectName("prune_checkpoints")
         self.prune_button.setToolTip(

@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -264,23 +266,47 @@ class SettingsDialog(QDialog):
         note = QLabel("Saved settings apply to the next conversation.", self)
         note.setStyleSheet(NOTE_STYLE)
 
+        # The boxes scroll: on a low screen the dialog fits, and no field is squeezed.
+        boxes = QWidget(self)
+        boxes_layout = QVBoxLayout(boxes)
+        boxes_layout.setContentsMargins(0, 0, 0, 0)
+        boxes_layout.setSpacing(10)
+        boxes_layout.addWidget(model_box)
+        boxes_layout.addWidget(sandbox_box)
+        self.checkpoint_box = CheckpointSpaceBox(boxes)
+        boxes_layout.addWidget(self.checkpoint_box)
+        self.leftovers_box = LeftoversBox(boxes)
+        boxes_layout.addWidget(self.leftovers_box)
+        self.boxes_scroll = QScrollArea(self)
+        self.boxes_scroll.setObjectName("settings_scroll")
+        self.boxes_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.boxes_scroll.setWidgetResizable(True)
+        self.boxes_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.boxes_scroll.setWidget(boxes)
+        scrollbar = self.boxes_scroll.verticalScrollBar().sizeHint().width()
+        self.boxes_scroll.setMinimumWidth(boxes.minimumSizeHint().width() + scrollbar)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 12)
         layout.setSpacing(10)
-        layout.addWidget(model_box)
-        layout.addWidget(sandbox_box)
-        self.checkpoint_box = CheckpointSpaceBox(self)
-        layout.addWidget(self.checkpoint_box)
-        self.leftovers_box = LeftoversBox(self)
-        layout.addWidget(self.leftovers_box)
+        layout.addWidget(self.boxes_scroll, 1)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.validate()
         self.list_models()
+        self._fit_screen(boxes)
 
     # --- construction helpers ---------------------------------------------------------------
+
+    def _fit_screen(self, boxes: QWidget) -> None:
+        """As tall as the boxes want, but within the screen (the rest scrolls)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        outside = self.sizeHint().height() - self.boxes_scroll.sizeHint().height()
+        wanted = boxes.sizeHint().height() + outside
+        height = min(wanted, int(screen.height() * 0.9)) if screen else wanted
+        self.resize(self.sizeHint().width(), height)
 
     def _line(self, name: str, text: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit(text, self)

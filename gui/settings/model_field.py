@@ -9,7 +9,7 @@ replaces the text.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QSizePolicy, QWidget
 
 from gui.background import Background, Coalesced
 from gui.settings.model_list import ModelList, offered_models
@@ -29,6 +29,8 @@ class ModelField(QComboBox):
         self.line.setText(text)  # after setLineEdit, which empties it
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.setMaxVisibleItems(MAX_VISIBLE)
+        # As wide as the line edits beside it in the form.
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         completer = QCompleter(self.model(), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.berth-installed
 
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: run test lint bench package package-test screenshot clean
+.PHONY: run test lint bench package package-test screenshot screenshot-streaming clean
 
 TEST_STAMP := $(VENV)/.berth-test-installed
 
@@ -39,6 +39,10 @@ bench: $(TEST_STAMP)
 # The README's picture of the window mid-conversation (needs a Docker engine and debootstrap).
 screenshot: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/screenshot.py docs/berth-window.png
+
+# The README's picture of a reply halfway through streaming, its Thinking card open.
+screenshot-streaming: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/streaming_screenshot.py docs/streaming.png
 
 # --- packaging (packaging/README.md) ------------------------------------------------------
 VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

@@ -55,6 +55,8 @@ class MessageEvent(EventBase):
     # A user message at an index below this has reached the model ("delivered").
     request_event_count: int | None = None
     usage: LLMUsage | None = None
+    # The model's reasoning before this reply, when it gave one (older logs have none).
+    reasoning_content: str | None = None
 
 
 class ActionEvent(EventBase):
@@ -71,6 +73,8 @@ class ActionEvent(EventBase):
     response_id: str = ""
     request_event_count: int | None = None
     usage: LLMUsage | None = None
+    # The model's reasoning before the reply (on its first tool call only, as ``thought``).
+    reasoning_content: str | None = None
 
 
 class ObservationEvent(EventBase):
@@ -98,6 +102,10 @@ class AgentErrorEvent(EventBase):
     # "llm", "sandbox", "iteration_limit", "stuck", "internal"
     source: str = "internal"
     retryable: bool = False
+    # What the user can do about it ("Fix the key in Settings, then Resume"); empty: the
+    # front end's general advice. ``in_settings``: the fix is in Settings (key, URL, model).
+    hint: str = ""
+    in_settings: bool = False
 
 
 class PauseEvent(EventBase):

@@ -300,6 +300,25 @@ def check_engine() -> str:
     return f"Docker engine {version} answers at {host}"
 
 
+def check_checkpoint_image() -> str:
+    """Without the checkpoint helper image no step can be taken back: a warning (the app
+    builds it on first run where a registry answers) with the command that builds it offline."""
+    from gui.background import first_line
+    from sandbox.checkpoints.space import helper_image_status
+
+    try:
+        status = helper_image_status()
+    except Exception as exc:
+        detail = first_line(str(exc))
+        raise CheckWarning(f"not checked, no Docker engine answers: {detail}") from exc
+    if not status.present:
+        raise CheckWarning(
+            f"the checkpoint helper image {status.tag} is missing, so checkpoints are off; "
+            f"build it offline with:  {status.build_command}"
+        )
+    return f"the checkpoint helper image {status.tag} is on the engine"
+
+
 def _version(dist: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -349,12 +368,13 @@ def run_self_test(argv: list[str] | None = None) -> int:
         ("bedrock", check_bedrock_signing),
         ("image", check_image_recipe),
         ("docker", check_engine),
+        ("checkpoints", check_checkpoint_image),
     ]
     results = []
     for name, check in checks:
         result = _run_check(name, check)
         results.append(result)
-        print(f"{result.level.value:<4}  {result.name:<8} {result.detail}", flush=True)
+        print(f"{result.level.value:<4}  {result.name:<11} {result.detail}", flush=True)
     failed = [r.name for r in results if r.level is Level.FAIL]
     warned = [r.name for r in results if r.level is Level.WARN]
     if failed:

@@ -10,6 +10,7 @@ import os
 import struct
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,8 @@ def _levels(output: str) -> dict[str, str]:
     }
 
 
-def test_self_test_passes_in_a_checkout(tmp_path: Path, docker_client) -> None:
+def test_self_test_passes_in_a_checkout(tmp_path: Path, sandbox_image: str) -> None:
+    # sandbox_image points BERTH_CHECKPOINT_IMAGE at the session's helper image.
     proc = _self_test(tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     levels = _levels(proc.stdout)
@@ -133,6 +135,7 @@ def test_self_test_passes_in_a_checkout(tmp_path: Path, docker_client) -> None:
             "bedrock",
             "image",
             "docker",
+            "checkpoints",
         )
     }, proc.stdout
     assert "MainWindow built" in proc.stdout
@@ -145,8 +148,10 @@ def test_self_test_warns_on_an_unreachable_engine_and_fails_on_a_broken_install(
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     proc = _self_test(tmp_path, DOCKER_HOST="tcp://127.0.0.1:1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert _levels(proc.stdout)["docker"] == "warn"
-    assert "1 warning" in proc.stdout
+    levels = _levels(proc.stdout)
+    assert levels["docker"] == "warn"
+    assert levels["checkpoints"] == "warn"  # not checked: there is no engine to ask
+    assert "2 warnings" in proc.stdout
 
     # A litellm that cannot be imported, as in a bundle that lost it.
     broken = tmp_path / "shadow" / "litellm"
@@ -169,3 +174,15 @@ def test_the_bundle_ships_the_checkpoint_helpers_sources_as_files() -> None:
     spec = (ROOT / "packaging" / "berth.spec").read_text(encoding="utf-8")
     missing = [name for name in SERVER_FILES if f'"{name}"' not in spec]
     assert missing == []
+
+
+def test_self_test_says_how_to_build_a_missing_checkpoint_helper_image(
+    tmp_path: Path, docker_client
+) -> None:
+    tag = f"berth-test-no-such-helper:{uuid.uuid4().hex[:8]}"
+    proc = _self_test(tmp_path, BERTH_CHECKPOINT_IMAGE=tag)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a warning, not a broken install
+    assert _levels(proc.stdout)["checkpoints"] == "warn", proc.stdout
+    line = next(line for line in proc.stdout.splitlines() if " checkpoints " in line)
+    assert "checkpoints are off" in line
+    assert f"python -m sandbox.images build-offline {tag} --include python3,iproute2" in line

@@ -77,7 +77,8 @@ def run_task(
     from agent import LLM, Agent, Tool
     from agent.session.session import Session, conversation_factory
 
-    llm = LLM(model=args.model) if args.model else LLM()
+    # The reply streams: its text is printed as the model writes it.
+    llm = LLM(model=args.model, stream=True) if args.model else LLM(stream=True)
     if llm.api_key is None:
         out.write("note: LLM_API_KEY is not set; the model endpoint may refuse requests.\n")
     agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
@@ -163,6 +164,12 @@ class _Watcher:
         elif isinstance(notice, n.OutputWaiting):
             with self._lock:
                 self._print_output()
+        elif isinstance(notice, n.ModelAsked):
+            self.printer.begin_reply()
+        elif isinstance(notice, n.StreamWaiting):
+            assert self.session is not None
+            with self._lock:
+                self.printer.stream(self.session.take_stream().deltas)
         elif isinstance(notice, n.EventRecorded):
             with self._lock:
                 self._print_output()

@@ -20,9 +20,12 @@ from agent.events import (
     ResumeEvent,
     StatusEvent,
 )
+from agent.llm.stream import StreamDelta
 from agent.status import AgentStatus
 
 MAX_OBSERVATION_LINES = 30
+# The model's reasoning is printed dimmed on a terminal, and marked "[thinking]" anywhere.
+DIM, PLAIN = "\x1b[2m", "\x1b[0m"
 
 
 class EventPrinter:
@@ -32,6 +35,44 @@ class EventPrinter:
         self.out = out
         self._streamed: set[str] = set()
         self._lock = threading.Lock()
+        # The reply streaming now: which part is being printed ("reasoning", "content"),
+        # and whether its text was printed (the finished event then does not repeat it).
+        self._part = ""
+        self._text_streamed = False
+        self._dim = bool(getattr(out, "isatty", lambda: False)())
+
+    def begin_reply(self) -> None:
+        """A new request went out: what streams next is its reply."""
+        with self._lock:
+            self._part, self._text_streamed = "", False
+
+    def stream(self, deltas: tuple[StreamDelta, ...]) -> None:
+        """Print the reply's text and reasoning as they come (tool calls print whole)."""
+        pieces: list[str] = []
+        with self._lock:
+            for delta in deltas:
+                if delta.reasoning_content:
+                    if self._part != "reasoning":
+                        pieces.append("\n[thinking] " + (DIM if self._dim else ""))
+                        self._part = "reasoning"
+                    pieces.append(delta.reasoning_content)
+                if delta.content:
+                    if self._part != "content":
+                        end = PLAIN if self._dim and self._part == "reasoning" else ""
+                        pieces.append(end + "\n[agent] ")
+                        self._part = "content"
+                    self._text_streamed = True
+                    pieces.append(delta.content)
+        if pieces:
+            self.write("".join(pieces))
+
+    def _end_stream(self) -> tuple[str, bool]:
+        """Before a finished reply's event: close what streamed; whether its text did."""
+        with self._lock:
+            part, streamed = self._part, self._text_streamed
+            self._part, self._text_streamed = "", False
+        end = PLAIN if self._dim and part == "reasoning" else ""
+        return end, streamed
 
     def __call__(self, event: Event) -> None:
         text = self.format(event)
@@ -50,12 +91,16 @@ class EventPrinter:
             self.out.flush()
 
     def format(self, event: Event) -> str | None:
+        if isinstance(event, MessageEvent) and event.role == "assistant":
+            end, streamed = self._end_stream()
+            return end + ("" if streamed else f"\n[agent] {event.text}")
         if isinstance(event, MessageEvent):
-            who = "you" if event.role == "user" else "agent"
-            return f"\n[{who}] {event.text}"
+            return f"\n[you] {event.text}"
         if isinstance(event, ActionEvent):
-            lead = f"\n{event.thought.strip()}\n" if event.thought.strip() else ""
-            return lead + "→ " + describe_action(event)
+            end, streamed = self._end_stream() if event.response_id else ("", False)
+            thought = event.thought.strip()
+            lead = f"\n{thought}\n" if thought and not streamed else "\n" if streamed else ""
+            return end + lead + "→ " + describe_action(event)
         if isinstance(event, ObservationEvent):
             with self._lock:
                 streamed = event.tool_call_id in self._streamed

@@ -48,6 +48,7 @@ from agent.events import (
     CheckpointEvent,
     CheckpointFailedEvent,
     Event,
+    NoticeEvent,
     ObservationEvent,
     RewindEvent,
 )
@@ -151,6 +152,7 @@ class CheckpointKeeper:
         self._busy = 0  # guarded by the conversation's _cond, which it notifies
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._helper_missing = False  # said once; steps after it take no checkpoint
         events = host.events
         taken = [e.step for e in events if isinstance(e, (CheckpointEvent, CheckpointFailedEvent))]
         self._next_step = max(taken, default=-1) + 1
@@ -271,21 +273,26 @@ class CheckpointKeeper:
                     self._c.cond.notify_all()
 
     def _take(self, job: _Job) -> None:
+        from sandbox import ImageMissingError
+
+        if self._helper_missing:
+            return
         checkpoint_id = uuid.uuid4().hex[:16]
         try:
-            # Not held still: the helper walks by fd, so what runs on cannot send it
-            # elsewhere; a freeze here raced the run's own ends (a container left frozen
-            # after a finished run). Rewinds, which write, do hold the container.
             snapshot = self.store().snapshot(checkpoint_id)
-        except Exception as exc:  # a warning, never the end of the run
-            log.warning("checkpoint %d failed: %s", job.step, exc)
-            self._c.record(
-                CheckpointFailedEvent(
-                    step=job.step,
-                    event_id=job.event_id,
-                    message=f"Checkpoint {job.step} could not be taken: {exc}",
-                )
-            )
+        except Exception as exc:
+            if not isinstance(exc, ImageMissingError) and not isinstance(
+                exc.__cause__, ImageMissingError
+            ):
+                self._failed(job, exc)
+                return
+            # Checkpoints are off until the image exists: said once, with the way to build
+            # it offline, not as a warning at every step.
+            log.warning("checkpoints are off: %s", exc)
+            self._helper_missing = True
+            text = f"No step of this conversation can be taken back until it exists. {exc}"
+            title = "Checkpoints are off: the helper image is missing"
+            self._c.record(NoticeEvent(title=title, text=text, source="checkpoints"))
             return
         self._c.record(
             CheckpointEvent(
@@ -302,6 +309,17 @@ class CheckpointKeeper:
         )
         for note in snapshot.notes:
             log.warning("checkpoint %d: %s", job.step, note)
+
+    def _failed(self, job: _Job, exc: Exception) -> None:
+        """A warning, never the end of the run."""
+        log.warning("checkpoint %d failed: %s", job.step, exc)
+        self._c.record(
+            CheckpointFailedEvent(
+                step=job.step,
+                event_id=job.event_id,
+                message=f"Checkpoint {job.step} could not be taken: {exc}",
+            )
+        )
 
     def settle(self, stop: Callable[[], bool]) -> bool:
         """Wait for the checkpoints under way, unless ``stop()`` (pause, interrupt) comes

@@ -38,7 +38,13 @@ from agent.agent import Agent
 from agent.context.keeper import ContextKeeper
 from agent.context.window import ContextWindow
 from agent.conversation.checkpoints import REWOUND_STOPPED, Checkpoint, CheckpointKeeper
-from agent.conversation.engine import ConversationState, Engine, EventCallback, StatusCallback
+from agent.conversation.engine import (
+    ConversationState,
+    Engine,
+    EventCallback,
+    RequestCallback,
+    StatusCallback,
+)
 from agent.conversation.loop import Loop, OutputCallback
 from agent.conversation.persistence import (
     ConversationStore,
@@ -60,6 +66,8 @@ from agent.events import (
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
+    from agent.llm import LLM
+    from agent.llm.stream import DeltaCallback
     from agent.tools import ToolDefinition
     from sandbox import DockerWorkspace
     from sandbox.checkpoints import FileChange
@@ -96,6 +104,8 @@ class Conversation:
         on_command_output: OutputCallback | None = None,
         max_iterations: int = 100,
         confirmation_mode: bool = False,
+        token_callbacks: Sequence[DeltaCallback] = (),
+        on_request_sent: RequestCallback | None = None,
     ) -> None:
         from agent.tools import resolve_tools
 
@@ -125,6 +135,9 @@ class Conversation:
             on_status_change=on_status_change,
             on_interrupt=lambda: self._loop.interrupt_now(),
         )
+        self._e.token_callbacks.extend(token_callbacks)
+        if on_request_sent is not None:
+            self._e.request_callbacks.append(on_request_sent)
         self.state = ConversationState(self._e)
         window = ContextWindow(agent.llm, [tool.openai_schema() for tool in tools])
         self._context = ContextKeeper(self._e, window, agent)
@@ -212,6 +225,20 @@ class Conversation:
                     # Stop came as the run was pausing: the command must not stay frozen.
                     self._loop.interrupt_now()
 
+    def set_llm(self, llm: LLM, condensation_llm: LLM | None = None) -> None:
+        """Ask ``llm`` from the next request on: a key, base URL or model fixed in
+        Settings reaches an open conversation, and Resume uses it. Any thread; a request
+        already in flight keeps the model it was sent to."""
+        model_changed = llm.model != self.agent.llm.model
+        self.agent.llm = llm
+        self.agent.condensation_llm = condensation_llm
+        window = self._context.window
+        window.llm = llm
+        if model_changed:  # what another model's provider taught us is not this one's
+            window.learned_window = None
+        with self._e.cond:
+            self._e.llm = llm
+
     def pause(self) -> None:
         """Ask the run to pause. Non-blocking when a run is active; idempotent.
 
@@ -269,6 +296,12 @@ class Conversation:
 
     def add_callback(self, callback: EventCallback) -> None:
         self._e.callbacks.append(callback)
+
+    def add_token_callback(self, callback: DeltaCallback) -> None:
+        """``callback`` hears each piece of a streamed reply (``StreamDelta``) as it comes,
+        from the thread reading the stream; the pieces are never recorded (the finished
+        reply is, whole). Needs ``LLM(stream=True)``."""
+        self._e.token_callbacks.append(callback)
 
     def close(self, why: str = "The conversation was closed while it ran.") -> None:
         """Stop any run, end a command left paused, stop the container (data is kept).

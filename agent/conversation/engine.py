@@ -26,6 +26,7 @@ from agent.conversation.persistence import ConversationStore, PersistenceError
 from agent.conversation.state import ConversationStats, LLMSpec, PersistedState, WorkspaceSpec
 from agent.events import ActionEvent, Event, LLMUsage, PauseEvent, StatusEvent
 from agent.llm import LLM, LLMCancelled
+from agent.llm.stream import DeltaCallback, StreamDelta
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 EventCallback = Callable[[Event], None]
 StatusCallback = Callable[[AgentStatus], None]
+# Told the number of events a step's LLM request was built from, as it is sent.
+RequestCallback = Callable[[int], None]
 WaitOutcome = Literal["done", "pause", "interrupt"]
 
 
@@ -70,6 +73,9 @@ class Engine:
         self.store = store
         self.llm = llm
         self.callbacks: list[EventCallback] = list(callbacks)
+        # Pieces of a streamed reply, never recorded; and who hears that a request went out.
+        self.token_callbacks: list[DeltaCallback] = []
+        self.request_callbacks: list[RequestCallback] = []
         self.on_status_change = on_status_change
         # A stop that comes while the loop waits: the conversation ends the work in flight.
         self._on_interrupt = on_interrupt
@@ -174,6 +180,31 @@ class Engine:
                 callback(event)
             except Exception:
                 log.exception("an event callback failed")
+
+    def request_sent(self, request_event_count: int) -> None:
+        """A step's request goes out: the user messages before it have reached the model."""
+        for callback in list(self.request_callbacks):
+            try:
+                callback(request_event_count)
+            except Exception:
+                log.exception("a request callback failed")
+
+    def delta_teller(self, cancel: threading.Event) -> DeltaCallback | None:
+        """What hands a request's streamed pieces to the token callbacks, until the request
+        is abandoned (a pause): nothing of an abandoned reply is shown as if it went on."""
+        if not self.token_callbacks:
+            return None
+
+        def tell(delta: StreamDelta) -> None:
+            if cancel.is_set():
+                return
+            for callback in list(self.token_callbacks):
+                try:
+                    callback(delta)
+                except Exception:
+                    log.exception("a token callback failed")
+
+        return tell
 
     def set_status(self, status: AgentStatus, detail: str = "") -> None:
         with self.cond:

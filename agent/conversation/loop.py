@@ -52,6 +52,12 @@ OutputCallback = Callable[[str, str], None]
 INTERRUPT_WAIT_S = 10.0
 
 INTERRUPTED_TEXT = "The user stopped this tool call."
+
+
+def step_limit_detail(limit: int) -> str:
+    return f"Paused at the step limit ({limit}): Resume continues"
+
+
 NOT_RUN_INTERRUPTED = "The user stopped the agent before this tool call ran."
 
 
@@ -125,13 +131,9 @@ class Loop:
                 continue
 
             if iterations >= e.max_iterations:
-                message = (
-                    f"Stopped after {e.max_iterations} steps in one run (the iteration "
-                    "limit). Send a message or run again to let the agent continue."
-                )
-                e.record(AgentErrorEvent(message=message, source="iteration_limit"))
-                e.set_status(AgentStatus.ERROR, message)
-                return AgentStatus.ERROR
+                # A pause, not a failure: nothing went wrong, and Resume (run() again) takes
+                # another max_iterations steps.
+                return e.paused(step_limit_detail(e.max_iterations))
             iterations += 1
             outcome = self._step()
             if outcome is not None:
@@ -147,8 +149,14 @@ class Loop:
         events, request = prepared
         request_count = len(events)
         llm = self._agent.llm
+        e.request_sent(request_count)
         asked = e.ask_llm(
-            lambda cancel: llm.completion(request.messages, self._tool_schemas, cancel=cancel),
+            lambda cancel: llm.completion(
+                request.messages,
+                self._tool_schemas,
+                cancel=cancel,
+                on_delta=e.delta_teller(cancel),
+            ),
             "Paused while waiting for the model; it will be asked again",
         )
         if isinstance(asked, AgentStatus):
@@ -159,7 +167,16 @@ class Loop:
                 return self._context.after_refusal(error, events, request)
             retryable = error.retryable if isinstance(error, LLMError) else False
             message = str(error) if isinstance(error, LLMError) else f"LLM call failed: {error!r}"
-            e.record(AgentErrorEvent(message=message, source="llm", retryable=retryable))
+            problem = error.problem if isinstance(error, LLMError) else None
+            e.record(
+                AgentErrorEvent(
+                    message=message,
+                    source="llm",
+                    retryable=retryable,
+                    hint=problem.hint if problem is not None else "",
+                    in_settings=problem is not None and problem.in_settings,
+                )
+            )
             e.set_status(AgentStatus.ERROR, message)
             return AgentStatus.ERROR
 
@@ -173,6 +190,7 @@ class Loop:
                     text=response.content or "",
                     request_event_count=request_count,
                     usage=response.usage,
+                    reasoning_content=response.reasoning_content,
                 )
             )
             e.save_state()

@@ -42,6 +42,7 @@ def actions_of(response: LLMResponse, request_count: int) -> list[ActionEvent]:
                 response_id=response_id,
                 request_event_count=request_count,
                 usage=response.usage if index == 0 else None,
+                reasoning_content=response.reasoning_content if index == 0 else None,
             )
         )
     return actions

@@ -15,6 +15,9 @@ Requests (one JSON object a line, on stdin), each answered on stdout with its ``
 - ``{"id", "op": "window", "model"}`` -> ``{"id", "window": int | null}``
 - ``{"id", "op": "cancel", "of": id}``: a streamed attempt stops reading (no answer)
 
+A streamed attempt also writes ``{"id", "delta": StreamDelta}`` lines as the pieces of the
+reply arrive, before its answer (the parent hands them to the caller's token callback).
+
 Besides the answers, ``{"id": 0, "beat": true}`` every BEAT_S: the parent's watchdog ends a
 helper that goes silent (stopped by a signal, wedged holding the interpreter's lock).
 
@@ -32,6 +35,7 @@ import threading
 from typing import Any, TextIO
 
 from agent import background
+from agent.llm.stream import DeltaCallback, StreamDelta
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ class _Answerer:
     def _answer(self, request: dict[str, Any], cancel: threading.Event) -> None:
         request_id = int(request["id"])
         try:
-            answer = self._work(request, cancel)
+            answer = self._work(request, cancel, self._delta_writer(request_id, cancel))
         except Exception as exc:
             log.debug("LLM helper request failed", exc_info=True)
             answer = {"error": f"{type(exc).__name__}: {exc}"}
@@ -77,8 +81,17 @@ class _Answerer:
         if not cancel.is_set():
             self.write({"id": request_id, **answer})
 
+    def _delta_writer(self, request_id: int, cancel: threading.Event) -> DeltaCallback:
+        def write(delta: StreamDelta) -> None:
+            if not cancel.is_set():
+                self.write({"id": request_id, "delta": delta.model_dump(exclude_defaults=True)})
+
+        return write
+
     @staticmethod
-    def _work(request: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+    def _work(
+        request: dict[str, Any], cancel: threading.Event, on_delta: DeltaCallback
+    ) -> dict[str, Any]:
         from pydantic import SecretStr
 
         from agent.llm.model import LLM, count_tokens_here, known_window_here
@@ -99,7 +112,11 @@ class _Answerer:
         protect_logs(key)
         try:
             outcome = llm.attempt_here(
-                request["messages"], request.get("tools"), cancel, int(request["attempts"])
+                request["messages"],
+                request.get("tools"),
+                cancel,
+                int(request["attempts"]),
+                on_delta if request.get("stream_deltas") else None,
             )
         except LLMCancelled:
             return {"cancelled": True}

@@ -16,13 +16,15 @@ import threading
 import time
 import uuid
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from agent.events import LLMUsage
+from agent.llm.errors import ProviderProblem, is_quota, never_connected, provider_problem
 from agent.llm.redact import protect_logs, redact
 from agent.llm.replies import NoChoicesError, odd_reply, retry_after
+from agent.llm.stream import DeltaCallback, deltas_of_chunk
 from agent.llm.types import (
     FailedAttempt,
     LLMCancelled,
@@ -62,6 +64,10 @@ def import_litellm() -> ModuleType:
     return litellm
 
 
+# Room for the answer above an Anthropic thinking budget, when no reply limit is set.
+ANSWER_TOKENS = 4096
+
+
 class LLM(BaseModel):
     """A model endpoint. Any litellm model; OpenAI-compatible servers as ``openai/NAME``.
 
@@ -85,9 +91,15 @@ class LLM(BaseModel):
     retry_max_wait: float = 30.0
     # A server's Retry-After is honoured up to this many seconds.
     retry_after_cap: float = 60.0
+    # Ask for the reply as a stream (token callbacks see it grow). The SDK's default is a
+    # whole reply; the app and ``berth run`` stream.
     stream: bool = False
     # Tokens a request may hold. None: litellm's model info, else DEFAULT_CONTEXT_WINDOW.
     context_window: int | None = Field(default=None, gt=0)
+    # Sent only when set: "low", "medium" or "high" (litellm's reasoning_effort).
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    # Anthropic's extended thinking: tokens the model may think before answering.
+    thinking_budget: int | None = Field(default=None, gt=0)
 
     @field_serializer("api_key", when_used="always")
     def _hide_key(self, value: SecretStr | None) -> None:
@@ -123,10 +135,12 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None = None,
         *,
         cancel: threading.Event | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> LLMResponse:
         """Ask the model once (with retries). Raises LLMError, or LLMCancelled if ``cancel``
         is set while waiting between attempts or while a stream comes in (or, through the
-        helper process, at any moment)."""
+        helper process, at any moment). With ``stream`` on, ``on_delta`` hears each piece
+        of the reply as it arrives (from the thread reading it)."""
         from agent.llm.process import running_helper
 
         protect_logs(self.api_key.get_secret_value() if self.api_key else None)
@@ -137,22 +151,24 @@ class LLM(BaseModel):
             if cancel.is_set():
                 raise LLMCancelled()
             outcome = (
-                helper.attempt(self, messages, tools, cancel, attempt + 1)
+                helper.attempt(self, messages, tools, cancel, attempt + 1, on_delta)
                 if helper is not None
-                else self.attempt_here(messages, tools, cancel, attempt + 1)
+                else self.attempt_here(messages, tools, cancel, attempt + 1, on_delta)
             )
             if isinstance(outcome, LLMResponse):
                 return outcome
             failed = outcome
             if failed.context_exceeded or not failed.retryable or attempt >= self.num_retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
+                message = f"The model request failed{tries}: {self._redact(failed.message)}"
                 raise LLMError(
-                    f"The model request failed{tries}: {self._redact(failed.message)}",
+                    failed.problem.message if failed.problem is not None else message,
                     retryable=failed.retryable and not failed.context_exceeded,
                     status_code=failed.status_code,
                     context_exceeded=failed.context_exceeded,
                     provider_window=failed.provider_window,
                     provider_tokens=failed.provider_tokens,
+                    problem=failed.problem,
                 ) from failed.cause
             wait = min(self.retry_max_wait, self.retry_min_wait * (2**attempt))
             if failed.retry_after is not None:  # the server said when: honour it, within reason
@@ -169,17 +185,18 @@ class LLM(BaseModel):
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
         attempts: int,
+        on_delta: DeltaCallback | None = None,
     ) -> LLMResponse | FailedAttempt:
         """One attempt through litellm in this process: the reply, or what went wrong."""
         litellm = import_litellm()
         started = time.monotonic()
         try:
-            response = self._call_once(litellm, messages, tools, cancel)
+            response = self._call_once(litellm, messages, tools, cancel, on_delta)
             return self._parse(litellm, response, time.monotonic() - started, attempts)
         except LLMCancelled:
             raise
         except Exception as exc:
-            return failed_attempt(litellm, exc, self.base_url)
+            return failed_attempt(litellm, exc, self.base_url, self.model)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -194,6 +211,7 @@ class LLM(BaseModel):
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
+        on_delta: DeltaCallback | None,
     ) -> Any:
         from agent.llm.prompt_cache import mark_cache_breakpoints, wants_cache_control
 
@@ -216,6 +234,13 @@ class LLM(BaseModel):
             kwargs["temperature"] = self.temperature
         if self.max_output_tokens is not None:
             kwargs["max_tokens"] = self.max_output_tokens
+        if self.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = self.reasoning_effort
+        if self.thinking_budget is not None and is_anthropic(self.model):
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+            # Anthropic refuses a reply limit at or under the budget: leave room to answer.
+            if kwargs.get("max_tokens", 0) <= self.thinking_budget:
+                kwargs["max_tokens"] = self.thinking_budget + ANSWER_TOKENS
         if not self.stream:
             return litellm.completion(**kwargs)
         kwargs["stream"] = True
@@ -224,11 +249,19 @@ class LLM(BaseModel):
         chunks = []
         for chunk in stream:
             if cancel.is_set():
+                # Closing ends the HTTP response: the server stops generating for us.
                 close = getattr(stream, "close", None)
                 if callable(close):
                     close()
                 raise LLMCancelled()
             chunks.append(chunk)
+            if on_delta is not None:
+                for delta in deltas_of_chunk(chunk):
+                    try:
+                        on_delta(delta)
+                    except Exception:  # a watcher's failure must not fail the request
+                        log.exception("a token callback failed")
+        # With the usage chunk among them, the builder's usage is the provider's count.
         return litellm.stream_chunk_builder(chunks, messages=messages)
 
     def _parse(
@@ -257,9 +290,11 @@ class LLM(BaseModel):
             cost = float(litellm.completion_cost(completion_response=response) or 0.0)
         except Exception:  # the model is not in litellm's price list
             cost = 0.0
+        reasoning = getattr(message, "reasoning_content", None)
         return LLMResponse(
             id=getattr(response, "id", None) or uuid.uuid4().hex,
             content=message.content or None,
+            reasoning_content=reasoning if isinstance(reasoning, str) and reasoning else None,
             tool_calls=calls,
             usage=LLMUsage(
                 prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -271,6 +306,11 @@ class LLM(BaseModel):
             ),
             attempts=attempts,
         )
+
+
+def is_anthropic(model: str) -> bool:
+    """Models that take a thinking budget (Anthropic's, also through Bedrock or Vertex)."""
+    return model.startswith("anthropic/") or "claude" in model.lower()
 
 
 def count_tokens_here(model: str, messages: list[dict[str, Any]]) -> int:
@@ -299,9 +339,13 @@ def known_window_here(model: str) -> int | None:
     return int(window) if isinstance(window, int) and window > 0 else None
 
 
-def failed_attempt(litellm: ModuleType, exc: Exception, base_url: str | None) -> FailedAttempt:
+def failed_attempt(
+    litellm: ModuleType, exc: Exception, base_url: str | None, model: str = ""
+) -> FailedAttempt:
     """How an attempt's exception bears on the retry loop, and its sentence."""
     retryable, status = _classify(litellm, exc)
+    if is_quota(status, str(exc)):
+        retryable = False  # waiting does not bring credit back
     odd = odd_reply(exc, base_url)
     if odd is not None and odd.retryable is not None:
         retryable = odd.retryable
@@ -314,9 +358,20 @@ def failed_attempt(litellm: ModuleType, exc: Exception, base_url: str | None) ->
         retry_after=retry_after(exc),
         provider_window=_named(_WINDOW_RE, str(exc)) if exceeded else None,
         provider_tokens=_named(_REQUESTED_RE, str(exc)) if exceeded else None,
+        problem=None if exceeded else _problem(exc, status, base_url, model),
     )
     failed._cause = exc
     return failed
+
+
+def _problem(
+    exc: Exception, status: int | None, base_url: str | None, model: str
+) -> ProviderProblem | None:
+    unreachable = never_connected(exc)
+    text = str(exc)
+    return provider_problem(
+        status, type(exc).__name__, text, model=model, base_url=base_url, unreachable=unreachable
+    )
 
 
 def _cached_tokens(usage: Any) -> int:

@@ -30,6 +30,7 @@ import time
 from typing import Any, Protocol
 
 from agent import background
+from agent.llm.stream import DeltaCallback, StreamDelta
 from agent.llm.types import FailedAttempt, LLMCancelled, LLMResponse
 
 log = logging.getLogger(__name__)
@@ -87,10 +88,13 @@ class HelperStopped(Exception):
 
 
 class _Waiting:
-    def __init__(self, process: subprocess.Popen[str] | None) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str] | None, on_delta: DeltaCallback | None = None
+    ) -> None:
         self.process = process  # the helper asked: only its end wakes this one unanswered
         self.done = threading.Event()
         self.answer: dict[str, Any] | None = None
+        self.on_delta = on_delta  # a streamed attempt's pieces, as they come
 
 
 class LLMHelper:
@@ -122,6 +126,7 @@ class LLMHelper:
         tools: list[dict[str, Any]] | None,
         cancel: threading.Event,
         attempts: int,
+        on_delta: DeltaCallback | None = None,
     ) -> LLMResponse | FailedAttempt:
         request = {
             "op": "attempt",
@@ -129,9 +134,10 @@ class LLMHelper:
             "messages": messages,
             "tools": tools,
             "attempts": attempts,
+            "stream_deltas": on_delta is not None,
         }
         try:
-            answer = self._call(request, cancel, timeout=llm.timeout + GRACE_S)
+            answer = self._call(request, cancel, timeout=llm.timeout + GRACE_S, on_delta=on_delta)
         except HelperStopped as exc:
             return FailedAttempt(retryable=True, message=str(exc))
         if "response" in answer:
@@ -203,8 +209,8 @@ class LLMHelper:
         request: dict[str, Any],
         cancel: threading.Event | None = None,
         timeout: float = LOOKUP_TIMEOUT_S,
+        on_delta: DeltaCallback | None = None,
     ) -> dict:
-
         try:
             self.start()
         except OSError as exc:  # the executable is missing or cannot run
@@ -212,7 +218,7 @@ class LLMHelper:
         request_id = next(self._ids)
         with self._lock:
             process = self._process
-            waiting = _Waiting(process)
+            waiting = _Waiting(process, on_delta)
             self._waiting[request_id] = waiting
         deadline = time.monotonic() + timeout
         try:
@@ -256,9 +262,13 @@ class LLMHelper:
                 continue
             with self._lock:
                 waiting = self._waiting.get(int(answer.get("id", 0)))
-            if waiting is not None:
-                waiting.answer = answer
-                waiting.done.set()
+            if waiting is None:
+                continue
+            if "delta" in answer:
+                _hand_on(waiting, answer["delta"])
+                continue
+            waiting.answer = answer
+            waiting.done.set()
         # Its output ended: the process is gone. Whoever still waits on it hears so.
         process.wait()
         with self._lock:
@@ -299,3 +309,14 @@ class LLMHelper:
         code = process.poll() if process is not None else None
         how = f" (exit code {code})" if code is not None else ""
         return f"Berth's LLM helper process stopped{how}"
+
+
+def _hand_on(waiting: _Waiting, delta: Any) -> None:
+    """A piece of a streamed reply, to the caller's token callback (on the reader's
+    thread: a callback must be quick, as the session's are)."""
+    if waiting.on_delta is None or waiting.done.is_set():
+        return
+    try:
+        waiting.on_delta(StreamDelta.model_validate(delta))
+    except Exception:
+        log.exception("a token callback failed")

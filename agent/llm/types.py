@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, PrivateAttr
 
 from agent.events import LLMUsage
+from agent.llm.errors import ProviderProblem
 
 
 class LLMCancelled(Exception):
@@ -28,8 +29,10 @@ class LLMError(Exception):
         context_exceeded: bool = False,
         provider_window: int | None = None,
         provider_tokens: int | None = None,
+        problem: ProviderProblem | None = None,
     ):
         super().__init__(message)
+        self.problem = problem  # the failure in plain words, when it is a known kind
         self.retryable = retryable
         self.status_code = status_code
         self.context_exceeded = context_exceeded
@@ -48,6 +51,8 @@ class LLMResponse(BaseModel):
 
     id: str
     content: str | None = None
+    # The model's reasoning (OpenAI-style ``reasoning_content``, Claude's thinking).
+    reasoning_content: str | None = None
     tool_calls: list[LLMToolCall] = Field(default_factory=list)
     usage: LLMUsage = Field(default_factory=LLMUsage)
     attempts: int = 1
@@ -64,6 +69,7 @@ class FailedAttempt(BaseModel):
     retry_after: float | None = None  # seconds the server asked to wait
     provider_window: int | None = None
     provider_tokens: int | None = None
+    problem: ProviderProblem | None = None  # in plain words (agent/llm/errors.py)
     # The exception itself, in the process that raised it (for the traceback's chain).
     _cause: BaseException | None = PrivateAttr(default=None)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.conversation.state import ConversationStats
 from agent.events import ActionEvent, Event
+from agent.llm.stream import StreamDelta
 from agent.status import AgentStatus
 
 
@@ -88,6 +89,33 @@ class OutputWaiting(_Notice):
     kind: Literal["output_waiting"] = "output_waiting"
 
 
+class ModelAsked(_Notice):
+    """A step's request went to the model, built from the first ``request_event_count``
+    events: the user's messages among them are no longer queued, and until the reply
+    streams in (or ends) the model is thinking."""
+
+    kind: Literal["model_asked"] = "model_asked"
+    request_event_count: int
+
+
+class StreamWaiting(_Notice):
+    """Pieces of the reply wait in the session: ``Session.take_stream()`` drains them.
+
+    Like OutputWaiting, only the first piece after a drain is announced, so a model
+    streaming a hundred tokens a second posts a notice per drain, not per token."""
+
+    kind: Literal["stream_waiting"] = "stream_waiting"
+
+
+class StreamDeltas(_Notice):
+    """What ``Session.take_stream()`` gives: the pieces since the last drain, neighbours of
+    the same kind joined (a few per frame however fast the model streams)."""
+
+    kind: Literal["stream_deltas"] = "stream_deltas"
+    request_event_count: int = 0  # the request whose reply they are (ModelAsked's)
+    deltas: tuple[StreamDelta, ...] = ()
+
+
 class StatsChanged(_Notice):
     kind: Literal["stats_changed"] = "stats_changed"
     stats: ConversationStats
@@ -160,6 +188,9 @@ Notice = (
     | PhaseChanged
     | EventRecorded
     | OutputWaiting
+    | ModelAsked
+    | StreamWaiting
+    | StreamDeltas
     | StatsChanged
     | ContainerChanged
     | QueuedChanged

@@ -43,9 +43,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent import background
 from agent.events import ActionEvent, Event, MessageEvent
+from agent.llm.stream import StreamDelta
 from agent.session import notices as n
 from agent.session.commands import STARTS_A_RUN, Command, Phase, allowed_commands
-from agent.session.output_buffer import OutputBuffer
+from agent.session.output_buffer import OutputBuffer, StreamBuffer
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class Hooks:
     on_status_change: Callable[[AgentStatus], None]
     on_command_output: Callable[[str, str], None]
     on_progress: Callable[[str], None]  # container start, image build
+    on_token: Callable[[StreamDelta], None] = lambda _delta: None  # a streamed piece
+    on_request_sent: Callable[[int], None] = lambda _count: None  # a step's request
 
 
 ConversationFactory = Callable[[Hooks], "Conversation"]
@@ -105,6 +108,7 @@ class Session:
         self._event_count = 0
         self._user_indices: list[int] = []
         self.output = OutputBuffer()
+        self.stream = StreamBuffer()
 
     # --- what a watcher reads (any thread) -------------------------------------------------
 
@@ -135,6 +139,12 @@ class Session:
     def take_output(self) -> list[tuple[str, str]]:
         """Live output since the last call: [(tool_call_id, chunk)], in order."""
         return self.output.drain()
+
+    def take_stream(self, request_event_count: int | None = None) -> n.StreamDeltas:
+        """The pieces of a request's reply (None: the latest request's) since the last
+        call, joined where they can be."""
+        request, deltas = self.stream.drain(request_event_count)
+        return n.StreamDeltas(request_event_count=request, deltas=tuple(deltas))
 
     # --- commands (any thread; return at once) ---------------------------------------------
 
@@ -204,6 +214,15 @@ class Session:
             self._notify(n.ChangesListed(since=since, changes=list(listed)))
 
         background.start("session-changes", work, daemon=True)
+        return True
+
+    def set_llm(self, llm: Any, condensation_llm: Any = None) -> bool:
+        """The model endpoint from the next request on (Settings changed the key, URL or
+        model); False when the conversation is not open yet (its start reads them then)."""
+        conversation = self._conversation
+        if conversation is None:
+            return False
+        conversation.set_llm(llm, condensation_llm)
         return True
 
     def close(self, why: str | None = None) -> bool:
@@ -466,6 +485,8 @@ class Session:
             on_status_change=self._on_status,
             on_command_output=self._on_output,
             on_progress=lambda text: self._notify(n.Starting(text=text)),
+            on_token=self._on_token,
+            on_request_sent=self._on_request_sent,
         )
 
     def _on_event(self, event: Event) -> None:
@@ -482,8 +503,7 @@ class Session:
                 and count is not None
                 and count > self._delivered
             ):
-                self._delivered = count
-                self._user_indices = [i for i in self._user_indices if i >= count]
+                self._deliver(count)
                 queued = -1
         self._notify(n.EventRecorded(event=event))
         if queued is not None:
@@ -496,6 +516,12 @@ class Session:
                 self._notify(n.StatsChanged(stats=stats))
             self._report_container()
 
+    def _deliver(self, count: int) -> None:
+        """The first ``count`` events have reached the model (held: ``_lock``)."""
+        if count > self._delivered:
+            self._delivered = count
+            self._user_indices = [i for i in self._user_indices if i >= count]
+
     def _on_status(self, status: AgentStatus) -> None:
         conversation = self._conversation
         self._status = status
@@ -504,6 +530,17 @@ class Session:
         if conversation is not None and status is AgentStatus.WAITING_FOR_CONFIRMATION:
             pending = tuple(conversation.state.pending_actions)
         self._notify(n.StatusChanged(status=status, detail=self._detail, pending_actions=pending))
+
+    def _on_request_sent(self, request_event_count: int) -> None:
+        with self._lock:
+            self._deliver(request_event_count)
+        self.stream.begin(request_event_count)
+        self._notify(n.ModelAsked(request_event_count=request_event_count))
+        self._notify(n.QueuedChanged(count=self.queued_count))
+
+    def _on_token(self, delta: StreamDelta) -> None:
+        if self.stream.add(delta):
+            self._notify(n.StreamWaiting())
 
     def _on_output(self, tool_call_id: str, chunk: str) -> None:
         if self.output.add(tool_call_id, chunk):
@@ -550,6 +587,8 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
             callbacks=[hooks.on_event],
             on_status_change=hooks.on_status_change,
             on_command_output=hooks.on_command_output,
+            token_callbacks=[hooks.on_token],
+            on_request_sent=hooks.on_request_sent,
             **options,
         )
 

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.background import Background, first_line
 
 # The store's modules are imported here, on the GUI thread, when the dialog module loads:
 # importing them on the worker thread while Qt collects garbage here crashes shiboken.
-from sandbox.checkpoints.space import NotMeasured, measure_store, prune_store
+from sandbox.checkpoints.space import (
+    NotMeasured,
+    helper_image_status,
+    measure_store,
+    prune_store,
+)
 
 # Each conversation keeps its first checkpoint (the workspace as it was found) and these.
 KEEP_LAST = 20
@@ -37,6 +43,13 @@ _NOT_MEASURED = {
 
 
 def _usage_text() -> str:
+    helper = helper_image_status()
+    if not helper.present:
+        # Said here too, not only once in a conversation: the user can fix it from Settings.
+        return (
+            f"Checkpoints are off: their helper image {helper.tag} is missing. "
+            f"Build it offline with:\n{helper.build_command}"
+        )
     usage = measure_store()
     if isinstance(usage, NotMeasured):
         return _NOT_MEASURED[usage]
@@ -57,6 +70,8 @@ class CheckpointSpaceBox(QGroupBox):
         )
         self.space_label.setObjectName("checkpoint_space")
         self.space_label.setWordWrap(True)
+        # The build command, when it shows, is there to be copied.
+        self.space_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.prune_button = QPushButton("Prune old checkpoints", self)
         self.prune_button.setObjectName("prune_checkpoints")
         self.prune_button.setToolTip(

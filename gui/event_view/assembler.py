@@ -35,6 +35,7 @@ from gui.event_view.rows import (
     MessageRow,
     Row,
     SummaryRow,
+    ThinkingRow,
     Tone,
     ToolRow,
 )
@@ -97,6 +98,7 @@ class RowAssembler:
                     message=event.message,
                     source=event.source,
                     retryable=event.retryable,
+                    hint=event.hint,
                 ),
                 update,
             )
@@ -172,6 +174,7 @@ class RowAssembler:
     # -- event kinds --------------------------------------------------------------------
 
     def _message(self, event: MessageEvent, index: int, update: Update) -> None:
+        self._thinking(event.reasoning_content, event, update)
         queued = event.role == "user" and index >= self.delivered_count
         row = MessageRow(
             timestamp=event.timestamp,
@@ -184,7 +187,13 @@ class RowAssembler:
             self._queued.append(row)
         self._insert(row, update)
 
+    def _thinking(self, reasoning: str | None, event: Event, update: Update) -> None:
+        """The model's reasoning before a reply, folded above it."""
+        if reasoning and reasoning.strip():
+            self._insert(ThinkingRow(timestamp=event.timestamp, text=reasoning.strip()), update)
+
     def _action(self, event: ActionEvent, update: Update) -> None:
+        self._thinking(event.reasoning_content, event, update)
         thought = event.thought.strip()
         if thought and (
             not event.response_id or event.response_id not in self._responses_with_thought

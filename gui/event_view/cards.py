@@ -212,7 +212,8 @@ def build_card(row: Row) -> Card:
     if isinstance(row, ToolRow):
         return _tool_card(row, time)
     if isinstance(row, ErrorRow):
-        body = _mono(clip_lines(sanitize(row.message), **_split(ERROR_CLIP)), LineStyle.TEXT)
+        message = sanitize(row.message) + (f"\n→ {sanitize(row.hint)}" if row.hint else "")
+        body = _mono(clip_lines(message, **_split(ERROR_CLIP)), LineStyle.TEXT)
         chips = (Chip("retrying", Tone.WARNING),) if row.retryable else ()
         header = HeaderPart(row.title, meta=time, chips=chips, tone=Tone.DANGER)
         return Card(CardStyle.ERROR, (header, body), tone=Tone.DANGER)

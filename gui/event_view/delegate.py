@@ -13,13 +13,14 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Si
 from PySide6.QtGui import QFont, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from gui.event_view.cards import Card, build_card
+from gui.event_view.cards import Card
 from gui.event_view.colors import EventColors
 from gui.event_view.markdown import DocumentCache
 from gui.event_view.metrics import Metrics
 from gui.event_view.model import EventListModel
 from gui.event_view.parts import MarkdownPart, PaintEnv
 from gui.event_view.rows import Row
+from gui.event_view.stream_cards import card_for
 
 ABANDONED_OPACITY = 0.45
 
@@ -78,7 +79,7 @@ class EventDelegate(QStyledItemDelegate):
         cached = self._cards.get(row.uid)
         if cached is not None and cached[0] == row.version:
             return cached[1]
-        card = build_card(row)
+        card = card_for(row)
         self._cards[row.uid] = (row.version, card)
         self._cards.move_to_end(row.uid)
         if len(self._cards) > self.CARD_CACHE:

@@ -214,11 +214,15 @@ def paint_document(
 
 
 class DocumentCache:
-    """The most recently used laid-out documents, keyed by row, version and width."""
+    """The most recently used laid-out documents, keyed by row, version and width.
+
+    A row's older versions go when a newer one is laid out: an answer streaming in makes
+    hundreds of versions, which must not push every other row's document out."""
 
     def __init__(self, capacity: int = 400) -> None:
         self._capacity = capacity
         self._docs: OrderedDict[tuple[int, int, int], QTextDocument] = OrderedDict()
+        self._keys_of: dict[int, set[tuple[int, int, int]]] = {}
 
     def get(
         self,
@@ -232,9 +236,15 @@ class DocumentCache:
             self._docs.move_to_end(key)
             return doc
         doc = build_document(text, metrics, colors, key[2])
+        keys = self._keys_of.setdefault(key[0], set())
+        for old in [k for k in keys if k[1] < key[1]]:
+            keys.discard(old)
+            self._docs.pop(old, None)
+        keys.add(key)
         self._docs[key] = doc
         if len(self._docs) > self._capacity:
-            self._docs.popitem(last=False)
+            gone, _ = self._docs.popitem(last=False)
+            self._keys_of.get(gone[0], set()).discard(gone)
         return doc
 
     def peek(self, key: tuple[int, int, int]) -> QTextDocument | None:
@@ -242,3 +252,4 @@ class DocumentCache:
 
     def clear(self) -> None:
         self._docs.clear()
+        self._keys_of.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from enum import IntEnum
 
@@ -16,9 +17,11 @@ from PySide6.QtCore import (
 )
 
 from agent.events import Event
+from agent.llm.stream import StreamDelta
 from gui.event_view.assembler import RowAssembler, Update
 from gui.event_view.live_output import LiveOutput
-from gui.event_view.rows import MarkerRow, Row, SummaryRow, ToolRow
+from gui.event_view.rows import MarkerRow, Row, StreamRow, SummaryRow, ThinkingRow, ToolRow
+from gui.event_view.streaming import apply_deltas, ends_stream
 
 _NO_PARENT = QModelIndex()
 
@@ -38,10 +41,18 @@ class EventListModel(QAbstractListModel):
     Feed it every event of a conversation, in order (``set_events`` then ``append_event``):
     a user message counts as delivered once an assistant-side event says its LLM request was
     built from at least that many events.
+
+    While the model works, one more row follows the events': the reply as it streams in
+    (``start_stream``, ``add_stream``), "Thinking… 4 s" until its first piece. The event
+    that ends it (the reply, a pause, an error) takes its place in one go.
     """
 
     # Streamed output repaints at most this often, however fast chunks arrive.
     OUTPUT_REPAINT_MS = 50
+    # A streaming reply repaints at the screen's pace at most (30 Hz), the first piece at once.
+    STREAM_REPAINT_MS = 33
+    # How often "Thinking… N s" counts.
+    TICK_MS = 250
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,15 +65,92 @@ class EventListModel(QAbstractListModel):
         self._flush.setSingleShot(True)
         self._flush.setInterval(self.OUTPUT_REPAINT_MS)
         self._flush.timeout.connect(self._flush_output)
+        self._live: StreamRow | None = None
+        self._live_shown = 0.0  # when the live row was last repainted (perf_counter)
+        self._live_flush = QTimer(self)
+        self._live_flush.setSingleShot(True)
+        self._live_flush.timeout.connect(self._show_live)
+        self._tick = QTimer(self)
+        self._tick.setInterval(self.TICK_MS)
+        self._tick.timeout.connect(self._count_seconds)
 
     # -- the public API ---------------------------------------------------------------------
 
     def append_event(self, event: Event) -> None:
+        if self._live is not None and ends_stream(event):
+            self.end_stream()  # in the same pass as the rows that replace it: no flicker
         self._apply(self._assembler.add(event))
+
+    # -- the reply streaming in -------------------------------------------------------------
+
+    @property
+    def live_row(self) -> StreamRow | None:
+        """The reply streaming in (or the model thinking), if it is shown."""
+        return self._live
+
+    def start_stream(self, request_event_count: int, started: float | None = None) -> None:
+        """The model was asked (the messages before ``request_event_count`` have reached
+        it): "Thinking…" until its reply streams in."""
+        self.mark_delivered(request_event_count)
+        row = StreamRow(started=time.monotonic() if started is None else started)
+        row.elapsed = int(time.monotonic() - row.started)
+        if self._live is not None:
+            row.position = self._count
+            self._live = row
+            index = self.index(self._count)
+            self.dataChanged.emit(index, index)
+        else:
+            self.beginInsertRows(_NO_PARENT, self._count, self._count)
+            row.position = self._count
+            self._live = row
+            self.endInsertRows()
+        self._tick.start()
+
+    def add_stream(self, deltas: Sequence[StreamDelta]) -> None:
+        """Pieces of the reply; the row repaints at most every STREAM_REPAINT_MS."""
+        row = self._live
+        if row is None or not apply_deltas(row, deltas):
+            return
+        if self._live_flush.isActive():
+            return
+        wait = self.STREAM_REPAINT_MS - (time.perf_counter() - self._live_shown) * 1000
+        if wait <= 0:
+            self._show_live()
+        else:
+            self._live_flush.start(int(wait) + 1)
+
+    def end_stream(self) -> None:
+        """The live row goes (the reply was recorded, or abandoned)."""
+        self._tick.stop()
+        self._live_flush.stop()
+        if self._live is None:
+            return
+        self.beginRemoveRows(_NO_PARENT, self._count, self._count)
+        self._live = None
+        self.endRemoveRows()
+
+    def _show_live(self) -> None:
+        self._live_shown = time.perf_counter()
+        if self._live is not None:
+            index = self.index(self._count)
+            self.dataChanged.emit(index, index)
+
+    def _count_seconds(self) -> None:
+        row = self._live
+        if row is None:
+            self._tick.stop()
+            return
+        elapsed = int(time.monotonic() - row.started)
+        if elapsed != row.elapsed:
+            row.elapsed = elapsed
+            if not row.answering:  # the seconds show until the answer starts
+                row.touch()
+                self._show_live()
 
     def set_events(self, events: Sequence[Event]) -> None:
         """Replace everything with ``events`` (reopening a conversation): one reset."""
         self.beginResetModel()
+        self._drop_live()
         self._flush.stop()
         self._dirty.clear()
         self._assembler = RowAssembler()
@@ -82,6 +170,7 @@ class EventListModel(QAbstractListModel):
         """Show rows assembled before (another conversation's, shown again): one reset,
         nothing rebuilt, so the delegate's measured heights still hold."""
         self.beginResetModel()
+        self._drop_live()
         self._flush.stop()
         self._dirty.clear()
         self._assembler = assembler
@@ -116,10 +205,16 @@ class EventListModel(QAbstractListModel):
     def clear(self) -> None:
         self.set_events(())
 
+    def _drop_live(self) -> None:
+        self._live = None
+        self._tick.stop()
+        self._live_flush.stop()
+
     def toggle_summary(self, position: int) -> bool:
-        """Fold or unfold the summary row at ``position``; False for any other row."""
+        """Fold or unfold the summary (or Thinking) row at ``position``; False for any
+        other row."""
         row = self.row_at(position)
-        if not isinstance(row, SummaryRow):
+        if not isinstance(row, SummaryRow | ThinkingRow | StreamRow):
             return False
         row.toggle()
         index = self.index(position)
@@ -137,6 +232,8 @@ class EventListModel(QAbstractListModel):
     def row_at(self, position: int) -> Row | None:
         if 0 <= position < self._count:
             return self._rows[position]
+        if position == self._count and self._live is not None:
+            return self._live
         return None
 
     def rows(self) -> Sequence[Row]:
@@ -153,7 +250,7 @@ class EventListModel(QAbstractListModel):
     # -- QAbstractListModel -------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else self._count
+        return 0 if parent.isValid() else self._count + (self._live is not None)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> object:
         if not index.isValid():
@@ -200,6 +297,8 @@ class EventListModel(QAbstractListModel):
             last = update.inserted[-1].position
             self.beginInsertRows(_NO_PARENT, first, last)
             self._count = last + 1
+            if self._live is not None:  # it stays last
+                self._live.position = self._count
             self.endInsertRows()
 
     def _flush_output(self) -> None:

@@ -205,6 +205,7 @@ class MarkdownPart:
     version: int
     # Taller messages are cut here with a "… N more lines" note (copy gives the whole text).
     max_lines: int = 60
+    dim: bool = False  # the model's reasoning: quieter than its answer
 
     def _key(self, width: int) -> tuple[int, int, int]:
         return (self.uid, self.version, width)
@@ -235,7 +236,8 @@ class MarkdownPart:
         doc = env.docs.get(self._key(width), self.text, m, c)
         height = document_height(doc)
         limit = self._max_height(m)
-        paint_document(painter, doc, x, y, min(height, limit), c.text, c.code_background)
+        color = c.dim if self.dim else c.text
+        paint_document(painter, doc, x, y, min(height, limit), color, c.code_background)
         if height > limit:
             hidden = hidden_lines_below(doc, limit)
             painter.setFont(m.mono)

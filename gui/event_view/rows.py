@@ -29,6 +29,8 @@ class RowKind(StrEnum):
     ERROR = "error"
     MARKER = "marker"
     SUMMARY = "summary"
+    THINKING = "thinking"
+    STREAMING = "streaming"
 
 
 class Tone(StrEnum):
@@ -210,6 +212,7 @@ class ErrorRow(Row):
     message: str
     source: str = "internal"
     retryable: bool = False
+    hint: str = ""  # what the user can do about it (the model's errors say so)
 
     kind = RowKind.ERROR
 
@@ -224,7 +227,7 @@ class ErrorRow(Row):
         return names.get(self.source, "Error")
 
     def plain_text(self) -> str:
-        return f"{self.title}: {self.message}"
+        return f"{self.title}: {self.message}" + (f"\n{self.hint}" if self.hint else "")
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -273,3 +276,69 @@ class SummaryRow(Row):
 
     def plain_text(self) -> str:
         return f"{self.label}\n{self.summary_text}"
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class ThinkingRow(Row):
+    """The model's reasoning before a reply: folded (a click unfolds it)."""
+
+    text: str
+    expanded: bool = False
+
+    kind = RowKind.THINKING
+
+    def toggle(self) -> None:
+        self.expanded = not self.expanded
+        self.touch()
+
+    def plain_text(self) -> str:
+        return f"Thinking\n{self.text}"
+
+
+@dataclass(eq=False, slots=True)
+class StreamedCall:
+    """A tool call of the reply streaming in: its arguments so far, as raw JSON text."""
+
+    name: str = ""
+    call_id: str = ""
+    arguments: str = ""
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class StreamRow(Row):
+    """The reply the model is writing, shown as it streams; the finished reply's rows take
+    its place. ``started``: when the request went out (time.monotonic), for the
+    "Thinking… 4 s" it shows until the first piece."""
+
+    started: float
+    reasoning: str = ""
+    content: str = ""
+    calls: dict[int, StreamedCall] = field(default_factory=dict)
+    # The Thinking card: None follows the stream (open while the model reasons, folded
+    # once it answers); a click fixes it open or shut.
+    thinking_open: bool | None = None
+    thought_for: float | None = None  # seconds the reasoning took, once the answer began
+    elapsed: int = 0  # whole seconds since ``started``, as last shown
+
+    kind = RowKind.STREAMING
+
+    @property
+    def answering(self) -> bool:
+        return bool(self.content or self.calls)
+
+    @property
+    def shows_thinking(self) -> bool:
+        if self.thinking_open is not None:
+            return self.thinking_open
+        return not self.answering
+
+    def toggle(self) -> None:
+        self.thinking_open = not self.shows_thinking
+        self.touch()
+
+    def plain_text(self) -> str:
+        parts = [f"Thinking\n{self.reasoning}"] if self.reasoning else []
+        if self.content:
+            parts.append(self.content)
+        parts.extend(f"{call.name} {call.arguments}" for call in self.calls.values())
+        return "\n".join(parts) if parts else "Thinking…"

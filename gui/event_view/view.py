@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QMenu, QStyl
 from gui.event_view.delegate import EventDelegate
 from gui.event_view.jump_button import JumpToLatestButton
 from gui.event_view.model import EventListModel, EventRole
-from gui.event_view.rows import MarkerRow, Row, SummaryRow
+from gui.event_view.rows import MarkerRow, Row, StreamRow, SummaryRow, ThinkingRow
 from gui.event_view.step_button import StepButton, step_menu
 
 
@@ -176,7 +176,7 @@ class EventView(QListView):
         row = self._model.row_at(index.row())
         if isinstance(row, MarkerRow) and row.foldable:
             self._model.toggle_branch(index.row())
-        elif isinstance(row, SummaryRow):
+        elif isinstance(row, SummaryRow | ThinkingRow | StreamRow):
             self._toggle_summary(index)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -380,7 +380,8 @@ class EventView(QListView):
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             current = self.currentIndex()
-            if current.isValid() and isinstance(self._model.row_at(current.row()), SummaryRow):
+            foldable = SummaryRow | ThinkingRow | StreamRow
+            if current.isValid() and isinstance(self._model.row_at(current.row()), foldable):
                 self._toggle_summary(current)
                 event.accept()
                 return

@@ -103,6 +103,7 @@ class Composer(QFrame):
         self.editor.setMinimumHeight(lines * 2 + 12)
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+        self.error_hint = ""  # a failure's own advice, in place of the general one
         self.hint = QLabel(self)
         self.hint.setObjectName("composer_hint")
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
@@ -161,7 +162,10 @@ class Composer(QFrame):
     def set_hint(
         self, status: AgentStatus, *, starting: bool, queued: int, configured: bool
     ) -> None:
-        self.hint.setText(hint_for(status, starting=starting, queued=queued, configured=configured))
+        text = hint_for(status, starting=starting, queued=queued, configured=configured)
+        if status is AgentStatus.ERROR and self.error_hint:
+            text = self.error_hint  # what the failure asks of the user, said by the error
+        self.hint.setText(text)
         self.settings_button.setVisible(not configured)
 
     def _submit(self) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from agent.events import AgentErrorEvent, Event
 from agent.status import AgentStatus
+from gui.main_window.composer import Composer
 from gui.main_window.error_banner import ErrorBanner
 from gui.main_window.status_bar import StatusBar
 from gui.sessions.notify import Notifier
@@ -39,11 +40,14 @@ class FailureHandling(QObject):
         *,
         banner_above: QWidget,
         on_start_failed: Callable[[str], None],
+        on_open_settings: Callable[[], None],
+        composer: Composer,
     ) -> None:
         super().__init__(window)
         self._conversations = conversations
         self._status_bar = status_bar
         self._on_start_failed = on_start_failed
+        self._composer = composer
         self._llm_error: AgentErrorEvent | None = None
         self.banner = ErrorBanner(window)
         # Under the stream, above the confirmation bar and the composer.
@@ -59,6 +63,7 @@ class FailureHandling(QObject):
         s.status_changed.connect(self._on_status)
         s.run_ended.connect(self._on_run_finished)
         self.banner.retry_clicked.connect(self.retry)
+        self.banner.settings_clicked.connect(on_open_settings)
         self.image_builder.built.connect(self._on_image_built)
         self.image_builder.cancelled.connect(self._on_build_stopped)
         self.image_builder.failed.connect(self._on_build_failed)
@@ -72,24 +77,31 @@ class FailureHandling(QObject):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, AgentErrorEvent):
-            self._llm_error = event if event.source == "llm" and event.retryable else None
+            # Retryable, or with a fix the user can make (the key, the model): a banner.
+            shown = event.source == "llm" and (event.retryable or event.in_settings)
+            self._llm_error = event if shown else None
 
     def _on_status(self, status: AgentStatus, _detail: str) -> None:
         if status is AgentStatus.RUNNING and not self.banner.isHidden():
             self.banner.hide()
             self._llm_error = None
+            self._composer.error_hint = ""
         if status is AgentStatus.WAITING_FOR_CONFIRMATION:
             self.notifier.maybe_notify(status)
 
     def _on_run_finished(self, status: AgentStatus) -> None:
-        if status is AgentStatus.ERROR and self._llm_error is not None:
-            self.banner.show_error(self._llm_error.message)
+        error = self._llm_error
+        if status is AgentStatus.ERROR and error is not None:
+            self.banner.show_error(error.message, error.hint, in_settings=error.in_settings)
+            self._composer.error_hint = error.hint
+            self._composer.hint.setText(error.hint or self._composer.hint.text())
         if status is not AgentStatus.WAITING_FOR_CONFIRMATION:  # said when it began waiting
             self.notifier.maybe_notify(status)
 
     def reset(self) -> None:
         """Another conversation is shown: the banner was about the one before."""
         self._llm_error = None
+        self._composer.error_hint = ""
         self.banner.hide()
 
     # --- the image --------------------------------------------------------------------------

@@ -142,8 +142,12 @@ class StatusBar(QStatusBar):
         label.setTextFormat(Qt.TextFormat.PlainText)
         return label
 
-    def set_status(self, status: AgentStatus, detail: str = "", *, starting: bool = False) -> None:
-        word = status_word(status, starting=starting)
+    def set_status(
+        self, status: AgentStatus, detail: str = "", *, starting: bool = False, word: str = ""
+    ) -> None:
+        """``word``: what the user asked for and is under way ("Pausing…"), said in place
+        of the status until the status changes."""
+        word = word or status_word(status, starting=starting)
         look = "starting" if starting else status.value
         shown = (word, look, detail)
         if shown == self._shown:

@@ -42,6 +42,7 @@ from gui.main_window.confirmation_bar import ConfirmationBar
 from gui.main_window.dialogs import engine_unreachable_dialog, quit_dialog
 from gui.main_window.failures import FailureHandling
 from gui.main_window.status_bar import StatusBar
+from gui.main_window.streaming import StreamingControls
 from gui.main_window.welcome import WelcomePage
 from gui.preload import (
     after_first_paint,
@@ -116,6 +117,8 @@ class MainWindow(QMainWindow):
             self.status_bar,
             banner_above=self.confirmation_bar,
             on_start_failed=self._on_start_failed,
+            on_open_settings=self.show_settings,
+            composer=self.composer,
         )
         self._update_controls()
 
@@ -243,8 +246,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         a = self.actions_
         a.action_send.triggered.connect(self.send_from_composer)
-        a.action_pause.triggered.connect(lambda: self.session.pause())
-        a.action_resume.triggered.connect(lambda: self.session.resume())
+        # "Pausing…" / "Resuming…" at once, on the click, until the status says it took.
+        a.action_pause.triggered.connect(lambda: self._asked(self.session.pause()))
+        a.action_resume.triggered.connect(lambda: self._asked(self.session.resume()))
         a.action_stop.triggered.connect(lambda: self.session.stop())
         a.action_pause_all.triggered.connect(self.pause_all)
         a.action_new.triggered.connect(self.new_conversation)
@@ -273,6 +277,7 @@ class MainWindow(QMainWindow):
         self.checkpoint_controls = CheckpointControls(
             self, s, self.event_view, self.changes_view, self.side_tabs
         )
+        self.streaming = StreamingControls(s, self.event_view)
 
     # --- user actions -----------------------------------------------------------------------
 
@@ -281,6 +286,10 @@ class MainWindow(QMainWindow):
         if text:
             self.session.send(text)
         self._update_controls()
+
+    def _asked(self, taken: bool) -> None:
+        if taken:
+            self._update_controls()
 
     def new_conversation(self) -> None:
         """A fresh conversation, shown; any that run go on running."""
@@ -305,9 +314,10 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _apply_settings(self, new: AppSettings) -> None:
-        # In place: the session holds this object and reads it when it starts the next
-        # conversation; the current one keeps its model and container.
+        # In place: each session holds this object (a new conversation reads it as it
+        # starts); open ones take the model endpoint at their next request.
         self.settings.update_from(new)
+        self.conversations.use_settings()
         self.status_bar.set_model(self.settings.model_label)
         self._update_controls()
 
@@ -509,7 +519,7 @@ class MainWindow(QMainWindow):
             status, phase=s.phase, has_text=self.composer.has_text(), configured=configured
         )
         detail = (s.starting_text or "Starting the container…") if starting else s.status_detail
-        self.status_bar.set_status(status, detail, starting=starting)
+        self.status_bar.set_status(status, detail, starting=starting, word=s.transition)
         self.actions_.update_pause_all(len(self.conversations.running()))
         self.composer.set_hint(
             status, starting=starting, queued=s.queued_count, configured=configured

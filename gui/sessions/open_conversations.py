@@ -37,6 +37,8 @@ _RELAYED = (
     "phase_changed",
     "event_recorded",
     "output_received",
+    "model_asked",
+    "stream_received",
     "stats_changed",
     "container_changed",
     "queued_changed",
@@ -57,6 +59,8 @@ class OpenConversations(QObject):
     phase_changed = Signal(str)
     event_recorded = Signal(object)
     output_received = Signal(list)
+    model_asked = Signal(int)
+    stream_received = Signal(object)
     stats_changed = Signal(object)
     container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
@@ -140,6 +144,13 @@ class OpenConversations(QObject):
         if bridge is self.current:
             self.new()
         bridge.delete(remove_container)
+
+    def use_settings(self) -> None:
+        """Settings changed: every open conversation asks the new model, base URL and key
+        from its next request on (Resume after fixing a key works without New)."""
+        for bridge in self._bridges:
+            if not bridge.is_closed:
+                bridge.use_settings()
 
     def pause_all(self) -> int:
         """Pause every conversation whose agent is at work; how many were asked."""

@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from agent.events import ActionEvent, Event, ObservationEvent
+from agent.llm.stream import StreamDelta
 from agent.session import notices as n
 from agent.session.commands import Command, Phase
 from agent.session.session import Hooks, Session
 from agent.status import AgentStatus
+from gui.event_view.streaming import ends_stream
 from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
 # How long one pass of the event loop spends on notices before it lets the rest wait.
 SLICE_S = 0.008
+PAUSING = "Pausing…"
+RESUMING = "Resuming…"
 
 
 class _LoopThread(QThread):
@@ -68,6 +72,9 @@ class SessionBridge(QObject):
     - ``phase_changed(str)``: agent.session.commands.Phase (what is allowed changed)
     - ``event_recorded(object)``: an agent.events model, once it is on disk
     - ``output_received(list)``: [(tool_call_id, chunk)] of live command output, in order
+    - ``model_asked(int)``: a step's request went out, built from that many events
+    - ``stream_received(object)``: agent.session.notices.StreamDeltas, pieces of the reply
+      (drained when the GUI thread gets to them: a few per frame, not one per token)
     - ``stats_changed(object)``: ConversationStats (tokens, cost), once per LLM reply
     - ``container_changed(str, bool, bool)``: short id, frozen, stopped by signal
     - ``queued_changed(int)``: the user's messages the model has not seen yet
@@ -86,6 +93,8 @@ class SessionBridge(QObject):
     phase_changed = Signal(str)
     event_recorded = Signal(object)
     output_received = Signal(list)
+    model_asked = Signal(int)
+    stream_received = Signal(object)
     stats_changed = Signal(object)
     container_changed = Signal(str, bool, bool)
     queued_changed = Signal(int)
@@ -129,6 +138,9 @@ class SessionBridge(QObject):
         # What a view needs to show this conversation again, kept on the GUI thread.
         self.events: list[Event] = []
         self.live_output: dict[str, list[str]] = {}  # a command's output until its result
+        # The reply streaming now: (request_event_count, asked at time.monotonic(),
+        # its pieces so far), until the event that ends it.
+        self.live_reply: tuple[int, float, list[StreamDelta]] | None = None
         self.container: tuple[str | None, bool, bool] = (None, False, False)
         self.stats: ConversationStats | None = None
         # Actions awaiting approval, as the last status notice said (never read from the
@@ -136,6 +148,9 @@ class SessionBridge(QObject):
         self.pending_actions: tuple[ActionEvent, ...] = ()
         self.draft = ""  # what the user had typed in the composer for this one
         self.starting_text = ""
+        # "Pausing…" / "Resuming…": said on the click, on the GUI thread, until the session's
+        # status says the pause or the resume took (so the window answers at once).
+        self.transition = ""
         self._closed = False
         self._thread = _LoopThread(self._session)
         self._thread.finished.connect(self._on_loop_ended)
@@ -193,10 +208,16 @@ class SessionBridge(QObject):
         return self._session.send(text)
 
     def pause(self) -> bool:
-        return self._session.pause()
+        asked = self._session.pause()
+        if asked and self._session.status is AgentStatus.RUNNING:
+            self.transition = PAUSING
+        return asked
 
     def resume(self) -> bool:
-        return self._session.resume()
+        asked = self._session.resume()
+        if asked and self._session.status is not AgentStatus.RUNNING:
+            self.transition = RESUMING
+        return asked
 
     def stop(self) -> bool:
         return self._session.stop()
@@ -215,6 +236,13 @@ class SessionBridge(QObject):
 
     def changes(self, since: str | None = None) -> bool:
         return self._session.changes(since)
+
+    def use_settings(self) -> bool:
+        """Settings changed: the model, its base URL and its key apply from this open
+        conversation's next request on (one not open yet reads them when it starts)."""
+        return self._session.set_llm(
+            self.settings.make_llm(), self.settings.make_condensation_llm()
+        )
 
     def close(self) -> bool:
         return self._session.close()
@@ -265,6 +293,8 @@ class SessionBridge(QObject):
             self.events.append(event)
             if isinstance(event, ObservationEvent):
                 self.live_output.pop(event.tool_call_id, None)
+            if ends_stream(event):
+                self.live_reply = None
             self.event_recorded.emit(event)
         elif isinstance(notice, n.OutputWaiting):
             chunks = self._session.take_output()
@@ -272,8 +302,16 @@ class SessionBridge(QObject):
                 self.live_output.setdefault(tool_call_id, []).append(chunk)
             if chunks:
                 self.output_received.emit(chunks)
+        elif isinstance(notice, n.ModelAsked):
+            self.live_reply = (notice.request_event_count, time.monotonic(), [])
+            self.model_asked.emit(notice.request_event_count)
+            self._take_stream()  # what came before this notice reached the GUI thread
+        elif isinstance(notice, n.StreamWaiting):
+            self._take_stream()
         elif isinstance(notice, n.StatusChanged):
             self.pending_actions = notice.pending_actions
+            if (notice.status is AgentStatus.RUNNING) == (self.transition == RESUMING):
+                self.transition = ""  # the pause (any status but RUNNING) or resume took
             self.status_changed.emit(notice.status, notice.detail)
         elif isinstance(notice, n.PhaseChanged):
             self._on_phase(notice.phase)
@@ -299,6 +337,7 @@ class SessionBridge(QObject):
         elif isinstance(notice, n.QueuedChanged):
             self.queued_changed.emit(notice.count)
         elif isinstance(notice, n.RunEnded):
+            self.transition = ""
             self.run_ended.emit(notice.status)
         elif isinstance(notice, n.StartFailed):
             self.starting_text = ""
@@ -311,6 +350,14 @@ class SessionBridge(QObject):
             self.changes_listed.emit(notice.since, notice.changes)
         elif isinstance(notice, n.Deleted):
             self.deleted.emit(notice.conversation_id, notice.removal_pending)
+
+    def _take_stream(self) -> None:
+        live = self.live_reply
+        taken = self._session.take_stream(live[0] if live is not None else None)
+        if live is None or not taken.deltas or taken.request_event_count != live[0]:
+            return
+        live[2].extend(taken.deltas)
+        self.stream_received.emit(taken)
 
     def _on_phase(self, phase: str) -> None:
         self.phase_changed.emit(phase)
@@ -350,6 +397,8 @@ class SessionBridge(QObject):
             callbacks=[hooks.on_event],
             on_status_change=hooks.on_status_change,
             on_command_output=hooks.on_command_output,
+            token_callbacks=[hooks.on_token],
+            on_request_sent=hooks.on_request_sent,
             max_iterations=settings.max_iterations,
             confirmation_mode=settings.confirmation_mode,
         )

@@ -152,6 +152,11 @@ class AppSettings(BaseSettings):
     # The model that summarises older steps near the window ("": the conversation's own).
     # Same endpoint and key as the main model.
     condensation_model: str = ""
+    # How hard a reasoning model thinks ("default": the provider's own choice, nothing sent).
+    reasoning_effort: Literal["default", "low", "medium", "high"] = "default"
+    # Tokens an Anthropic model may think before answering (None: no extended thinking).
+    # Anthropic's minimum is 1024.
+    thinking_budget: int | None = Field(default=None, ge=1024, le=1_000_000)
 
     # Sandbox limits, applied to the containers of conversations started afterwards.
     network_enabled: bool = True
@@ -168,7 +173,7 @@ class AppSettings(BaseSettings):
     def _strip_model(cls, value: str) -> str:
         return value.strip()
 
-    @field_validator("context_window", mode="before")
+    @field_validator("context_window", "thinking_budget", mode="before")
     @classmethod
     def _blank_window(cls, value: object) -> object:
         if isinstance(value, str):
@@ -339,10 +344,15 @@ class AppSettings(BaseSettings):
 
         self.read_keyring()
         # The key only when one is set: otherwise LLM's own default (LLM_API_KEY) applies.
+        effort = None if self.reasoning_effort == "default" else self.reasoning_effort
         kwargs: dict[str, Any] = {
             "model": self.llm_model,
             "base_url": self.llm_base_url,
             "context_window": self.context_window,
+            "reasoning_effort": effort,
+            "thinking_budget": self.thinking_budget,
+            # The window shows the reply as it is written.
+            "stream": True,
         }
         if self.llm_api_key is not None:
             kwargs["api_key"] = self.llm_api_key

@@ -13,33 +13,36 @@ does.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.background import Background, Job, first_line
+from agent.llm.model import is_anthropic
+from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
 from gui.settings.leftovers_box import LeftoversBox
+from gui.settings.model_field import ModelField
+from gui.settings.probe import ConnectionProbe, ProbeResult
 
 ERROR_STYLE = "color: #cf222e;"
 KEYRING_NOTE = (
@@ -60,6 +63,20 @@ PAUSE_MODE_TIP = (
     "How Pause holds a running command still. Freezing needs the cgroup freezer, which\n"
     "rootless Docker and gVisor lack and heavy load can defeat; stopping by signal works\n"
     "anywhere. When neither holds, the status says the command goes on running."
+)
+REASONING_EFFORTS = {
+    "default": "Default (the provider's own)",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+}
+REASONING_TIP = (
+    "How hard a reasoning model thinks before it answers (litellm's reasoning_effort).\n"
+    "Models without reasoning ignore it."
+)
+THINKING_TIP = (
+    "Tokens an Anthropic (Claude) model may think before answering (extended thinking).\n"
+    "At least 1,024; empty for none."
 )
 TEXT_FIELDS = (
     "llm_model",
@@ -92,53 +109,6 @@ def _message(error: Any) -> str:
     return str(error.get("msg", "is not valid"))
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    engine_ok: bool
-    engine: str
-    model_ok: bool
-    model: str
-
-
-class ConnectionProbe:
-    """Ping the Docker engine, then ask the model for a one-word reply (a worker thread)."""
-
-    def __init__(self, settings: AppSettings) -> None:
-        self.settings = settings
-
-    def run(self) -> ProbeResult:
-        engine_ok, engine_text = self._ping_engine()
-        model_ok, model_text = self._ping_model()
-        return ProbeResult(engine_ok, engine_text, model_ok, model_text)
-
-    @staticmethod
-    def _ping_engine() -> tuple[bool, str]:
-        try:
-            from sandbox.engine import engine_version
-
-            # A short timeout: a host that swallows packets must not hold the test for a minute.
-            version = engine_version(timeout=10)
-        except Exception as exc:
-            first = first_line(str(exc))
-            return False, f"Docker engine unreachable: {first or type(exc).__name__}"
-        return True, f"Docker engine reachable (version {version})"
-
-    def _ping_model(self) -> tuple[bool, str]:
-        if not self.settings.is_configured:
-            return False, "Model: not set"
-        try:
-            llm = self.settings.make_llm().model_copy(
-                update={"num_retries": 0, "timeout": 30.0, "max_output_tokens": 8, "stream": False}
-            )
-            started = time.monotonic()
-            llm.completion([{"role": "user", "content": "Reply with the single word OK."}])
-            took = time.monotonic() - started
-        except Exception as exc:
-            text = first_line(str(exc), 300)
-            return False, f"Model {self.settings.llm_model}: {text or type(exc).__name__}"
-        return True, f"Model {self.settings.llm_model} replied in {took:.1f} s"
-
-
 class SettingsDialog(QDialog):
     """Edit, validate and save ``AppSettings``. ``saved`` carries the new settings."""
 
@@ -169,13 +139,20 @@ class SettingsDialog(QDialog):
         # None: no real OS keyring, so the key is kept for this session only (never a file).
         self._keyring = os_keyring()
 
-        self.model_edit = self._line("llm_model", settings.llm_model, "openai/gpt-4o")
+        self.model_edit = ModelField(settings.llm_model, "openai/gpt-4o", self)
+        self.model_edit.setObjectName("llm_model")
+        self.model_edit.setMinimumWidth(self.FIELD_WIDTH)
+        self.model_edit.setEnabled("llm_model" not in self._overrides)
+        self.model_edit.editTextChanged.connect(self.validate)
         self.base_url_edit = self._line(
             "llm_base_url", settings.llm_base_url or "", "the provider's default"
         )
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         self.api_key_edit = self._line("llm_api_key", key, "none (local servers need none)")
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        # A new endpoint or key may list other models.
+        self.base_url_edit.editingFinished.connect(self.list_models)
+        self.api_key_edit.editingFinished.connect(self.list_models)
         window = str(settings.context_window) if settings.context_window else ""
         self.context_window_edit = self._line(
             "context_window", window, "from the model's info, else 32768"
@@ -190,6 +167,20 @@ class SettingsDialog(QDialog):
         self.condensation_model_edit.setToolTip(
             "A cheaper model to summarise older steps with (same endpoint and key)"
         )
+        self.reasoning_combo = QComboBox(self)
+        self.reasoning_combo.setObjectName("reasoning_effort")
+        for effort, text in REASONING_EFFORTS.items():
+            self.reasoning_combo.addItem(text, effort)
+        self.reasoning_combo.setCurrentIndex(
+            max(0, self.reasoning_combo.findData(settings.reasoning_effort))
+        )
+        self.reasoning_combo.setToolTip(REASONING_TIP)
+        budget = str(settings.thinking_budget) if settings.thinking_budget else ""
+        self.thinking_edit = self._line("thinking_budget", budget, "none")
+        self.thinking_edit.setFixedWidth(self.SHORT_WIDTH)
+        self.thinking_edit.setToolTip(THINKING_TIP)
+        self.model_edit.editTextChanged.connect(self._offer_thinking)
+        self._offer_thinking()
         self.image_edit = self._line("sandbox_image", settings.sandbox_image or "", "Berth's image")
         self.memory_edit = self._line("memory_limit", settings.memory_limit, "2g")
         self.memory_edit.setFixedWidth(self.SHORT_WIDTH)
@@ -215,17 +206,17 @@ class SettingsDialog(QDialog):
 
         model_box = QGroupBox("Model", self)
         model_form = self._form(model_box)
-        model_form.addRow(self._label("Model:"), self._field("llm_model", self.model_edit))
-        model_form.addRow(self._label("Base URL:"), self._field("llm_base_url", self.base_url_edit))
-        model_form.addRow(self._label("API key:"), self._field("llm_api_key", self.api_key_edit))
-        model_form.addRow(
-            self._label("Context window (tokens):"),
-            self._field("context_window", self.context_window_edit),
-        )
-        model_form.addRow(
-            self._label("Condensation model:"),
-            self._field("condensation_model", self.condensation_model_edit),
-        )
+        model_rows: list[tuple[str, str, QWidget]] = [
+            ("Model:", "llm_model", self.model_edit),
+            ("Base URL:", "llm_base_url", self.base_url_edit),
+            ("API key:", "llm_api_key", self.api_key_edit),
+            ("Context window (tokens):", "context_window", self.context_window_edit),
+            ("Condensation model:", "condensation_model", self.condensation_model_edit),
+            ("Reasoning effort:", "reasoning_effort", self.reasoning_combo),
+            ("Thinking budget (tokens):", "thinking_budget", self.thinking_edit),
+        ]
+        for text, name, widget in model_rows:
+            model_form.addRow(self._label(text), self._field(name, widget))
 
         sandbox_box = QGroupBox("Sandbox", self)
         sandbox_form = self._form(sandbox_box)
@@ -275,22 +266,47 @@ class SettingsDialog(QDialog):
         note = QLabel("Saved settings apply to the next conversation.", self)
         note.setStyleSheet(NOTE_STYLE)
 
+        # The boxes scroll: on a low screen the dialog fits, and no field is squeezed.
+        boxes = QWidget(self)
+        boxes_layout = QVBoxLayout(boxes)
+        boxes_layout.setContentsMargins(0, 0, 0, 0)
+        boxes_layout.setSpacing(10)
+        boxes_layout.addWidget(model_box)
+        boxes_layout.addWidget(sandbox_box)
+        self.checkpoint_box = CheckpointSpaceBox(boxes)
+        boxes_layout.addWidget(self.checkpoint_box)
+        self.leftovers_box = LeftoversBox(boxes)
+        boxes_layout.addWidget(self.leftovers_box)
+        self.boxes_scroll = QScrollArea(self)
+        self.boxes_scroll.setObjectName("settings_scroll")
+        self.boxes_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.boxes_scroll.setWidgetResizable(True)
+        self.boxes_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.boxes_scroll.setWidget(boxes)
+        scrollbar = self.boxes_scroll.verticalScrollBar().sizeHint().width()
+        self.boxes_scroll.setMinimumWidth(boxes.minimumSizeHint().width() + scrollbar)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 12)
         layout.setSpacing(10)
-        layout.addWidget(model_box)
-        layout.addWidget(sandbox_box)
-        self.checkpoint_box = CheckpointSpaceBox(self)
-        layout.addWidget(self.checkpoint_box)
-        self.leftovers_box = LeftoversBox(self)
-        layout.addWidget(self.leftovers_box)
+        layout.addWidget(self.boxes_scroll, 1)
         layout.addLayout(test_row)
         layout.addWidget(note)
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.validate()
+        self.list_models()
+        self._fit_screen(boxes)
 
     # --- construction helpers ---------------------------------------------------------------
+
+    def _fit_screen(self, boxes: QWidget) -> None:
+        """As tall as the boxes want, but within the screen (the rest scrolls)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        outside = self.sizeHint().height() - self.boxes_scroll.sizeHint().height()
+        wanted = boxes.sizeHint().height() + outside
+        height = min(wanted, int(screen.height() * 0.9)) if screen else wanted
+        self.resize(self.sizeHint().width(), height)
 
     def _line(self, name: str, text: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit(text, self)
@@ -362,6 +378,8 @@ class SettingsDialog(QDialog):
             "llm_base_url": self.base_url_edit.text(),
             "context_window": self.context_window_edit.text(),
             "condensation_model": self.condensation_model_edit.text(),
+            "reasoning_effort": self.reasoning_combo.currentData(),
+            "thinking_budget": self.thinking_edit.text(),
             "sandbox_image": self.image_edit.text(),
             "memory_limit": self.memory_edit.text(),
             "disk_limit": self.disk_edit.text(),
@@ -442,6 +460,19 @@ class SettingsDialog(QDialog):
         if "llm_api_key" not in self._overrides and self._keyring is not None:
             key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None
             store_keyring_key(key)
+
+    @Slot()
+    def _offer_thinking(self) -> None:
+        """A thinking budget only for Anthropic models (kept, unused, for others)."""
+        self.thinking_edit.setEnabled(is_anthropic(self.model_edit.text().strip()))
+
+    @Slot()
+    def list_models(self) -> None:
+        """Offer the endpoint's models (else litellm's) in the Model field's list."""
+        key = self.api_key_edit.text().strip()
+        if "llm_api_key" in self._overrides and self._settings.llm_api_key is not None:
+            key = self._settings.llm_api_key.get_secret_value()
+        self.model_edit.refresh(self.base_url_edit.text().strip(), key)
 
     # --- test connection --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sandbox.checkpoints.models import StoreUsage
 from sandbox.checkpoints.store import helper_image, store_only, store_volumes
 from sandbox.engine import connect
+from sandbox.images.berth_image import offline_command
 from sandbox.images.offline import image_exists
 
 
@@ -25,6 +26,25 @@ class Pruned(BaseModel):
 
     freed: int  # bytes
     usage: StoreUsage  # after pruning
+
+
+class HelperImage(BaseModel):
+    """Whether the checkpoint helper image is on the engine, and how to build it offline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag: str
+    present: bool
+    build_command: str  # builds it with no registry (debootstrap)
+
+
+def helper_image_status() -> HelperImage:
+    """Raises EngineUnreachableError when there is no engine to ask."""
+    tag = helper_image()
+    present = image_exists(connect(), tag)
+    # The helper runs Python, and iproute2 for the network fence (sandbox.network).
+    command = offline_command(tag, include="python3,iproute2")
+    return HelperImage(tag=tag, present=present, build_command=command)
 
 
 def measure_store() -> StoreUsage | NotMeasured:

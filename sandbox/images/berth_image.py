@@ -36,14 +36,19 @@ def resolve_image(image: str | None) -> str:
     return image or os.environ.get(ENV_VAR) or default_tag()
 
 
-def offline_hint(tag: str) -> str:
+def offline_command(tag: str, include: str = "") -> str:
+    """The command that builds ``tag`` from Debian's packages, with no registry."""
     # For Berth's own tag, the stand-in gets what the Dockerfile would have installed.
-    extra = (
-        " --include python3,python3-pip,git,curl,ca-certificates" if tag == default_tag() else ""
-    )
+    if tag == default_tag():
+        include = "python3,python3-pip,git,curl,ca-certificates"
+    extra = f" --include {include}" if include else ""
+    return f"python -m sandbox.images build-offline {tag}{extra}"
+
+
+def offline_hint(tag: str) -> str:
     return (
         "If this machine reaches no registry, build a stand-in from Debian's packages "
-        f"under that tag:  python -m sandbox.images build-offline {tag}{extra}"
+        f"under that tag:  {offline_command(tag)}"
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from agent import AgentStatus, Conversation
 from agent.conversation.checkpoints import REWIND_FILE, REWOUND_STOPPED
-from agent.events import CheckpointFailedEvent, RewindEvent
+from agent.events import CheckpointFailedEvent, NoticeEvent, RewindEvent
 from sandbox.checkpoints import helper_image
 from tests.agent.helpers import make_agent, observations, wait_until
 from tests.sandbox.conftest import TcpForwarder, docker_host
@@ -286,16 +286,18 @@ def test_checkpoints_survive_reopen_and_go_with_delete(llm_server, start, data_d
     assert helpers == []
 
 
-def test_a_failed_checkpoint_is_a_warning_and_the_run_goes_on(llm_server, start, monkeypatch):
+def test_a_missing_helper_image_is_said_once_and_the_run_goes_on(llm_server, start, monkeypatch):
     monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", "berth-test-no-such-image:none")
     llm_server.script = by_task({"go": [bash("echo one > /workspace/one.txt")]})
     conversation = start()
     conversation.send_message("go")
     assert conversation.run() == AgentStatus.FINISHED
     conversation.checkpoint_keeper.wait_idle()
-    warnings = [e for e in conversation.state.events if isinstance(e, CheckpointFailedEvent)]
-    assert [w.step for w in warnings] == [0, 1]
-    assert "berth-test-no-such-image" in warnings[0].message
+    # A missing helper image is said once (a notice), not as a warning per step.
+    events = conversation.state.events
+    assert not [e for e in events if isinstance(e, CheckpointFailedEvent)]
+    notices = [e for e in events if isinstance(e, NoticeEvent) and e.source == "checkpoints"]
+    assert len(notices) == 1 and "berth-test-no-such-image" in notices[0].text
     assert conversation.workspace.read_bytes("/workspace/one.txt") == b"one\n"
 
 

@@ -36,11 +36,16 @@ def start_berth_run(llm_server, sandbox_image, *args: str) -> tuple[subprocess.P
         text=True,
     )
     lines: list[str] = []
+    partial: list[str] = []  # the line being printed (streamed text has no end yet)
+    process.partial = partial  # type: ignore[attr-defined]
 
     def read() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
+        while character := process.stdout.read(1):
+            partial.append(character)
+            if character == "\n":
+                lines.append("".join(partial))
+                partial.clear()
 
     threading.Thread(target=read, daemon=True).start()
     return process, lines
@@ -153,3 +158,30 @@ def test_the_terminal_says_where_steps_were_summarised():
     assert printer.format(condensed) == "≡ steps 3-41 summarised (context window)"
     read = ContextFileEvent(path="/workspace/AGENTS.md", text="t", size=1, truncated=False)
     assert printer.format(read) == "≡ read /workspace/AGENTS.md"
+
+
+def test_berth_run_prints_the_answer_as_it_streams(llm_server, sandbox_image, tmp_path):
+    answer = "Streaming to the terminal, piece by piece. " * 6
+    llm_server.script = lambda _r: Reply.say(answer, reasoning="Let me think.", stream_pace=0.05)
+    process, lines = start_berth_run(
+        llm_server, sandbox_image, "Say something", "--workspace", str(tmp_path)
+    )
+    try:
+        # Streamed text has no line end yet: read what came so far, character by character.
+        wait_until(lambda: llm_server.requests, 120, "the request")
+        partial = wait_until(
+            lambda: "Streaming to the" in "".join(lines) + _pending(process), 60, "streamed text"
+        )
+        assert partial
+        assert not llm_server.requests[0].answered  # printed while the reply streamed
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(lines) + _pending(process)
+    assert "[thinking] Let me think." in output
+    assert output.count("Streaming to the terminal") == 6  # printed once, not again at the end
+
+
+def _pending(process: subprocess.Popen) -> str:
+    return "".join(list(process.partial))  # type: ignore[attr-defined]

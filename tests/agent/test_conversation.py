@@ -371,17 +371,21 @@ def test_the_same_action_four_times_is_stuck(llm_server, new_conversation):
     assert error.source == "stuck"
 
 
-def test_the_iteration_cap_ends_a_run(llm_server, new_conversation):
+def test_the_step_limit_pauses_a_run_and_resume_takes_another_batch(llm_server, new_conversation):
     counter = iter(range(1000))
     llm_server.script = lambda _r: Reply.call("bash", command=f"echo {next(counter)}")
     conversation = new_conversation(max_iterations=3)
     conversation.send_message("Count forever")
 
-    assert conversation.run() == AgentStatus.ERROR
+    assert conversation.run() == AgentStatus.PAUSED
 
     assert len(llm_server.requests) == 3
-    error = [e for e in conversation.state.events if isinstance(e, AgentErrorEvent)][-1]
-    assert error.source == "iteration_limit" and "3 steps" in error.message
+    assert conversation.state.status_detail == "Paused at the step limit (3): Resume continues"
+    assert not [e for e in conversation.state.events if isinstance(e, AgentErrorEvent)]
+    # Resume: three more steps, each command run and answered.
+    assert conversation.run() == AgentStatus.PAUSED
+    assert len(llm_server.requests) == 6
+    assert len(llm_server.requests[-1].tool_results()) == 5  # every command answered
 
 
 def test_confirmation_approve_and_reject(llm_server, shared_workspace, new_conversation):
@@ -426,3 +430,25 @@ def test_pause_events_are_recorded_once(llm_server, new_conversation):
     thread.join(10)
     assert sum(isinstance(e, PauseEvent) for e in conversation.state.events) == 1
     assert not any(isinstance(e, ActionEvent) for e in conversation.state.events)
+
+
+def test_a_missing_checkpoint_helper_image_is_said_once(llm_server, new_conversation, monkeypatch):
+    from agent.events import CheckpointFailedEvent, NoticeEvent
+
+    monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", "berth-test-missing-helper:does-not-exist")
+    counter = iter(range(1000))
+    llm_server.script = lambda r: (
+        Reply.say("Done.")
+        if len(r.tool_results()) >= 3
+        else Reply.call("bash", command=f"echo {next(counter)}")
+    )
+    conversation = new_conversation()
+    conversation.send_message("Three steps")
+    assert conversation.run() == AgentStatus.FINISHED
+
+    events = conversation.state.events
+    notices = [e for e in events if isinstance(e, NoticeEvent) and e.source == "checkpoints"]
+    assert len(notices) == 1, notices
+    assert "python -m sandbox.images build-offline berth-test-missing-helper" in notices[0].text
+    assert not [e for e in events if isinstance(e, CheckpointFailedEvent)]
+    assert len(conversation.checkpoints) == 0

@@ -15,6 +15,10 @@ replies is chosen by a Python function of the request, so a test reads like a di
 Requests can be delayed (``server.delay`` or ``Reply(delay=...)``) to catch an agent while
 it waits, and HTTP errors injected for the next N requests (``server.fail_next(2, 429)``).
 
+Streamed like a real model (llm_stream.py): ``Reply.say(text, reasoning="...",
+stream_pace=0.05)`` sends the reasoning, then the text, a piece every 50 ms
+(``server.stream_pace`` sets the pace for every reply); tool calls' arguments come in pieces.
+
 ``server.window_chars`` makes it a model with a context window: a request whose messages
 hold more characters than that is refused with the 400 body OpenAI sends (code
 ``context_length_exceeded``), the server counting four characters to a token.
@@ -32,6 +36,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
+
+from tests.support.llm_stream import chunks, write_stream
 
 MODEL_NAME = "berth-scripted"
 # The window's unit: the server counts this many characters to a token.
@@ -79,6 +85,13 @@ class Reply:
     completion_tokens: int = 7
     # Of prompt_tokens, those the "provider" read from its prompt cache (OpenAI's field).
     cached_tokens: int = 0
+    # The model's reasoning (``reasoning_content`` deltas, streamed before the text).
+    reasoning: str | None = None
+    # Seconds between two streamed pieces (None: the server's ``stream_pace``).
+    stream_pace: float | None = None
+
+    def usage(self) -> dict[str, Any]:
+        return _usage(self)
 
     @classmethod
     def say(cls, text: str, **kw: Any) -> Reply:
@@ -93,8 +106,8 @@ class Reply:
         return cls(tool_calls=[ToolCall(tool, raw_arguments)])
 
     @classmethod
-    def calls(cls, *calls: ToolCall, thought: str | None = None) -> Reply:
-        return cls(content=thought, tool_calls=list(calls))
+    def calls(cls, *calls: ToolCall, thought: str | None = None, **kw: Any) -> Reply:
+        return cls(content=thought, tool_calls=list(calls), **kw)
 
 
 @dataclass
@@ -199,9 +212,16 @@ class ScriptedLLMServer:
     def __init__(self, script: Script | None = None, *, delay: float = 0.0) -> None:
         self.script: Script = script or (lambda _r: Reply.say("Done."))
         self.delay = delay
+        # Seconds between two streamed pieces, for replies that do not set their own.
+        self.stream_pace = 0.0
         # Requests with more characters than this are refused (None: no window).
         self.window_chars: int | None = None
         self.model_name = MODEL_NAME
+        # GET /v1/models lists these (None: the one model it answers as).
+        self.models: list[str] | None = None
+        # When set, a request whose bearer key differs gets OpenAI's 401 (a wrong key); and
+        # one naming a model not in ``models`` its 404 (an unknown model).
+        self.required_key: str | None = None
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._failures: list[RawAnswer] = []
@@ -263,7 +283,10 @@ class ScriptedLLMServer:
             if script is not None:
                 self.script = script
             self.delay = 0.0
+            self.stream_pace = 0.0
             self.window_chars = None
+            self.models = None
+            self.required_key = None
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` (429, 500, ...)."""
@@ -338,14 +361,21 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {"object": "list", "data": [{"id": server.model_name}]})
+                names = server.models or [server.model_name]
+                listed = [
+                    {"id": name, "object": "model", "owned_by": "berth-tests"} for name in names
+                ]
+                self._json(200, {"object": "list", "data": listed})
             else:
                 self._json(404, {"error": {"message": "not found"}})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            chat = self.path.rstrip("/").endswith("/chat/completions")
+            # Anthropic's route is recorded (tests read what litellm sent) but not answered.
+            anthropic = self.path.rstrip("/").endswith("/v1/messages")
+            if not (chat or anthropic):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
             try:
@@ -353,12 +383,21 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._json(400, {"error": {"message": "body is not JSON"}})
                 return
+            if anthropic:
+                server._record(RecordedRequest(body=body, headers={}, received_at=time.monotonic()))
+                self._json(404, {"error": {"message": "Anthropic's API is not scripted"}})
+                return
             request = RecordedRequest(
                 body=body,
                 headers={k.lower(): v for k, v in self.headers.items()},
                 received_at=time.monotonic(),
             )
             failure = server._record(request)
+            refusal = _refusal(server, request)
+            if failure is None and refusal is not None:
+                request.refused = True
+                self._json(*refusal)
+                return
             window = server.window_chars
             if failure is None and window is not None and request.chars() > window:
                 request.refused = True
@@ -413,14 +452,49 @@ def _make_handler(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            completion_id = server._next_id()
-            for chunk in _chunks(completion_id, reply, body):
-                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            pieces = chunks(server._next_id(), reply, _model_of(body), usage)
+            pace = server.stream_pace if reply.stream_pace is None else reply.stream_pace
+
+            def write(data: bytes) -> None:
+                self.wfile.write(data)
                 self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+
+            write_stream(write, pieces, pace)
 
     return Handler
+
+
+def _refusal(
+    server: ScriptedLLMServer, request: RecordedRequest
+) -> tuple[int, dict[str, Any]] | None:
+    """OpenAI's answers to a wrong key and to an unknown model, word for word."""
+    key = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if server.required_key is not None and key != server.required_key:
+        message = (
+            f"Incorrect API key provided: {key[:3]}***{key[-4:]}. You can find your API key "
+            "at https://platform.openai.com/account/api-keys."
+        )
+        error = {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}
+        return 401, {"error": error}
+    model = str(request.body.get("model", ""))
+    if server.models is not None and model not in server.models:
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        error = {"message": message, "type": "invalid_request_error", "code": "model_not_found"}
+        return 404, {"error": error}
+    return None
+
+
+QUOTA_BODY = json.dumps(
+    {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing "
+            "details.",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
+).encode()
 
 
 def _usage(reply: Reply) -> dict[str, Any]:
@@ -436,6 +510,8 @@ def _usage(reply: Reply) -> dict[str, Any]:
 
 def _completion(completion_id: str, reply: Reply, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
         message["tool_calls"] = [
             {
@@ -464,55 +540,3 @@ def _completion(completion_id: str, reply: Reply, model: str) -> dict[str, Any]:
 def _model_of(body: dict[str, Any]) -> str:
     """Answer as the model that was asked for (so litellm can price known models)."""
     return str(body.get("model") or MODEL_NAME)
-
-
-def _chunks(completion_id: str, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
-    model = _model_of(body)
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    text = reply.content or ""
-    for start in range(0, len(text), 8):
-        chunks.append(chunk({"content": text[start : start + 8]}))
-    for index, call in enumerate(reply.tool_calls):
-        chunks.append(
-            chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": call.id,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": ""},
-                        }
-                    ]
-                }
-            )
-        )
-        arguments = call.arguments_text()
-        for start in range(0, len(arguments), 10):
-            piece = arguments[start : start + 10]
-            chunks.append(
-                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-            )
-    chunks.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
-    if (body.get("stream_options") or {}).get("include_usage"):
-        chunks.append(
-            {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [],
-                "usage": _usage(reply),
-            }
-        )
-    return chunks

@@ -14,15 +14,7 @@ from tests.agent.test_checkpoints import bash, by_task
 from tests.support.git_repos import git, make_repo, snapshot, worktree_and_state
 
 
-@pytest.fixture
-def opened():
-    made: list[Conversation] = []
-    yield made
-    for conversation in made:
-        conversation.delete()
-
-
-def test_hand_back_patch_reopen_and_fork(llm_server, tmp_path, git_image, opened):
+def test_hand_back_patch_reopen_and_fork(llm_server, tmp_path, git_image, open_conversations):
     repo = make_repo(tmp_path / "project")
     git(repo, "checkout", "-q", "--detach")  # said once, as a notice
     before = snapshot(repo)
@@ -40,7 +32,7 @@ def test_hand_back_patch_reopen_and_fork(llm_server, tmp_path, git_image, opened
     data = tmp_path / "conversations"
     workspace = GitWorkspace(git_image, repo=repo, network=False)
     conversation = Conversation(make_agent(llm_server), workspace=workspace, persistence_dir=data)
-    opened.append(conversation)
+    open_conversations.append(conversation)
     notices = [e for e in conversation.state.events if isinstance(e, NoticeEvent)]
     assert [n.source for n in notices] == ["repository"] and "detached" in notices[0].text
     conversation.send_message("fix it")
@@ -62,14 +54,14 @@ def test_hand_back_patch_reopen_and_fork(llm_server, tmp_path, git_image, opened
     reopened = Conversation(
         make_agent(llm_server), conversation_id=conversation.id, persistence_dir=data
     )
-    opened[0] = reopened
+    open_conversations[0] = reopened
     assert isinstance(reopened.workspace, GitWorkspace)
     assert reopened.workspace.repo == repo and reopened.workspace.branch == branch
     assert reopened.hand_back() == branch
 
     # A fork hands back as its own branch, with only its own work.
     fork = reopened.fork(checkpoint.id)
-    opened.append(fork)
+    open_conversations.append(fork)
     fork.send_message("the other way")
     assert fork.run() == AgentStatus.FINISHED
     fork_branch = fork.hand_back()
@@ -81,13 +73,15 @@ def test_hand_back_patch_reopen_and_fork(llm_server, tmp_path, git_image, opened
     )
 
 
-def test_a_conversation_without_a_repository_says_so(llm_server, tmp_path, sandbox_image, opened):
+def test_a_conversation_without_a_repository_says_so(
+    llm_server, tmp_path, sandbox_image, open_conversations
+):
     conversation = Conversation(
         make_agent(llm_server),
         workspace=DockerWorkspace(sandbox_image, network=False),
         persistence_dir=tmp_path / "conversations",
     )
-    opened.append(conversation)
+    open_conversations.append(conversation)
     with pytest.raises(GitWorkspaceError, match="not work on a copy of a git repository"):
         conversation.hand_back()
     with pytest.raises(GitWorkspaceError, match="not work on a copy"):

@@ -52,6 +52,9 @@ class WorkspaceSpec(BaseModel):
     cpus: float | None = None
     pids_limit: int | None = None
     pause_mode: str | None = None
+    # A GitWorkspace's repository on the host and the branch its work is handed back as.
+    repo: str | None = None
+    branch: str | None = None
 
     def options(self) -> dict[str, Any]:
         """The DockerWorkspace keyword arguments that recreate this container as it was

@@ -8,9 +8,12 @@ closed port, a dialog says what to do; Retry, once the engine is back, carries o
 
 from __future__ import annotations
 
+import io
 import os
 import socket
+import tarfile
 
+import docker.errors
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -28,9 +31,16 @@ REASON = "Too dangerous: list the files instead"
 
 
 def _container_file(docker_client, window, path: str) -> str | None:
+    """Through the archive API: a snapshot may hold the container frozen for a moment, and
+    no exec starts in a frozen container."""
     container = docker_client.containers.get(window.session.conversation.workspace.container.id)
-    code, output = container.exec_run(["cat", path])
-    return output.decode() if code == 0 else None
+    try:
+        chunks, _stat = container.get_archive(path)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        return member.read().decode() if member is not None else None
 
 
 def _command_chips(window) -> list[str]:

@@ -189,7 +189,10 @@ def test_delete_while_docker_is_away_says_so_and_removes_the_container_later(
     window.action_new.trigger()  # the first stays open (its container runs) ...
     panel = window.history_panel
     qtbot.waitUntil(lambda: panel.ids() == [first], timeout=10_000)
-    assert docker_client.containers.get(container).status == "running"
+    # Running (once a snapshot, which holds it still for a moment, is done).
+    qtbot.waitUntil(
+        lambda: docker_client.containers.get(container).status == "running", timeout=15_000
+    )
     menu = panel.menu_for(first)  # ... until it is closed: then it is only on disk
     close = next(a for a in menu.actions() if a.text() == "Close")
     assert close.isEnabled()

@@ -29,6 +29,12 @@ def _frozen(docker_client, window) -> bool:
     return bool(docker_client.containers.get(container.id).attrs["State"]["Paused"])
 
 
+def _let_go(qtbot, docker_client, window) -> None:
+    """Running, not frozen: at once, or once the checkpoint of the last step is taken (a
+    snapshot holds the container still for a moment); never frozen for good."""
+    qtbot.waitUntil(lambda: not _frozen(docker_client, window), timeout=15_000)
+
+
 def test_send_pause_browse_correct_resume_finish(qtbot, make_window, llm_server, docker_client):
     llm_server.script = greeting_script
     window = make_window()
@@ -85,7 +91,7 @@ def test_send_pause_browse_correct_resume_finish(qtbot, make_window, llm_server,
     assert "loop-42-done" in texts, texts
     assert CORRECTION in llm_server.requests[1].all_text()
     assert not queued_rows(window)
-    assert not _frozen(docker_client, window)
+    _let_go(qtbot, docker_client, window)
     assert "running" in window.status_bar.container_label.text()
     assert window.status_bar.steps_label.text() == "3 steps"
 
@@ -115,7 +121,7 @@ def test_stop_ends_the_command_in_flight(qtbot, make_window, llm_server, docker_
     qtbot.waitUntil(lambda: status_text(window) == "Paused", timeout=5_000)
     qtbot.waitUntil(lambda: view_has(window, "The user stopped this tool call"), timeout=10_000)
     assert "Stopped by the user" in window.status_bar.detail_label.text()
-    assert not _frozen(docker_client, window)
+    _let_go(qtbot, docker_client, window)
     # The loop really ended: no more output comes.
     settled = "\n".join(view_texts(window))
     qtbot.wait(600)

@@ -35,6 +35,10 @@ def make_workspace(
         kwargs["host_dir"] = spec.host_dir
     elif spec.volume:
         kwargs["volume"] = spec.volume
+    if spec.repo:
+        from sandbox import GitWorkspace
+
+        return GitWorkspace(repo=spec.repo, branch=spec.branch, image=spec.image, **kwargs)
     return DockerWorkspace(spec.image, **kwargs)
 
 
@@ -57,4 +61,6 @@ def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
         cpus=attr("cpus"),
         pids_limit=attr("pids_limit"),
         pause_mode=str(attr("pause_mode")) if attr("pause_mode") is not None else None,
+        repo=str(attr("repo")) if attr("repo") else None,
+        branch=str(attr("branch")) if attr("branch") else None,
     )

@@ -251,7 +251,7 @@ class ChangesView(QWidget):
         hidden = len(self._all) - len(self._changes)
         if hidden:
             files = "file" if hidden == 1 else "files"
-            text += f" {hidden} ignored {files} hidden (.git/, .gitignore)."
+            text += f" {hidden} ignored {files} hidden."
         return text
 
     # -- queries (tests, the window) -----------------------------------------------------------

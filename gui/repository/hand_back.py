@@ -210,7 +210,7 @@ class HandBackControls(QObject):
             self._busy.discard(cid)
             self._say(
                 cid,
-                f"Handed back to {repo} as the branch {branch}. To check it out there:",
+                f"Handed back as the branch {branch}. To check it out in {repo}:",
                 command=f"git switch {branch}",
             )
             self.update()

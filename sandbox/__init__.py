@@ -4,24 +4,31 @@ Only the Docker SDK here: nothing of LLMs or Qt.
 """
 
 from sandbox.errors import (
+    BareRepositoryError,
     ContainerGoneError,
     EngineUnreachableError,
     FileTooLargeError,
     FreezeFailedError,
+    GitMissingError,
+    GitWorkspaceError,
+    HandBackRefusedError,
     ImageBuildError,
     ImageMissingError,
     NoSuchPathError,
+    NotAGitRepositoryError,
     PathOutsideError,
     SandboxError,
     ShellBusyError,
     ShellDiedError,
 )
+from sandbox.git_workspace import GitWorkspace
 from sandbox.models import CommandResult, FileEntry
 from sandbox.orphans import reap_orphans
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.workspace import DockerWorkspace
 
 __all__ = [
+    "BareRepositoryError",
     "CommandResult",
     "ContainerGoneError",
     "DockerWorkspace",
@@ -29,10 +36,15 @@ __all__ = [
     "FileEntry",
     "FileTooLargeError",
     "FreezeFailedError",
+    "GitMissingError",
+    "GitWorkspace",
+    "GitWorkspaceError",
+    "HandBackRefusedError",
     "Hold",
     "ImageBuildError",
     "ImageMissingError",
     "NoSuchPathError",
+    "NotAGitRepositoryError",
     "PathOutsideError",
     "PauseMode",
     "PauseOutcome",

@@ -75,3 +75,23 @@ class FileTooLargeError(SandboxError):
             f"{path} is {size:,} bytes; this read takes at most {limit:,} bytes, so none of "
             "it was read."
         )
+
+
+class GitWorkspaceError(SandboxError):
+    """A repository door (GitWorkspace) problem: said plainly, nothing written to the host."""
+
+
+class NotAGitRepositoryError(GitWorkspaceError):
+    """The folder given as ``repo`` is not a git repository (or does not exist)."""
+
+
+class BareRepositoryError(GitWorkspaceError):
+    """The folder is a bare repository: there is no working tree to copy."""
+
+
+class GitMissingError(GitWorkspaceError):
+    """git is not installed where it is needed (the image, or this computer)."""
+
+
+class HandBackRefusedError(GitWorkspaceError):
+    """The host repository refused the handed-back branch (moved by the user, checked out)."""

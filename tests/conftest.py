@@ -35,6 +35,9 @@ CHECKPOINT_IMAGE = os.environ.get(
     "BERTH_TEST_CHECKPOINT_IMAGE", "berth-test-checkpoints:bookworm-python3-iproute2"
 )
 
+# The repository door (GitWorkspace) needs git in the agent's image: built the same way.
+GIT_IMAGE = os.environ.get("BERTH_TEST_GIT_IMAGE", "berth-test-git:bookworm-git")
+
 
 @pytest.fixture(scope="session")
 def docker_client():
@@ -94,6 +97,21 @@ def sandbox_image(docker_client) -> Iterator[str]:
     for volume in stores:
         with contextlib.suppress(Exception):
             volume.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def git_image(docker_client, sandbox_image) -> Iterator[str]:
+    """The test image plus git (for GitWorkspace), under this session's own tag."""
+    from sandbox.images.offline import build_offline_image
+
+    build_offline_image(GIT_IMAGE, client=docker_client, include=["git"])
+    image = _tag_for_session(
+        docker_client, GIT_IMAGE, f"session-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
+    yield image
+    _remove_test_containers(docker_client, image)
+    with contextlib.suppress(Exception):
+        docker_client.images.remove(image, noprune=True)
 
 
 def _tag_for_session(client, image: str, session_tag: str) -> str:

@@ -1,0 +1,129 @@
+"""GitWorkspace: a DockerWorkspace working on a copy of a host git repository.
+
+On the first start of a fresh volume, the host repository's HEAD with its history, plus
+the user's uncommitted and untracked (not ignored) changes as a first commit, goes into
+/workspace through the archive API (so a remote engine works as well; the host repository
+is never mounted), on a branch ``berth/<conversation-id-prefix>``. ``hand_back()`` fetches
+the agent's work into the host repository as that branch; ``patch()`` is the whole change
+as a diff. Host side: sandbox/git_host.py; container side: sandbox/git_container.py.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sandbox import git_container, git_host
+from sandbox.errors import GitWorkspaceError
+from sandbox.labels import WORKDIR
+from sandbox.workspace import DockerWorkspace
+
+log = logging.getLogger(__name__)
+
+BRANCH_PREFIX = "berth/"
+_START_BUNDLE = "/tmp/berth-start.bundle"
+
+
+class GitWorkspace(DockerWorkspace):
+    """A container whose /workspace is a copy of the git repository at ``repo``."""
+
+    def __init__(
+        self,
+        image: str | None = None,
+        *,
+        repo: str | os.PathLike[str],
+        branch: str | None = None,
+        **options: Any,
+    ) -> None:
+        if options.get("host_dir") is not None:
+            raise GitWorkspaceError(
+                "A GitWorkspace copies the repository into its own volume: host_dir cannot "
+                "be given with repo."
+            )
+        if branch is not None:
+            git_host.check_branch_name(branch)
+        # Checked now, before any container: a wrong folder is said at once.
+        self._repo = git_host.inspect_repository(repo)
+        self.repo = self._repo.top
+        self._branch = branch
+        # Said once each, for the agent layer to show (submodules, LFS, a detached HEAD).
+        self.notices: list[str] = list(self._repo.notices)
+        for notice in self.notices:
+            log.warning("%s", notice)
+        super().__init__(image, **options)
+
+    @property
+    def branch(self) -> str:
+        """The branch the work is handed back as: ``branch``, else berth/<id prefix>."""
+        if self._branch is not None:
+            return self._branch
+        if self.conversation_id is None:
+            raise GitWorkspaceError("The branch is named after the conversation: start() first.")
+        return f"{BRANCH_PREFIX}{self.conversation_id[:8]}"
+
+    def __repr__(self) -> str:
+        return f"GitWorkspace(repo={str(self.repo)!r}, image={self.image!r})"
+
+    def start(self) -> None:
+        super().start()
+        try:
+            if not self._copied():
+                self._copy_in()
+            elif not self.frozen:
+                git_container.rename_branch(self, self.branch)
+        except BaseException:
+            # The container must not run on unowned when its start failed.
+            self.close()
+            raise
+
+    def _copied(self) -> bool:
+        # Read through the archive API: a container reattached frozen answers it too.
+        if not self.exists(f"{WORKDIR}/.git/config"):
+            return False
+        config = self.read_bytes(f"{WORKDIR}/.git/config").decode(errors="replace")
+        return "[berth]" in config
+
+    def _copy_in(self) -> None:
+        report = self.on_progress or (lambda _line: None)
+        git_container.require_git(self)
+        with tempfile.TemporaryDirectory(prefix="berth-git-") as scratch:
+            point = git_host.make_start_bundle(self._repo, Path(scratch), report)
+            size = point.bundle.stat().st_size
+            report(f"Copying {self.repo.name} into the container ({size / 1e6:.1f} MB)…")
+            self.put_archive(os.path.dirname(_START_BUNDLE), _tar_of(point.bundle, _START_BUNDLE))
+        report("Checking out the files…")
+        git_container.set_up(self, self.branch, _START_BUNDLE, point.base)
+        report(f"Working on a copy of {self.repo} on branch {self.branch}")
+
+    def hand_back(self) -> str:
+        """The agent's commits, plus its uncommitted work as a last commit "Work in progress
+        from Berth", into the host repository as ``self.branch`` (new, or fast-forwarded);
+        the host's working tree, index and current branch stay as they are. Works while
+        paused. Returns the branch name. HandBackRefusedError when the user moved it."""
+        repo = self.repo
+        branch = self.branch
+        prev = git_host.branch_tip(repo, branch)
+        base = self._repo.head
+        exclude = base if git_host.has_commit(repo, base) else None
+        git_container.hand_back_tip(self, branch, prev, exclude)
+        with tempfile.TemporaryDirectory(prefix="berth-handback-") as scratch:
+            bundle = self.download(git_container.HANDBACK_BUNDLE, scratch)
+            git_host.fetch_handback(repo, bundle, branch)
+        return branch
+
+    def patch(self) -> str:
+        """The whole change since the start (commits and uncommitted work) as a unified
+        diff, for ``git apply`` on the repository as it was. Works while paused."""
+        return git_container.patch(self)
+
+
+def _tar_of(path: Path, name: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(str(path), arcname=os.path.basename(name))
+    return buffer.getvalue()

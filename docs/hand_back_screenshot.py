@@ -69,6 +69,7 @@ def wait(pred, ms=120000):
 
 
 w.repository.choose(str(repo))
+wait(lambda: w.session.repo is not None)
 QTest.keyClicks(w.composer_edit, "Make main() return 3 and add a greet() helper")
 w.action_send.trigger()
 wait(lambda: w.status_label.text() == "Finished")

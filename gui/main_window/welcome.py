@@ -70,10 +70,13 @@ class WelcomePage(QWidget):
         layout.addStretch(3)
         self._fit(self.TEXT_WIDTH)
 
-    def set_repository(self, repo: str | None) -> None:
-        """The repository the next conversation works on a copy of (None: a volume)."""
-        self.repo_label.setText(f"On a copy of {repo}" if repo else "")
-        self.repo_label.setVisible(bool(repo))
+    def set_repository(self, repo: str | None, *, refused: str = "", note: str = "") -> None:
+        """The repository the next conversation works on a copy of (None: a volume), or
+        why the folder chosen cannot be copied."""
+        text = refused or (f"On a copy of {repo}" if repo else "")
+        self.repo_label.setText(text + (f"\n{note}" if note and not refused else ""))
+        self.repo_label.setStyleSheet("color: #cf222e;" if refused else "")
+        self.repo_label.setVisible(bool(text))
         self.repo_button.setText(
             ("Another repository" if repo else "Work on a copy of a git repository")
             + "\N{HORIZONTAL ELLIPSIS}"

@@ -9,15 +9,20 @@ here: whether it is a repository git can copy is the workspace's to say when it 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar, QToolButton, QWidget
 
+from gui.background import Background, first_line
 from gui.main_window.actions import load_icon
 from gui.main_window.welcome import WelcomePage
 from gui.sessions.open_conversations import OpenConversations
 from gui.sessions.session_bridge import SessionBridge
+
+if TYPE_CHECKING:
+    from sandbox.git_host import HostRepository
 
 
 class RepositoryChoice(QObject):
@@ -33,6 +38,7 @@ class RepositoryChoice(QObject):
         self._window = window
         self._conversations = conversations
         self._welcome = welcome
+        self._background = Background(self)
         self.dialog: QFileDialog | None = None
         action = QAction(
             load_icon("new"), "Work on a copy of a git repository\N{HORIZONTAL ELLIPSIS}", window
@@ -70,10 +76,23 @@ class RepositoryChoice(QObject):
         self.dialog = dialog
         dialog.open()
 
-    def choose(self, folder: str) -> SessionBridge:
-        """A fresh conversation on a copy of ``folder``, shown; it starts with its first
-        message."""
-        return self._conversations.new(repo=str(Path(folder).expanduser().resolve()))
+    def choose(self, folder: str) -> None:
+        """A fresh conversation on a copy of ``folder``'s repository, shown once git says it
+        is one (off the GUI thread); it starts with its first message. A folder that is not
+        (a bare repository, not a folder at all) is said on the welcome page."""
+        from sandbox.git_host import inspect_repository
+
+        self._background.run(
+            lambda: inspect_repository(folder), self._chosen, self._refused, name="repo-check"
+        )
+
+    def _chosen(self, repo: HostRepository) -> None:
+        bridge = self._conversations.new(repo=str(repo.top))
+        self._welcome.set_repository(bridge.repo, note=" ".join(repo.notices))
+
+    def _refused(self, message: str) -> None:
+        bridge = self._conversations.new()
+        self._welcome.set_repository(bridge.repo, refused=first_line(message, 400))
 
     def _show(self, bridge: SessionBridge) -> None:
         self._welcome.set_repository(bridge.repo if bridge.conversation is None else None)

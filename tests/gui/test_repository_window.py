@@ -58,14 +58,23 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     window = make_window(image=git_image)
     window.resize(1400, 860)
 
-    # New → Work on a copy of a git repository: a folder picker.
+    # New → Work on a copy of a git repository: a folder picker. A plain folder is refused
+    # in plain words; the repository is taken.
     choice = window.repository
     assert choice.action_new_repo.objectName() == "action_new_repo"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    label = window.welcome.repo_label
     choice.action_new_repo.trigger()
     qtbot.waitUntil(lambda: choice.dialog is not None and choice.dialog.isVisible())
+    _pick(choice.dialog, plain)
+    qtbot.waitUntil(lambda: "is not a git repository" in label.text(), timeout=10_000)
+    assert window.session.repo is None
+    window.welcome.repo_button.click()
+    qtbot.waitUntil(lambda: choice.dialog is not None and choice.dialog.isVisible())
     _pick(choice.dialog, repo)
-    assert window.session.repo == str(repo.resolve())
-    assert str(repo.resolve()) in window.welcome.repo_label.text()
+    qtbot.waitUntil(lambda: window.session.repo == str(repo.resolve()), timeout=10_000)
+    assert label.text() == f"On a copy of {repo.resolve()}"
     qtbot.keyClicks(window.composer_edit, "Make main return 3 and add feature.py")
     window.action_send.trigger()
     qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_MS)

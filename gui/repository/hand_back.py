@@ -98,7 +98,9 @@ class HandBackResult(QWidget):
 
     def say(self, text: str, *, error: bool = False, command: str = "") -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(f"color: {ERROR_TEXT if error else DIM_TEXT};")
+        # A result the user acts on reads as text; "Handing back…" and the like, dimmed.
+        colour = ERROR_TEXT if error else "palette(text)" if command else DIM_TEXT
+        self.message.setStyleSheet(f"color: {colour};")
         self.command.setText(command)
         for widget in (self.command, self.copy):
             widget.setVisible(bool(command))

@@ -103,6 +103,7 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     assert git(repo, "log", "--format=%s", f"main..{branch}").splitlines() == [
         "Work in progress from Berth",
         "Return 3",
+        "Your uncommitted changes",  # the user's, as the copy's first commit
     ]
     assert git(repo, "rev-parse", "HEAD") == head
     assert git(repo, "status", "--porcelain") == status

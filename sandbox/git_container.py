@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from sandbox.engine import engine_errors
 from sandbox.errors import GitMissingError, GitWorkspaceError
-from sandbox.git_host import DEFAULT_IDENTITY, HANDBACK_REF, START_REF
+from sandbox.git_host import (
+    BASE_REF,
+    DEFAULT_IDENTITY,
+    HANDBACK_REF,
+    START_NAME,
+    START_REF,
+    UNCOMMITTED_MESSAGE,
+    moved_error,
+)
 from sandbox.labels import WORKDIR
 from sandbox.pause_modes import Hold
 
@@ -25,12 +33,14 @@ WIP_MESSAGE = "Work in progress from Berth"
 # Kept in the container repository's config: the copy is complete, and on which branch.
 BRANCH_KEY = "berth.branch"
 
+MOVED = 3  # _HANDBACK's exit code when the host's branch moved
 _HAS_GIT = "command -v git >/dev/null 2>&1"
 
-# $1 branch, $2 bundle, $3 the host's HEAD at the start (or empty).
+# $1 branch, $2 the host's HEAD at the start (or empty), $3 $4 the user's name and email.
+# /tmp/START_NAME holds what git_host.make_start_archive packed.
 _SETUP = rf"""
 set -eu
-branch=$1 bundle=$2 base=$3
+branch=$1 base=$2 name=$3 email=$4 src=/tmp/{START_NAME}
 cd {WORKDIR}
 rm -rf .git  # a copy cut short before it finished
 git init -q
@@ -38,11 +48,26 @@ if ! git config user.email >/dev/null; then
     git config user.name '{DEFAULT_IDENTITY[0]}'
     git config user.email '{DEFAULT_IDENTITY[1]}'
 fi
-git fetch -q --no-tags "$bundle" '{START_REF}:{START_REF}'
-if [ -n "$base" ]; then git update-ref refs/berth/base "$base"; fi
-git checkout -q -f -b "$branch" '{START_REF}'
+if [ -n "$base" ]; then
+    git fetch -q --no-tags "$src/base.bundle" '{BASE_REF}:{BASE_REF}'
+    git checkout -q -f -b "$branch" '{BASE_REF}'
+else
+    git symbolic-ref HEAD "refs/heads/$branch"
+fi
+xargs -0 -r rm -rf -- < "$src/deleted"
+if [ -d "$src/changes" ]; then cp -a "$src/changes/." .; fi
+git add -A
+if [ -s "$src/present" ]; then
+    git add -f --pathspec-from-file="$src/present" --pathspec-file-nul
+fi
+if [ -z "$base" ] || ! git diff --cached --quiet; then
+    GIT_AUTHOR_NAME=$name GIT_AUTHOR_EMAIL=$email GIT_COMMITTER_NAME=$name \
+        GIT_COMMITTER_EMAIL=$email git commit -q --no-verify --allow-empty \
+        -m '{UNCOMMITTED_MESSAGE}'
+fi
+git update-ref '{START_REF}' HEAD
 git config {BRANCH_KEY} "$branch"
-rm -f "$bundle"
+rm -rf "$src"
 """
 
 # $1 the branch it should be on: a fork's copy still carries its original's name.
@@ -73,7 +98,9 @@ branch=$1 prev=$2 exclude=$3
 cd {WORKDIR}
 {_WORKTREE_TREE}
 head=$(git rev-parse -q --verify 'HEAD^{{commit}}' || true)
-if [ -n "$prev" ] && ! git cat-file -e "$prev^{{commit}}" 2>/dev/null; then prev=; fi
+if [ -n "$prev" ] && ! git cat-file -e "$prev^{{commit}}" 2>/dev/null; then
+    exit {MOVED}  # the host's branch holds a commit the agent never saw: no fast-forward
+fi
 tip=$head parents= need=0
 if [ -n "$head" ]; then
     parents="-p $head"
@@ -153,8 +180,11 @@ def require_git(workspace: DockerWorkspace) -> None:
         )
 
 
-def set_up(workspace: DockerWorkspace, branch: str, bundle: str, base: str | None) -> None:
-    _checked(workspace, "Setting up the repository", _SETUP, branch, bundle, base or "")
+def set_up(
+    workspace: DockerWorkspace, branch: str, base: str | None, identity: tuple[str, str]
+) -> None:
+    """The repository at /workspace from what the start archive put in /tmp."""
+    _checked(workspace, "Setting up the repository", _SETUP, branch, base or "", *identity)
 
 
 def rename_branch(workspace: DockerWorkspace, branch: str) -> None:
@@ -166,9 +196,13 @@ def hand_back_tip(
 ) -> str:
     """The commit to hand back (the agent's HEAD, plus its uncommitted work as a last
     commit), bundled at HANDBACK_BUNDLE."""
-    args = (branch, prev or "", exclude or "")
-    out = _checked(workspace, "Preparing the hand-back", _HANDBACK, *args)
-    return out.strip().splitlines()[-1]
+    code, out, err = run_script(workspace, _HANDBACK, branch, prev or "", exclude or "")
+    if code == MOVED:
+        raise moved_error(branch)
+    if code != 0:
+        said = err.decode(errors="replace").strip() or f"exit {code}"
+        raise GitWorkspaceError(f"Preparing the hand-back failed in the container: {said}")
+    return out.decode(errors="replace").strip().splitlines()[-1]
 
 
 def patch(workspace: DockerWorkspace) -> str:

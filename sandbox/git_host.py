@@ -2,18 +2,20 @@
 and, on hand-back, fetching the agent's branch into it from a bundle.
 
 Every git here runs with the host's hooks, fsmonitor and automatic gc off: Berth only reads
-the repository until hand-back, and a hand-back is one fetch of one branch. The user's
-uncommitted changes become a commit through a temporary index and a temporary object
-folder (the repository's own objects reached as alternates), so neither the index nor
-``.git/objects`` of the user is touched.
+the repository until hand-back, and a hand-back is one fetch of one branch. Nothing is
+committed on the host at the start (git writing an object it already has touches that
+object's file, a "freshen"): the host packs HEAD's history and tars the changed files, and
+the container makes the commit of the user's uncommitted changes.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -29,6 +31,8 @@ from sandbox.errors import (
 # What the container's branch is fetched as, from the bundle it makes (see git_container).
 HANDBACK_REF = "refs/berth/handback"
 START_REF = "refs/berth/start"
+BASE_REF = "refs/berth/base"
+START_NAME = "berth-start"  # the folder in the container's /tmp the start archive fills
 UNCOMMITTED_MESSAGE = "Your uncommitted changes"
 DEFAULT_IDENTITY = ("Berth", "berth@localhost")
 _SAFE = (
@@ -43,19 +47,18 @@ class HostRepository(BaseModel):
     """What start() needs of the user's repository."""
 
     top: Path  # the working tree's root
-    objects: Path  # its object folder (the common one for a linked worktree)
-    index: Path
     head: str | None  # None: no commit yet
     branch: str | None  # None: detached HEAD
     notices: list[str] = []
 
 
 class StartPoint(BaseModel):
-    """The commit the conversation starts from, and the host's HEAD it was made on."""
+    """What start() sends into the container: a tar of the history bundle and the user's
+    uncommitted files, and the host's HEAD it was made on."""
 
-    start: str
+    archive: Path
     base: str | None
-    bundle: Path
+    size: int  # bytes of the tar
 
 
 def _clean_env() -> dict[str, str]:
@@ -120,14 +123,10 @@ def inspect_repository(path: str | os.PathLike[str]) -> HostRepository:
             f"{folder} is inside a repository's .git folder, not its working tree."
         )
     root = Path(_out(top))
-    paths = _out(git(root, "rev-parse", "--git-path", "objects", "--git-path", "index"))
-    objects, index = (root / line for line in paths.splitlines())
     head = git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
     branch = git(root, "symbolic-ref", "-q", "--short", "HEAD", check=False)
     repo = HostRepository(
         top=root,
-        objects=objects.resolve(),
-        index=index.resolve(),
         head=_out(head) if head.returncode == 0 else None,
         branch=_out(branch) if branch.returncode == 0 else None,
     )
@@ -160,67 +159,92 @@ def _notices(repo: HostRepository) -> list[str]:
     return notices
 
 
-def identity_env(repo: Path) -> dict[str, str]:
-    """Berth as author and committer when the repository has no identity configured."""
-    if git(repo, "var", "GIT_COMMITTER_IDENT", check=False).returncode == 0:
-        return {}
-    name, email = DEFAULT_IDENTITY
-    return {
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-    }
+def identity(repo: Path) -> tuple[str, str]:
+    """The user's name and email as the repository's config says, else Berth's."""
+    name = git(repo, "config", "--get", "user.name", check=False)
+    email = git(repo, "config", "--get", "user.email", check=False)
+    if name.returncode or email.returncode:
+        return DEFAULT_IDENTITY
+    return _out(name), _out(email)
 
 
-def make_start_bundle(
+def _nul_list(done: subprocess.CompletedProcess[bytes]) -> list[str]:
+    return [p for p in done.stdout.decode(errors="surrogateescape").split("\0") if p]
+
+
+def _uncommitted(repo: HostRepository) -> list[str]:
+    """Paths whose working-tree state differs from HEAD, and untracked (not ignored) ones.
+    Read without the index lock, so the user's index is never refreshed or written."""
+    top = repo.top
+    if repo.head is not None:
+        changed = git(top, "--no-optional-locks", "diff", "HEAD", "--name-only", "-z",
+                      "--no-renames", "--ignore-submodules=all")  # fmt: skip
+    else:
+        changed = git(top, "--no-optional-locks", "ls-files", "-z")
+    untracked = git(top, "--no-optional-locks", "ls-files", "--others", "--exclude-standard", "-z")
+    return sorted(set(_nul_list(changed)) | set(_nul_list(untracked)))
+
+
+def make_start_archive(
     repo: HostRepository, scratch: Path, report: Callable[[str], None]
 ) -> StartPoint:
-    """A bundle in ``scratch`` holding HEAD with its history, plus the uncommitted and
-    untracked (not ignored) changes as one commit on top, as ``START_REF``."""
-    objects = scratch / "objects"
-    objects.mkdir(parents=True, exist_ok=True)
-    index = scratch / "index"
-    env = {
-        "GIT_OBJECT_DIRECTORY": str(objects),
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(repo.objects),
-        "GIT_INDEX_FILE": str(index),
-    }
-    if repo.head is not None and repo.index.is_file():
-        # The user's index as it is: its stat data spares hashing every unchanged file.
-        shutil.copyfile(repo.index, index)
-    elif repo.head is not None:
-        git(repo.top, "read-tree", repo.head, env=env)
-    report("Reading your uncommitted changes…")
-    git(repo.top, "add", "-A", env=env)
-    tree = _out(git(repo.top, "write-tree", env=env))
-    start = repo.head
-    if start is None or tree != _out(git(repo.top, "rev-parse", f"{start}^{{tree}}", env=env)):
-        parents: Sequence[str] = ("-p", repo.head) if repo.head else ()
-        made = git(
-            repo.top,
-            "commit-tree", tree, *parents, "-m", UNCOMMITTED_MESSAGE,
-            env={**env, **identity_env(repo.top)},
-        )  # fmt: skip
-        start = _out(made)
-    report("Packing the repository's history…")
-    bundle = scratch / "start.bundle"
+    """A tar in ``scratch`` for /tmp in the container (START_DIR): HEAD with its history as
+    a bundle (``base.bundle``, ref BASE_REF), the uncommitted and untracked files as they
+    are in the working tree (``changes/``), and the lists ``present`` and ``deleted``
+    (NUL-separated). The container makes the "Your uncommitted changes" commit: git on the
+    host would freshen (touch) the repository's objects when writing ones it already has."""
+    archive = scratch / "start.tar"
+    paths = _uncommitted(repo)
+    present = [p for p in paths if os.path.lexists(repo.top / p) and not _is_dir(repo.top / p)]
+    deleted = [p for p in paths if not os.path.lexists(repo.top / p)]
+    with tarfile.open(archive, "w") as tar:
+        if repo.head is not None:
+            report("Packing the repository's history…")
+            bundle = scratch / "base.bundle"
+            _bundle_head(repo, bundle)
+            tar.add(str(bundle), arcname=f"{START_NAME}/base.bundle")
+        report(f"Reading your uncommitted changes ({len(paths)} files)…")
+        for path in present:
+            tar.add(str(repo.top / path), arcname=f"{START_NAME}/changes/{path}", recursive=False,
+                    filter=_as_root)  # fmt: skip
+        for name, listed in (("present", present), ("deleted", deleted)):
+            data = "".join(f"{p}\0" for p in listed).encode(errors="surrogateescape")
+            info = tarfile.TarInfo(f"{START_NAME}/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return StartPoint(archive=archive, base=repo.head, size=archive.stat().st_size)
+
+
+def _is_dir(path: Path) -> bool:
+    # A submodule's (or a nested repository's) folder: git records its commit, not files.
+    return path.is_dir() and not path.is_symlink()
+
+
+def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    info.mode &= 0o777
+    return info
+
+
+def _bundle_head(repo: HostRepository, bundle: Path) -> None:
+    assert repo.head is not None
     with bundle.open("wb") as out:
-        # A bundle is a header and a pack: made by hand so that no ref is written anywhere.
-        out.write(f"# v2 git bundle\n{start} {START_REF}\n\n".encode())
+        # A bundle is a header and a pack: made by hand so that no ref is written anywhere
+        # (pack-objects only reads).
+        out.write(f"# v2 git bundle\n{repo.head} {BASE_REF}\n\n".encode())
         out.flush()
         packed = subprocess.run(
             ["git", *_SAFE, "pack-objects", "--stdout", "--revs", "--delta-base-offset", "-q"],
             cwd=repo.top,
-            env={**_clean_env(), **env},
-            input=f"{start}\n".encode(),
+            env=_clean_env(),
+            input=f"{repo.head}\n".encode(),
             stdout=out,
             stderr=subprocess.PIPE,
             check=False,
-        )  # fmt: skip
+        )
     if packed.returncode != 0:
         raise GitWorkspaceError(f"Packing {repo.top} failed: {_said(packed)}")
-    return StartPoint(start=start, base=repo.head, bundle=bundle)
 
 
 def has_commit(repo: Path, sha: str | None) -> bool:
@@ -247,7 +271,7 @@ def fetch_handback(repo: Path, bundle: Path, branch: str) -> None:
     working tree, index and current branch stay as they are."""
     done = git(
         repo,
-        "fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "-q",
+        "fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
         str(bundle), f"{HANDBACK_REF}:refs/heads/{branch}",
         check=False,
     )  # fmt: skip
@@ -255,14 +279,31 @@ def fetch_handback(repo: Path, bundle: Path, branch: str) -> None:
         return
     said = _said(done)
     if "non-fast-forward" in said or "rejected" in said:
-        raise HandBackRefusedError(
-            f"The branch {branch} in {repo} has moved since Berth last handed work back (it "
-            "is no longer part of the agent's history), so Berth did not overwrite it. Rename "
-            f"yours (git branch -m {branch} {branch}-mine) and hand back again."
-        )
+        raise moved_error(branch)
     if "checked out" in said:
-        raise HandBackRefusedError(
-            f"The branch {branch} is checked out in {repo}: updating it would change files "
-            f"under you. Switch to another branch (git switch -) and hand back again."
-        )
+        raise checked_out_error(repo, branch)
     raise GitWorkspaceError(f"Handing back into {repo} failed: {said}")
+
+
+def check_not_checked_out(repo: Path, branch: str) -> None:
+    """Before anything is fetched: updating a branch checked out in one of the repository's
+    worktrees would change files under the user, so git refuses; say it first."""
+    listed = _out(git(repo, "worktree", "list", "--porcelain"))
+    if f"branch refs/heads/{branch}" in listed.splitlines():
+        raise checked_out_error(repo, branch)
+
+
+def checked_out_error(repo: Path, branch: str) -> HandBackRefusedError:
+    return HandBackRefusedError(
+        f"The branch {branch} is checked out in {repo}: updating it would change files "
+        "under you. Switch to another branch (git switch -) and hand back again."
+    )
+
+
+def moved_error(branch: str) -> HandBackRefusedError:
+    return HandBackRefusedError(
+        f"The branch {branch} in your repository has moved since Berth last handed work back "
+        "(it holds commits that are not part of the agent's work), so Berth did not "
+        f"overwrite it. Rename yours (git branch -m {branch} {branch}-mine) and hand back "
+        "again."
+    )

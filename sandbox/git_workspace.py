@@ -10,10 +10,8 @@ as a diff. Host side: sandbox/git_host.py; container side: sandbox/git_container
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ from sandbox.workspace import DockerWorkspace
 log = logging.getLogger(__name__)
 
 BRANCH_PREFIX = "berth/"
-_START_BUNDLE = "/tmp/berth-start.bundle"
 
 
 class GitWorkspace(DockerWorkspace):
@@ -92,12 +89,14 @@ class GitWorkspace(DockerWorkspace):
         report = self.on_progress or (lambda _line: None)
         git_container.require_git(self)
         with tempfile.TemporaryDirectory(prefix="berth-git-") as scratch:
-            point = git_host.make_start_bundle(self._repo, Path(scratch), report)
-            size = point.bundle.stat().st_size
-            report(f"Copying {self.repo.name} into the container ({size / 1e6:.1f} MB)…")
-            self.put_archive(os.path.dirname(_START_BUNDLE), _tar_of(point.bundle, _START_BUNDLE))
+            point = git_host.make_start_archive(self._repo, Path(scratch), report)
+            report(f"Copying {self.repo.name} into the container ({point.size / 1e6:.1f} MB)…")
+            with point.archive.open("rb") as archive:
+                # Streamed from the file: a big repository's history never sits in memory.
+                self._file_call(lambda: self.files.put_archive("/tmp", archive))
         report("Checking out the files…")
-        git_container.set_up(self, self.branch, _START_BUNDLE, point.base)
+        identity = git_host.identity(self.repo)
+        git_container.set_up(self, self.branch, point.base, identity)
         report(f"Working on a copy of {self.repo} on branch {self.branch}")
 
     def hand_back(self) -> str:
@@ -107,6 +106,7 @@ class GitWorkspace(DockerWorkspace):
         paused. Returns the branch name. HandBackRefusedError when the user moved it."""
         repo = self.repo
         branch = self.branch
+        git_host.check_not_checked_out(repo, branch)
         prev = git_host.branch_tip(repo, branch)
         base = self._repo.head
         exclude = base if git_host.has_commit(repo, base) else None
@@ -120,10 +120,3 @@ class GitWorkspace(DockerWorkspace):
         """The whole change since the start (commits and uncommitted work) as a unified
         diff, for ``git apply`` on the repository as it was. Works while paused."""
         return git_container.patch(self)
-
-
-def _tar_of(path: Path, name: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(str(path), arcname=os.path.basename(name))
-    return buffer.getvalue()

@@ -537,7 +537,7 @@ def _fork_state(original: PersistedState, fork_id: str, volume: str, step: int) 
         agent_status=AgentStatus.PAUSED,
         status_detail=f"Forked from {original.id[:8]} at step {step}",
         confirmation_mode=original.confirmation_mode,
-        # A fork of a repository's copy is handed back as a branch of its own (its id's).
+        # A copy of a repository: the fork hands back as a branch of its own (berth/<its id>).
         workspace=original.workspace.model_copy(
             update={"host_dir": None, "volume": volume, "branch": None}
         ),

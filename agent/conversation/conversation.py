@@ -55,6 +55,7 @@ from agent.conversation.recovery import (
     APP_STOPPED_TEXT,
     recover_after_reopen,
 )
+from agent.conversation.repository import git_workspace, record_notices
 from agent.conversation.state import ConversationStats, WorkspaceSpec, make_title
 from agent.conversation.workspace import make_workspace, spec_of
 from agent.events import (
@@ -156,6 +157,8 @@ class Conversation:
             if reopened:
                 recover_after_reopen(self._e)
                 self._checkpoints.recover()
+            else:
+                record_notices(self._e, made)
         except BaseException:
             # Nobody holds this conversation: its container must not run on unowned.
             with contextlib.suppress(Exception):
@@ -363,6 +366,18 @@ class Conversation:
     def changes(self, since: str | None = None) -> list[FileChange]:
         """What changed in /workspace since the first checkpoint (or the one named)."""
         return self._checkpoints.changes(since)
+
+    # --- the repository door (a GitWorkspace) ---------------------------------------------
+
+    def hand_back(self) -> str:
+        """The agent's commits, plus its uncommitted work as a last commit, into the host
+        repository as the conversation's branch; returns its name. Works while paused.
+        GitWorkspaceError when the workspace is not a copy of a repository."""
+        return git_workspace(self.workspace).hand_back()
+
+    def patch(self) -> str:
+        """The whole change since the start as a unified diff. Works while paused."""
+        return git_workspace(self.workspace).patch()
 
     @property
     def checkpoint_keeper(self) -> CheckpointKeeper:

@@ -52,8 +52,7 @@ class WorkspaceSpec(BaseModel):
     cpus: float | None = None
     pids_limit: int | None = None
     pause_mode: str | None = None
-    # A copy of a host git repository (sandbox.GitWorkspace): the repository and the
-    # branch the work is handed back as. Reopening makes a GitWorkspace on the same volume.
+    # A GitWorkspace's repository on the host and the branch its work is handed back as.
     repo: str | None = None
     branch: str | None = None
 
@@ -106,8 +105,6 @@ class ConversationSummary(BaseModel):
     status_detail: str = ""
     path: Path
     stats: ConversationStats = Field(default_factory=ConversationStats)
-    repo: str | None = None  # works on a copy of this git repository
-    branch: str | None = None  # handed back as this branch
 
 
 def make_title(text: str, limit: int = 60) -> str:

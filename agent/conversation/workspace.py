@@ -25,7 +25,7 @@ def make_workspace(
         if getattr(workspace, "conversation_id", None) is None:
             workspace.conversation_id = conversation_id
         return workspace
-    from sandbox import DockerWorkspace
+    from sandbox import DockerWorkspace, GitWorkspace
 
     # A reopened conversation keeps its saved network, limits and pause mode.
     kwargs: dict[str, Any] = {"conversation_id": conversation_id, **spec.options()}
@@ -35,10 +35,8 @@ def make_workspace(
         kwargs["host_dir"] = spec.host_dir
     elif spec.volume:
         kwargs["volume"] = spec.volume
-    if spec.repo:
-        from sandbox import GitWorkspace
-
-        return GitWorkspace(repo=spec.repo, branch=spec.branch, image=spec.image, **kwargs)
+    if workspace is None and spec.repo:
+        return GitWorkspace(spec.image, repo=spec.repo, branch=spec.branch, **kwargs)
     return DockerWorkspace(spec.image, **kwargs)
 
 
@@ -61,6 +59,6 @@ def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
         cpus=attr("cpus"),
         pids_limit=attr("pids_limit"),
         pause_mode=str(attr("pause_mode")) if attr("pause_mode") is not None else None,
-        repo=str(attr("repo")) if attr("repo") else None,
-        branch=str(attr("branch")) if attr("branch") else None,
+        repo=str(attr("repo")) if attr("repo") is not None else None,
+        branch=attr("branch") if attr("repo") is not None else None,
     )

@@ -15,3 +15,12 @@ def shared_workspace(sandbox_image):
     workspace.start()
     yield workspace
     workspace.remove(volume=True)
+
+
+@pytest.fixture
+def open_conversations():
+    """Conversations a test opened, deleted (container, volume, folder) afterwards."""
+    made = []
+    yield made
+    for conversation in made:
+        conversation.delete()

@@ -53,14 +53,6 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def open_conversations():
-    made: list[Conversation] = []
-    yield made
-    for conversation in made:
-        conversation.delete()
-
-
-@pytest.fixture
 def start(llm_server, data_dir, open_conversations, sandbox_image):
     """A conversation on its own named volume, seeded with the tricky files."""
 

@@ -15,8 +15,13 @@ from typing import Any
 import pytest
 
 from sandbox import (
+    BareRepositoryError,
+    GitMissingError,
     GitWorkspace,
+    HandBackRefusedError,
+    NotAGitRepositoryError,
 )
+from tests.sandbox.conftest import docker_host
 from tests.support.git_repos import git, make_repo, snapshot, worktree_and_state
 from tests.support.workspaces import new_conversation_id
 
@@ -113,3 +118,124 @@ def test_patch_is_the_whole_change_since_the_start(repo, make_git_ws, tmp_path):
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-a", str(repo), str(copy)], check=True)
     subprocess.run(["git", "apply", "--check", "-"], cwd=copy, input=diff.encode(), check=True)
+
+
+def test_hand_back_twice_fast_forwards_and_a_moved_branch_is_refused(repo, make_git_ws):
+    ws = make_git_ws(repo)
+    ws.start()
+    run(ws, "cd /workspace && echo one > a.txt")
+    branch = ws.hand_back()
+    first = git(repo, "rev-parse", branch)
+    assert ws.hand_back() == branch  # nothing new: the same commit again
+    assert git(repo, "rev-parse", branch) == first
+
+    run(ws, "cd /workspace && git add a.txt && git commit -q -m 'agent: a' && echo two > b.txt")
+    ws.hand_back()
+    second = git(repo, "rev-parse", branch)
+    assert second != first
+    git(repo, "merge-base", "--is-ancestor", first, second)  # a fast-forward
+    assert git(repo, "show", f"{branch}:a.txt") == "one"
+    assert git(repo, "show", f"{branch}:b.txt") == "two"
+
+    # The user moves the branch to a commit of their own: not overwritten, said plainly.
+    mine = git(repo, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "the user's own")
+    git(repo, "branch", "-f", branch, mine)
+    before = snapshot(repo)
+    run(ws, "cd /workspace && echo three > c.txt")
+    with pytest.raises(HandBackRefusedError, match="has moved"):
+        ws.hand_back()
+    assert snapshot(repo) == before
+    assert git(repo, "rev-parse", branch) == mine
+
+
+def test_hand_back_into_the_branch_the_user_has_checked_out_is_refused(repo, make_git_ws):
+    ws = make_git_ws(repo)
+    ws.start()
+    branch = ws.hand_back()
+    git(repo, "stash", "-u", "-q")
+    git(repo, "switch", "-q", branch)
+    run(ws, "cd /workspace && echo more > more.txt")
+    with pytest.raises(HandBackRefusedError, match="checked out"):
+        ws.hand_back()
+
+
+def test_two_conversations_on_one_repository_get_two_branches(repo, make_git_ws):
+    one, two = make_git_ws(repo), make_git_ws(repo)
+    one.start()
+    two.start()
+    assert one.volume != two.volume
+    run(one, "cd /workspace && echo one > who.txt")
+    run(two, "cd /workspace && echo two > who.txt")
+    assert {one.hand_back(), two.hand_back()} == {one.branch, two.branch}
+    assert one.branch != two.branch
+    assert git(repo, "show", f"{one.branch}:who.txt") == "one"
+    assert git(repo, "show", f"{two.branch}:who.txt") == "two"
+
+
+def test_hand_back_and_patch_while_frozen(repo, make_git_ws):
+    ws = make_git_ws(repo, branch="feature/agent")
+    ws.start()
+    run(ws, "cd /workspace && echo frozen > frozen.txt")
+    ws.freeze()
+    assert "+frozen" in ws.patch()
+    assert ws.hand_back() == "feature/agent"
+    assert ws.frozen and ws.container.attrs is not None
+    ws.container.reload()
+    assert ws.container.status == "paused"
+    assert git(repo, "show", "feature/agent:frozen.txt") == "frozen"
+
+
+def test_reattaching_does_not_copy_again(repo, make_git_ws):
+    ws = make_git_ws(repo)
+    ws.start()
+    run(ws, "cd /workspace && echo kept > kept.txt && git add kept.txt && git commit -qm kept")
+    ws.close()
+    (repo / "later.txt").write_text("the user's later edit\n")
+    again = make_git_ws(repo, conversation_id=ws.conversation_id)
+    again.start()
+    assert run(again, "cd /workspace && git log -1 --format=%s && ls").split()[0] == "kept"
+    assert "later.txt" not in run(again, "ls /workspace")
+
+
+def test_detached_head_submodules_and_lfs_are_said(repo, make_git_ws):
+    git(repo, "checkout", "-q", "--detach", "HEAD~1")
+    (repo / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    ws = make_git_ws(repo)
+    text = " ".join(ws.notices)
+    assert "detached HEAD" in text and "LFS" in text
+    ws.start()
+    assert ws.branch.startswith("berth/")
+    assert run(ws, "cd /workspace && git rev-parse --abbrev-ref HEAD").strip() == ws.branch
+
+
+def test_bad_folders_are_said_plainly_and_nothing_is_written(tmp_path, make_git_ws):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(NotAGitRepositoryError, match="not a git repository"):
+        make_git_ws(plain)
+    with pytest.raises(NotAGitRepositoryError, match="not a folder"):
+        make_git_ws(tmp_path / "missing")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    with pytest.raises(BareRepositoryError, match="bare repository"):
+        make_git_ws(bare)
+    assert sorted(p.name for p in plain.iterdir()) == []
+
+
+def test_an_image_without_git_is_said(repo, make_git_ws, sandbox_image):
+    before = snapshot(repo)
+    ws = make_git_ws(repo, image=sandbox_image)
+    with pytest.raises(GitMissingError, match="git is not installed in the image"):
+        ws.start()
+    assert snapshot(repo) == before
+
+
+def test_remote_engine_needs_no_bind_mount(repo, make_git_ws, tcp_engine):
+    with docker_host(tcp_engine):
+        ws = make_git_ws(repo)
+        ws.start()
+        mounts = ws.container.attrs["Mounts"]
+        assert [m["Type"] for m in mounts] == ["volume"]
+        run(ws, "cd /workspace && echo remote > remote.txt")
+        branch = ws.hand_back()
+    assert git(repo, "show", f"{branch}:remote.txt") == "remote"

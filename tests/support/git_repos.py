@@ -16,14 +16,14 @@ IDENTITY = {
 }
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, check: bool = True) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     done = subprocess.run(
         ["git", "-c", "init.defaultBranch=main", *args],
         cwd=repo,
         env={**env, **IDENTITY},
         capture_output=True,
-        check=True,
+        check=check,
     )
     return done.stdout.decode().strip()
 
@@ -71,7 +71,7 @@ def snapshot(repo: Path) -> dict[str, str]:
                 digest = hashlib.sha256(full.read_bytes()).hexdigest()
                 seen[rel] = f"file {info.st_mode:o} {digest} {info.st_mtime_ns}"
     seen[":HEAD"] = git(repo, "rev-parse", "HEAD")
-    seen[":branch"] = git(repo, "symbolic-ref", "-q", "HEAD")
+    seen[":branch"] = git(repo, "symbolic-ref", "-q", "HEAD", check=False)
     seen[":status"] = git(repo, "--no-optional-locks", "status", "--porcelain")
     return seen
 

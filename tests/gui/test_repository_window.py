@@ -86,8 +86,10 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     changes = window.changes_view
     window.side_tabs.setCurrentWidget(changes)
     qtbot.waitUntil(
-        lambda: sorted(c.path for c in changes.changes)
-        == ["/workspace/app.py", "/workspace/feature.py"],
+        lambda: (
+            sorted(c.path for c in changes.changes)
+            == ["/workspace/app.py", "/workspace/feature.py"]
+        ),
         timeout=30_000,
     )
     assert len(changes.all_changes) > 2  # .git's insides and the .pyc, hidden
@@ -114,8 +116,7 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     # Since the starting commit: conversation.patch(), per file.
     changes.since.setCurrentIndex(changes.since.findData(STARTING_COMMIT))
     qtbot.waitUntil(
-        lambda: {"/workspace/app.py", "/workspace/feature.py"}
-        <= {c.path for c in changes.changes},
+        lambda: {"/workspace/app.py", "/workspace/feature.py"} <= {c.path for c in changes.changes},
         timeout=30_000,
     )
     changes.select("/workspace/app.py")
@@ -124,7 +125,9 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     # Save patch…: a save dialog, then the diff on disk.
     out = tmp_path / "work.patch"
     hand_back.save_patch_button.click()
-    qtbot.waitUntil(lambda: hand_back.patch_dialog is not None and hand_back.patch_dialog.isVisible())
+    qtbot.waitUntil(
+        lambda: hand_back.patch_dialog is not None and hand_back.patch_dialog.isVisible()
+    )
     _save_as(hand_back.patch_dialog, out)
     qtbot.waitUntil(lambda: "Saved the patch" in hand_back.result.message.text(), timeout=30_000)
     text = out.read_text()
@@ -148,8 +151,9 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
     qtbot.waitUntil(lambda: _row(again, conversation_id) == f"click → {branch}", timeout=10_000)
     again.open_conversation(conversation_id)
     qtbot.waitUntil(
-        lambda: again.session.conversation is not None
-        and again.hand_back.hand_back_button.isEnabled(),
+        lambda: (
+            again.session.conversation is not None and again.hand_back.hand_back_button.isEnabled()
+        ),
         timeout=STARTUP_MS,
     )
     assert str(repo.resolve()) in again.hand_back.hand_back_button.toolTip()

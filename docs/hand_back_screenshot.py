@@ -7,6 +7,7 @@ the Changes tab showing the real files and the `git switch` command to copy."""
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,6 +41,18 @@ def script(request: RecordedRequest) -> Reply:
 from sandbox.images.offline import build_offline_image
 
 build_offline_image(IMAGE, progress=print, include=["git"])
+# The checkpoint helper (the Changes tab) needs Python: the tests' helper image, and a
+# store volume of the picture's own, removed after.
+HELPER = "berth-test-checkpoints:bookworm-python3-iproute2"
+build_offline_image(HELPER, progress=print, include=["python3", "iproute2"])
+STORE = f"berth-shot-checkpoints-{os.getpid()}"
+os.environ.update(
+    {
+        "BERTH_SANDBOX_IMAGE": IMAGE,
+        "BERTH_CHECKPOINT_IMAGE": HELPER,
+        "BERTH_CHECKPOINT_VOLUME": STORE,
+    }
+)
 server = ScriptedLLMServer(script).start()
 repo = make_repo(Path(tempfile.mkdtemp()) / "click")
 
@@ -64,8 +77,11 @@ QTest.qWaitForWindowExposed(w)
 
 
 def wait(pred, ms=120000):
-    if not QTest.qWaitFor(pred, ms):
-        raise SystemExit(f"timed out; status={w.status_label.text()}")
+    deadline = time.monotonic() + ms / 1000
+    while not pred():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out; status={w.status_label.text()}")
+        QTest.qWait(50)
 
 
 w.repository.choose(str(repo))
@@ -89,3 +105,9 @@ w.close()
 if conversation is not None:
     conversation.delete(remove_container=True)
 server.stop()
+import contextlib
+
+import docker
+
+with contextlib.suppress(Exception):
+    docker.from_env().volumes.get(STORE).remove(force=True)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.conversation.patch_files import split_patch
 from gui.background import Background, first_line
 from gui.checkpoints.changes_view import STARTING_COMMIT
 from gui.checkpoints.controls import CheckpointControls
@@ -261,6 +260,9 @@ class HandBackControls(QObject):
 
     def list_patch(self) -> None:
         """The Changes view's comparison with the starting commit, from ``patch()``."""
+        # Imported here, on the GUI thread (not at start: it loads the Docker SDK).
+        from agent.conversation.patch_files import split_patch
+
         conversation = self._conversations.current.conversation
         if conversation is None or repository_of(conversation) is None:
             self._changes.set_changes([])

@@ -32,6 +32,7 @@ from agent.session.commands import STARTS_A_RUN
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
+    from agent.conversation import Conversation
     from agent.session.session import Session
 
 PRESS_POLL_S = 0.05  # how soon a Ctrl+C press is acted on
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace",
         metavar="DIR",
         help="a folder to work on, bind-mounted at /workspace (default: a new Docker volume)",
+    )
+    parser.add_argument(
+        "--repo",
+        metavar="DIR",
+        help="a git repository to work on a copy of, on a branch berth/<id>; your files are "
+        "not touched (see --hand-back)",
+    )
+    parser.add_argument(
+        "--hand-back",
+        action="store_true",
+        help="with --repo: at the end, put the agent's work in DIR as its branch",
     )
     parser.add_argument("--image", help="the container image (default: $BERTH_SANDBOX_IMAGE)")
     parser.add_argument("--model", help="the litellm model name (default: $LLM_MODEL)")
@@ -83,7 +95,12 @@ def run_task(
         out.write("note: LLM_API_KEY is not set; the model endpoint may refuse requests.\n")
     agent = Agent(llm=llm, tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")])
     workspace: object = args.workspace
-    if args.image:
+    if args.repo or args.hand_back:
+        made = _repository_workspace(args, out)
+        if made is None:
+            return 2
+        workspace = made
+    elif args.image:
         from sandbox import DockerWorkspace
 
         host_dir = os.path.abspath(args.workspace) if args.workspace else None
@@ -99,10 +116,45 @@ def run_task(
     watcher.session = session
     thread = background.start("run-session", session.serve, daemon=True)
     try:
-        return _drive(session, watcher, args.task, input_fn)
+        code = _drive(session, watcher, args.task, input_fn)
+        if args.hand_back and session.conversation is not None:
+            code = _hand_back(session.conversation, out) or code
+        return code
     finally:
         session.close()
         thread.join()
+
+
+def _repository_workspace(args: argparse.Namespace, out: TextIO) -> object | None:
+    """A GitWorkspace on --repo, or None once the reason is printed."""
+    from sandbox import GitWorkspace, SandboxError
+
+    if not args.repo:
+        out.write("! --hand-back needs --repo DIR: the repository to hand the work back to.\n")
+        return None
+    if args.workspace:
+        out.write("! --repo and --workspace are two different folders to work on: give one.\n")
+        return None
+    try:
+        return GitWorkspace(args.image, repo=args.repo)
+    except SandboxError as exc:
+        out.write(f"! {exc}\n")
+        return None
+
+
+def _hand_back(conversation: Conversation, out: TextIO) -> int:
+    """Hand the work back and say how to look at it; the exit code (0, or 1 on failure)."""
+    from sandbox import SandboxError
+
+    try:
+        branch = conversation.hand_back()
+    except SandboxError as exc:
+        out.write(f"! The work was not handed back: {exc}\n")
+        return 1
+    repo = getattr(conversation.workspace, "repo", "")
+    out.write(f"The work is on branch {branch} in {repo}. To look at it:\n")
+    out.write(f"  git switch {branch}\n")
+    return 0
 
 
 # What the main thread does once the menu has been answered.

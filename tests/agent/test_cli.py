@@ -185,3 +185,29 @@ def test_berth_run_prints_the_answer_as_it_streams(llm_server, sandbox_image, tm
 
 def _pending(process: subprocess.Popen) -> str:
     return "".join(list(process.partial))  # type: ignore[attr-defined]
+
+
+def test_berth_run_on_a_repository_hands_the_work_back(llm_server, git_image, tmp_path):
+    from tests.support.git_repos import git, make_repo, snapshot, worktree_and_state
+
+    repo = make_repo(tmp_path / "project")
+    before = snapshot(repo)
+    llm_server.script = bash_then_say(
+        "cd /workspace && echo from-the-cli > cli.txt", lambda _request: "Wrote cli.txt."
+    )
+    process, lines = start_berth_run(
+        llm_server, git_image, "Write a file", "--repo", str(repo), "--hand-back"
+    )
+    assert process.wait(120) == 0, "".join(lines)
+    output = "".join(lines)
+    branch = git(repo, "branch", "--list", "berth/*", "--format=%(refname:short)")
+    assert branch.startswith("berth/") and f"git switch {branch}" in output
+    assert git(repo, "show", f"{branch}:cli.txt") == "from-the-cli"
+    assert worktree_and_state(snapshot(repo)) == worktree_and_state(before)
+
+
+def test_berth_run_on_a_folder_that_is_no_repository_says_so(llm_server, sandbox_image, tmp_path):
+    process, lines = start_berth_run(llm_server, sandbox_image, "Do it", "--repo", str(tmp_path))
+    assert process.wait(60) == 2
+    assert "is not a git repository" in "".join(lines)
+    assert list(tmp_path.iterdir()) == []

@@ -3,8 +3,8 @@ writes it, and ending every process the agent left before a rewind.
 
 A checkpoint runs beside the next LLM call, while the agent's processes may run on; the
 helper walks by fd so no swap can send it elsewhere, but what it reads should also be one
-moment of the workspace. So the container is frozen meanwhile (the workspace's pause mode),
-and let go after, unless the user's pause holds it: that pause is never undone here.
+moment of the workspace. So the container is frozen meanwhile, and let go after, unless the
+user's pause holds it: that pause is never undone here.
 
 A rewind must not race the agent: a background job, a ``setsid`` daemon or a loop that
 swaps directories for symlinks would write into (or redirect) what the checkpoint helper is
@@ -78,21 +78,15 @@ def end_all(api: docker.APIClient, container_id: str) -> int:
 @contextlib.contextmanager
 def held_still(workspace: DockerWorkspace) -> Iterator[None]:
     """Every process of the workspace held still while the body runs, then let go; unless
-    a pause held them already, or one came meanwhile (suspend() hands the hold over)."""
+    a pause held them already, or one came meanwhile and took the freeze over
+    (sandbox/brief_freeze.py). A container the engine cannot freeze is read live: the
+    helper walks by fd, so what runs on cannot send it elsewhere."""
     if not workspace.started or workspace.hold is not Hold.NONE:
         yield
         return
-    # No exec may start while the engine holds the container frozen for us (an exec that
-    # meets a freeze wedges the engine): the shell waits for the gate meanwhile. A pause
-    # does not wait for it (suspend() returns at once when already held).
-    with workspace._exec_gate:
-        workspace._brief_hold = workspace.suspend().held
-        try:
-            yield
-        finally:
-            if workspace._brief_hold:
-                workspace._brief_hold = False
-                workspace.thaw()
+    unpaused = lambda: workspace.hold is Hold.NONE  # noqa: E731 - asked under the gate
+    with workspace.brief_freeze.held(workspace.container, unpaused):
+        yield
 
 
 def end_processes(workspace: DockerWorkspace) -> int:

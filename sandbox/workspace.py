@@ -16,6 +16,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from sandbox import container_spec, labels, liveness, network, oom, pause_modes, removal
+from sandbox.brief_freeze import BriefFreeze
 from sandbox.clock import ActiveClock
 from sandbox.disk_limit import DEFAULT_LIMIT, DiskGuard, layer_size, parse_size, workspace_size
 from sandbox.engine import connect, engine_errors
@@ -91,7 +92,7 @@ class DockerWorkspace(WorkspaceFiles):
         # No pause while an exec starts (the engine wedges the container): see freeze().
         self._exec_gate = threading.RLock()
         self.hold = Hold.NONE  # what holds the processes still (see suspend())
-        self._brief_hold = False  # the hold is stillness.held_still's, not a user's pause
+        self.brief_freeze = BriefFreeze(self._exec_gate, self._clock)  # a checkpoint's
         self._command_started = time.time()  # for naming an OOM kill (sandbox/oom.py)
         self._oom_checked = 0.0
         self._warden: Warden | None = None
@@ -277,7 +278,7 @@ class DockerWorkspace(WorkspaceFiles):
             if self._container is None:
                 return
             with contextlib.suppress(docker.errors.NotFound), engine_errors():
-                if self.frozen:
+                if self.frozen or self.brief_freeze.active:
                     self._container.unpause()
                 self._container.stop(timeout=3)
             self._set_hold(Hold.NONE)
@@ -326,10 +327,11 @@ class DockerWorkspace(WorkspaceFiles):
 
     def _suspend(self, mode: PauseMode) -> PauseOutcome:
         container = self.container
-        if self.hold is not Hold.NONE:
-            self._brief_hold = False  # a pause now owns a hold held_still() made
-            return PauseOutcome(hold=self.hold)
-        with engine_errors(container.short_id), self._exec_gate:
+        with engine_errors(container.short_id), self.brief_freeze.pause_gate() as took_over:
+            if took_over:  # a checkpoint froze it: that freeze is this pause's now
+                self._set_hold(Hold.FROZEN)
+            if self.hold is not Hold.NONE:
+                return PauseOutcome(hold=self.hold)
             self._clock.pause()  # first: no timer may fire while the pause is under way
             reason = ""
             if mode is not PauseMode.SIGNALS:
@@ -360,6 +362,9 @@ class DockerWorkspace(WorkspaceFiles):
         container = self.container
         hold = self.hold
         if hold is Hold.NONE:
+            return
+        if self.brief_freeze.hand_back():  # frozen on for a checkpoint, thawed as it ends
+            self._set_hold(Hold.NONE)
             return
         with engine_errors(container.short_id):
             if hold is Hold.FROZEN:

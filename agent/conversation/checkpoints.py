@@ -279,7 +279,13 @@ class CheckpointKeeper:
             return
         checkpoint_id = uuid.uuid4().hex[:16]
         try:
-            snapshot = self.store().snapshot(checkpoint_id)
+            from sandbox.stillness import held_still
+
+            store = self.store()  # started before the freeze: that may take seconds
+            # One moment of the workspace: the agent's processes stand still while it is
+            # read (a pause in the middle takes the freeze over; see brief_freeze.py).
+            with held_still(self._c.workspace):
+                snapshot = store.snapshot(checkpoint_id)
         except Exception as exc:
             if not isinstance(exc, ImageMissingError) and not isinstance(
                 exc.__cause__, ImageMissingError

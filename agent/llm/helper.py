@@ -127,11 +127,12 @@ class _Answerer:
 
 def _warm_up() -> None:
     from agent.llm.model import import_litellm
-    from agent.llm.rehearsal import rehearse_first_completion
+    from agent.llm.rehearsal import load_tokenizers, rehearse_first_completion
 
     import_litellm()
     try:
         rehearse_first_completion()
+        load_tokenizers()
     except Exception:
         log.debug("rehearsal failed", exc_info=True)
 

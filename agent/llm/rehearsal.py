@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from agent import background
-from agent.llm.model import LLM
+from agent.llm.model import LLM, import_litellm
 from agent.llm.types import LLMResponse
 
 REHEARSAL_MODEL = "berth-rehearsal"
@@ -106,6 +106,16 @@ def rehearsal_llm(url: str, timeout: float = 20) -> LLM:
         num_retries=0,
         timeout=timeout,
     )
+
+
+def load_tokenizers() -> None:
+    """Load OpenAI's tokenizers (o200k and cl100k). litellm prices a streamed reply of a
+    model it knows by counting its tokens as the stream opens, so the first such reply of a
+    process waited 0.5-1 s for this before its first piece showed. Only for the LLM helper
+    process: in the window's process it would hold the GIL."""
+    litellm = import_litellm()
+    for model in ("gpt-4o", "gpt-3.5-turbo"):
+        litellm.token_counter(model=model, text="warm")
 
 
 def rehearse_first_completion() -> LLMResponse:

@@ -21,7 +21,9 @@ from tests.agent.helpers import make_agent, wait_until
 from tests.support.fixtures import make_llm
 from tests.support.llm_server import RecordedRequest, Reply, ToolCall
 
-ANSWER = "The answer streams in small pieces, as a real model writes it."
+# Long enough (some 2 s at the test's pace) that what a process loads at its first reply
+# (litellm's tokenizers, 0.5-1 s) cannot hide whether the pieces came as they were written.
+ANSWER = " ".join(["The answer streams in small pieces, as a real model writes it."] * 6)
 REASONING = "First I think about the question, then I answer."
 
 
@@ -207,7 +209,9 @@ def test_a_message_sent_is_not_queued_while_the_model_answers(
         session.send("Answer slowly")
         asked = wait_until(lambda: [x for x in notices if isinstance(x, n.ModelAsked)])
         assert asked[0].request_event_count >= 1
-        # The model has the message and is still answering: it is no longer queued.
+        # The model has the message and is still answering: it is no longer queued. (The
+        # notice goes out as the request does: it may reach the server a moment later.)
+        wait_until(lambda: llm_server.requests)
         assert not llm_server.requests[-1].answered
         assert session.queued_count == 0
         queued = [x.count for x in notices if isinstance(x, n.QueuedChanged)]

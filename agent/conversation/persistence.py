@@ -206,6 +206,8 @@ def list_conversations(
                 ),
                 path=folder,
                 stats=state.stats,
+                repo=state.workspace.repo,
+                branch=state.workspace.branch,
             )
         )
     summaries.sort(key=lambda s: s.updated, reverse=True)

@@ -105,6 +105,8 @@ class ConversationSummary(BaseModel):
     status_detail: str = ""
     path: Path
     stats: ConversationStats = Field(default_factory=ConversationStats)
+    repo: str | None = None  # works on a copy of this git repository
+    branch: str | None = None  # handed back as this branch
 
 
 def make_title(text: str, limit: int = 60) -> str:

@@ -164,6 +164,8 @@ class ChangesListed(_Notice):
     kind: Literal["changes_listed"] = "changes_listed"
     since: str | None
     changes: list[Any]  # sandbox.checkpoints FileChange
+    # Of their paths, those inside .git/ or ignored by .gitignore: shown only when asked.
+    ignored: list[str] = []
 
 
 class Closed(_Notice):

@@ -3,8 +3,7 @@
 A ``Session`` owns one Conversation from its start (or reopening) to its close or delete.
 Its loop, ``serve()``, runs on the thread it is given (a QThread per conversation in the
 window, a plain thread in the SDK and the CLI) and takes commands one at a time; the
-conversation's ``run()`` runs there too. What happens comes out as notices
-(notices.py) through the ``notify`` callable, from the loop's thread or the engine's.
+conversation's ``run()`` runs there too. Notices (notices.py) tell what happens.
 
     factory = conversation_factory(agent, workspace="/path/to/repo")  # Conversation options
     session = Session(factory, notify=print)
@@ -15,20 +14,19 @@ conversation's ``run()`` runs there too. What happens comes out as notices
     session.close()                   # serve() returns after it
 
 The methods return at once on any thread. Which commands a phase and status allow is
-``allowed()`` (commands.py): a refused command returns False and does
-nothing. Pause and Stop call the engine's lock-free ``pause()``/``interrupt()`` directly
-while a run is active, so they take effect within the engine's 100 ms whatever the loop
-is doing. Messages are recorded by a small recorder thread of the session's (each is
-fsynced before anyone is told), in the order sent, so one sent while the agent runs
-reaches the model at its next step; one sent while paused waits for Resume; one sent into
-an idle, finished or failed conversation starts a run; one sent while the container is
-still starting is held and recorded once it is up (a failed start keeps them for
-``start()`` again).
+``allowed()`` (commands.py): a refused command returns False and does nothing. Pause and
+Stop call the engine's lock-free ``pause()``/``interrupt()`` directly while a run is
+active, so they take effect within the engine's 100 ms whatever the loop is doing.
+Messages are recorded by a small recorder thread of the session's (each is fsynced before
+anyone is told), in the order sent, so one sent while the agent runs reaches the model at
+its next step; one sent while paused waits for Resume; one sent into an idle, finished or
+failed conversation starts a run; one sent while the container is still starting is held
+and recorded once it is up (a failed start keeps them for ``start()`` again).
 
-Adding a command: a ``Command`` member and its rule in commands.py, a public
-method here that calls ``self._submit(Command.NAME, argument)``, and a ``_do_NAME(self,
-argument)`` handler, which runs on the loop's thread with the conversation idle (no run in
-progress): it may use the Conversation freely and report with ``self._notify``.
+Adding a command: a ``Command`` member and its rule in commands.py, a public method here
+that calls ``self._submit(Command.NAME, argument)``, and a ``_do_NAME(self, argument)``
+handler, which runs on the loop's thread with the conversation idle (no run in progress):
+it may use the Conversation freely and report with ``self._notify``.
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent import background
+from agent.conversation.ignored import ignored_changes
 from agent.events import ActionEvent, Event, MessageEvent
 from agent.llm.stream import StreamDelta
 from agent.session import notices as n
@@ -206,12 +205,13 @@ class Session:
 
         def work() -> None:
             try:
-                listed = conversation.changes(since)
+                listed = list(conversation.changes(since))
             except Exception as exc:
                 log.warning("could not list the changes", exc_info=True)
                 self._notify(n.CommandFailed(command="changes", message=describe(exc)))
                 return
-            self._notify(n.ChangesListed(since=since, changes=list(listed)))
+            hidden = ignored_changes(conversation.workspace, [c.path for c in listed])
+            self._notify(n.ChangesListed(since=since, changes=listed, ignored=hidden))
 
         background.start("session-changes", work, daemon=True)
         return True

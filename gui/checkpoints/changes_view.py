@@ -1,7 +1,10 @@
 """The Changes view, beside the file tree: what the agent changed in /workspace.
 
 Files added, modified and deleted since the conversation began (or since any checkpoint),
-each opening as a coloured unified diff; binary files by their sizes. It is fed plain data
+each opening as a coloured unified diff; binary files by their sizes. What git would not
+show (``.git/``, what ``.gitignore`` ignores: agent.conversation.ignored decides) is hidden
+until "Show ignored files" is ticked. In a git workspace it can also compare with the
+starting commit (``conversation.patch()``, split per file). It is fed plain data
 (``sandbox.checkpoints.FileChange`` items) and asks for a refresh with a signal: the window
 runs ``conversation.changes()`` off the GUI thread. It works while paused: the store reads
 the files through its own helper container, never the frozen one.
@@ -23,6 +26,7 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -51,6 +55,8 @@ _LINE_COLOURS = {
     "-": ("#cf222e", "#ffebe9"),
     "@": ("#8250df", "#fbefff"),
 }
+# The "Since" choice that compares with the commit a git workspace started from.
+STARTING_COMMIT = "starting-commit"
 
 
 class DiffHighlighter(QSyntaxHighlighter):
@@ -105,7 +111,9 @@ class ChangesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("changes_view")
-        self._changes: list[FileChange] = []
+        self._changes: list[FileChange] = []  # shown
+        self._all: list[FileChange] = []
+        self._ignored: frozenset[str] = frozenset()
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -122,6 +130,14 @@ class ChangesView(QWidget):
         self.refresh_button.setToolTip("Look again")
         self.refresh_button.clicked.connect(self.request_refresh)
         top.addWidget(self.refresh_button)
+
+        self.show_ignored = QCheckBox("Show ignored files", self)
+        self.show_ignored.setObjectName("changes_show_ignored")
+        self.show_ignored.setToolTip(
+            "Also list .git/ and what the repository's .gitignore ignores (__pycache__, …)"
+        )
+        self.show_ignored.toggled.connect(lambda _on: self._fill())
+        top.addWidget(self.show_ignored)
 
         self.summary = QLabel("", self)
         self.summary.setObjectName("changes_summary")
@@ -150,6 +166,7 @@ class ChangesView(QWidget):
         split.setSizes([140, 420])
 
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(6)
         layout.addLayout(top)
@@ -163,8 +180,11 @@ class ChangesView(QWidget):
         """The checkpoints one can compare with: (id, step), oldest first."""
         current = self.since.currentData()
         self.since.blockSignals(True)
+        git = self.since.findData(STARTING_COMMIT) >= 0
         self.since.clear()
         self.since.addItem("the start", None)
+        if git:
+            self.since.addItem("the starting commit", STARTING_COMMIT)
         for checkpoint_id, step in steps:
             if step > 0:
                 self.since.addItem(f"step {step}", checkpoint_id)
@@ -172,42 +192,78 @@ class ChangesView(QWidget):
         self.since.setCurrentIndex(max(0, found))
         self.since.blockSignals(False)
 
+    def add_above(self, widget: QWidget) -> None:
+        """A strip over the comparison (what a hand-back said)."""
+        self._layout.insertWidget(0, widget)
+
+    def set_git(self, on: bool) -> None:
+        """Offer "the starting commit" (a git workspace) or not."""
+        found = self.since.findData(STARTING_COMMIT)
+        if on and found < 0:
+            self.since.insertItem(1, "the starting commit", STARTING_COMMIT)
+        elif not on and found >= 0:
+            self.since.removeItem(found)  # the start is chosen if it was, and asked for
+
     def set_loading(self) -> None:
         self.summary.setText("Looking at /workspace\N{HORIZONTAL ELLIPSIS}")
 
     def set_error(self, message: str) -> None:
         self.summary.setText(f"Could not compare: {message}")
 
-    def set_changes(self, changes: Sequence[FileChange]) -> None:
+    def set_changes(self, changes: Sequence[FileChange], ignored: Sequence[str] = ()) -> None:
+        """All the changes, and the paths of those hidden until "Show ignored files"."""
+        self._all = list(changes)
+        self._ignored = frozenset(ignored)
+        self._fill()
+
+    def _fill(self) -> None:
         selected = self.selected_path()
-        self._changes = list(changes)
+        showing = self.show_ignored.isChecked()
+        self._changes = [c for c in self._all if showing or c.path not in self._ignored]
         self.list.blockSignals(True)
         self.list.clear()
         for change in self._changes:
             letter, colour, word = KIND_STYLE[change.kind]
             item = QListWidgetItem(f"{letter}   {change.path.removeprefix('/workspace/')}")
-            item.setForeground(QColor(colour))
-            item.setToolTip(f"{word}: {change.path}")
             item.setData(Qt.ItemDataRole.UserRole, change.path)
+            if change.path in self._ignored:
+                item.setForeground(QColor(DIM_TEXT))
+                item.setToolTip(f"{word}, ignored by git: {change.path}")
+            else:
+                item.setForeground(QColor(colour))
+                item.setToolTip(f"{word}: {change.path}")
             self.list.addItem(item)
         self.list.blockSignals(False)
-        since = self.since.currentText()
-        if not self._changes:
-            self.summary.setText(f"No changes since {since}.")
-        else:
-            counts = {kind: sum(c.kind == kind for c in self._changes) for kind in KIND_STYLE}
-            parts = [f"{n} {kind}" for kind, n in counts.items() if n]
-            self.summary.setText(f"Since {since}: " + ", ".join(parts) + ".")
+        self.summary.setText(self._summary())
         paths = [c.path for c in self._changes]
         self.list.setCurrentRow(paths.index(selected) if selected in paths else -1)
         if self.list.currentRow() < 0:
             self.diff.clear()
 
+    def _summary(self) -> str:
+        since = self.since.currentText()
+        if not self._changes:
+            text = f"No changes since {since}."
+        else:
+            counts = {kind: sum(c.kind == kind for c in self._changes) for kind in KIND_STYLE}
+            parts = [f"{n} {kind}" for kind, n in counts.items() if n]
+            text = f"Since {since}: " + ", ".join(parts) + "."
+        hidden = len(self._all) - len(self._changes)
+        if hidden:
+            files = "file" if hidden == 1 else "files"
+            text += f" {hidden} ignored {files} hidden."
+        return text
+
     # -- queries (tests, the window) -----------------------------------------------------------
 
     @property
     def changes(self) -> list[FileChange]:
+        """Those listed (the ignored ones only while "Show ignored files" is ticked)."""
         return list(self._changes)
+
+    @property
+    def all_changes(self) -> list[FileChange]:
+        return list(self._all)
 
     def since_checkpoint(self) -> str | None:
         value = self.since.currentData()

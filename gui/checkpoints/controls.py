@@ -7,13 +7,14 @@ the GUI thread) and keeps the Changes view fresh while it is on screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QTabWidget, QWidget
 
 from agent.events import CheckpointEvent, Event, ObservationEvent, RewindEvent
-from gui.checkpoints.changes_view import ChangesView
+from gui.checkpoints.changes_view import STARTING_COMMIT, ChangesView
 from gui.event_view import EventView
 from gui.sessions.open_conversations import OpenConversations
 
@@ -37,6 +38,7 @@ class CheckpointControls(QObject):
         self._window = window
         self._conversations = conversations
         self._changes = changes_view
+        self.changes_view = changes_view
         self._tabs = tabs
         self._steps: list[tuple[str, int]] = []
         # Asked once: "Don't ask again" holds for the rest of the session.
@@ -44,7 +46,9 @@ class CheckpointControls(QObject):
         self.last_question: QMessageBox | None = None
         event_view.rewind_requested.connect(self.ask_rewind)
         event_view.fork_requested.connect(self.fork)
-        changes_view.refresh_requested.connect(lambda since: conversations.current.changes(since))
+        changes_view.refresh_requested.connect(self._ask_changes)
+        # Set by the window when a git workspace can compare with its starting commit.
+        self.list_patch: Callable[[], None] | None = None
         conversations.changes_listed.connect(self._on_changes)
         conversations.command_failed.connect(self._on_failed)
         tabs.currentChanged.connect(lambda _i: self.refresh_soon())
@@ -120,10 +124,16 @@ class CheckpointControls(QObject):
         if shown and self._conversations.current.conversation is not None:
             self._changes.request_refresh()
 
+    def _ask_changes(self, since: str | None) -> None:
+        if since == STARTING_COMMIT and self.list_patch is not None:
+            self.list_patch()
+        else:
+            self._conversations.current.changes(since)
+
     def _on_failed(self, command: str, message: str) -> None:
         if command == "changes":
             self._changes.set_error(message)
 
-    def _on_changes(self, since: object, changes: list[FileChange]) -> None:
+    def _on_changes(self, since: object, changes: list[FileChange], ignored: list[str]) -> None:
         if since == self._changes.since_checkpoint():  # an answer to an older question
-            self._changes.set_changes(changes)
+            self._changes.set_changes(changes, ignored)

@@ -63,6 +63,7 @@ StatusWordRole = Qt.ItemDataRole.UserRole + 4  # the word shown: "Running", "Sta
 StatusDetailRole = Qt.ItemDataRole.UserRole + 5  # the words after it ("" for none)
 StatusColorRole = Qt.ItemDataRole.UserRole + 6  # the dot's colour, "#rrggbb"
 LiveRole = Qt.ItemDataRole.UserRole + 7  # True while the conversation is open in the window
+RepositoryRole = Qt.ItemDataRole.UserRole + 8  # "click → berth/1a2b3c4d", "" on a volume
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -230,8 +231,20 @@ class HistoryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             rest = _after_word(word, shown.detail)
             said = f"{word}: {rest}" if rest else word
-            return f"{item.title}\n{said} · {when(item.updated)}"
+            copy = f"\nOn a copy of {item.repo}, branch {item.branch or '(not made yet)'}"
+            return f"{item.title}\n{said} · {when(item.updated)}" + (copy if item.repo else "")
+        if role == RepositoryRole:
+            return repository_line(item)
         return None
+
+
+def repository_line(item: ConversationSummary) -> str:
+    """What a row says of the repository a conversation works on a copy of: its folder's
+    name and the branch the work is handed back as ("" for a conversation on a volume)."""
+    if not item.repo:
+        return ""
+    name = Path(item.repo).name or item.repo
+    return f"{name} \N{RIGHTWARDS ARROW} {item.branch}" if item.branch else name
 
 
 def _after_word(word: str, detail: str) -> str:
@@ -324,6 +337,8 @@ class HistoryDelegate(QStyledItemDelegate):
             word_metrics.elidedText(word, Qt.TextElideMode.ElideRight, word_width),
         )
         detail = _after_word(word, str(index.data(StatusDetailRole) or ""))
+        where = repository_line(item)
+        detail = f"{where} · {detail}" if where and detail else where or detail
         detail_left = word_left + word_width
         if detail and right - detail_left > 24:
             painter.setFont(small_font)

@@ -1,9 +1,8 @@
 """The main window: toolbar, event stream over the composer, the container's files, status.
 
 ``MainWindow()`` needs no arguments: settings come from the environment (see
-gui/settings/app_settings.py). Building it touches neither litellm nor Docker, so it shows at once;
-both load in the background after the window is on screen, and the container starts with
-the first message.
+gui/settings/app_settings.py). Building it touches neither litellm nor Docker, so it shows
+at once; both load after the window is on screen, the container with the first message.
 """
 
 from __future__ import annotations
@@ -50,13 +49,15 @@ from gui.preload import (
     settle_garbage_collector,
     warm_up_documents,
 )
+from gui.repository.hand_back import HandBackControls
+from gui.repository.picker import RepositoryChoice
 from gui.sessions.open_conversations import OpenConversations
 from gui.sessions.session_bridge import SessionBridge
 from gui.settings.app_settings import AppSettings
 from gui.settings.key_store import read_saved_key
 
 if TYPE_CHECKING:
-    from agent import Conversation, ConversationStats
+    from agent import Conversation
 
 APP_NAME = "Berth"
 
@@ -263,7 +264,7 @@ class MainWindow(QMainWindow):
         s.output_received.connect(self._on_output)
         s.status_changed.connect(self._on_status)
         s.phase_changed.connect(lambda _p: self._update_controls())
-        s.stats_changed.connect(self._on_stats)
+        s.stats_changed.connect(self.status_bar.set_stats)
         s.container_changed.connect(self.status_bar.set_container)
         s.queued_changed.connect(lambda _n: self._update_controls())
         s.run_ended.connect(self._on_run_finished)
@@ -278,6 +279,8 @@ class MainWindow(QMainWindow):
             self, s, self.event_view, self.changes_view, self.side_tabs
         )
         self.streaming = StreamingControls(s, self.event_view)
+        self.hand_back = HandBackControls(self, s, self.checkpoint_controls, self.side_tabs)
+        self.repository = RepositoryChoice(self, s, self.toolbar, a.action_new, self.welcome)
 
     # --- user actions -----------------------------------------------------------------------
 
@@ -377,9 +380,6 @@ class MainWindow(QMainWindow):
         if self._preload:
             QTimer.singleShot(0, settle_garbage_collector)
 
-    def _on_stats(self, stats: ConversationStats) -> None:
-        self.status_bar.set_stats(stats)
-
     def _show_conversation(self, bridge: SessionBridge) -> None:
         """Show another open conversation (or a fresh one): its events, files, status.
         Nothing is asked of any conversation: showing one never pauses another."""
@@ -456,8 +456,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _forget_engine_dialog(self, box: QMessageBox) -> None:
-        if self.engine_dialog is box:
-            self.engine_dialog = None
+        self.engine_dialog = None if self.engine_dialog is box else self.engine_dialog
 
     # --- history -----------------------------------------------------------------------------
 

@@ -66,9 +66,10 @@ class OpenConversations(QObject):
     queued_changed = Signal(int)
     run_ended = Signal(object)
     command_failed = Signal(str, str)
-    changes_listed = Signal(object, list)
+    changes_listed = Signal(object, list, list)
 
     current_changed = Signal(object)  # the SessionBridge now shown
+    fresh_changed = Signal(object)  # New made this bridge the fresh one (its repo may differ)
     # Any open one's: bridge, AgentStatus (None once closed), detail.
     status_of = Signal(object, object, str)
     # What the history lists changed for some open conversation: its first message (the
@@ -107,13 +108,16 @@ class OpenConversations(QObject):
 
     # --- what the user does -----------------------------------------------------------------
 
-    def new(self) -> SessionBridge:
+    def new(self, repo: str | None = None) -> SessionBridge:
         """A fresh conversation, shown; it starts with its first message. One not started
-        yet and empty is reused rather than piling up."""
+        yet and empty is reused rather than piling up. ``repo``: it works on a copy of
+        that git repository (else in a volume of its own)."""
         fresh = self.current
         if fresh.conversation_id is not None or fresh.is_starting or fresh.events:
             fresh = next((b for b in self._bridges if _unused(b)), None) or self._make()
+        fresh.repo = repo
         self._show(fresh)
+        self.fresh_changed.emit(fresh)
         return fresh
 
     def open(self, conversation_id: str) -> SessionBridge:

@@ -81,7 +81,8 @@ class SessionBridge(QObject):
     - ``run_ended(object)``: the AgentStatus a run ended with
     - ``command_failed(str, str)``: the command, what went wrong
     - ``forked(str)``: a fork was saved under this id
-    - ``changes_listed(object, list)``: since (checkpoint id or None), [FileChange]
+    - ``changes_listed(object, list, list)``: since (checkpoint id or None), [FileChange],
+      the paths of those git would not show (.git/, .gitignore'd)
     - ``closed()``: the session is over (closed or deleted); its thread has ended
     - ``deleted(str, bool)``: id, True when the container's removal waits for the engine
     """
@@ -101,7 +102,7 @@ class SessionBridge(QObject):
     run_ended = Signal(object)
     command_failed = Signal(str, str)
     forked = Signal(str)
-    changes_listed = Signal(object, list)
+    changes_listed = Signal(object, list, list)
     closed = Signal()
     deleted = Signal(str, bool)
 
@@ -147,6 +148,8 @@ class SessionBridge(QObject):
         # conversation's state: that takes the engine's lock on the GUI thread).
         self.pending_actions: tuple[ActionEvent, ...] = ()
         self.draft = ""  # what the user had typed in the composer for this one
+        # A new one on a copy of this git repository (sandbox.GitWorkspace); None: a volume.
+        self.repo: str | None = None
         self.starting_text = ""
         # "Pausing…" / "Resuming…": said on the click, on the GUI thread, until the session's
         # status says the pause or the resume took (so the window answers at once).
@@ -347,7 +350,7 @@ class SessionBridge(QObject):
         elif isinstance(notice, n.Forked):
             self.forked.emit(notice.conversation_id)
         elif isinstance(notice, n.ChangesListed):
-            self.changes_listed.emit(notice.since, notice.changes)
+            self.changes_listed.emit(notice.since, notice.changes, notice.ignored)
         elif isinstance(notice, n.Deleted):
             self.deleted.emit(notice.conversation_id, notice.removal_pending)
 
@@ -384,11 +387,13 @@ class SessionBridge(QObject):
         if hooks.conversation_id is None:
             # The settings' limits apply to each new conversation (image None: the
             # default); a reopened one finds its own container again (its saved spec).
-            workspace = DockerWorkspace(
-                settings.sandbox_image,
-                on_progress=hooks.on_progress,
-                **settings.workspace_options(),
-            )
+            options = {"on_progress": hooks.on_progress, **settings.workspace_options()}
+            if self.repo is not None:
+                from sandbox import GitWorkspace
+
+                workspace = GitWorkspace(repo=self.repo, image=settings.sandbox_image, **options)
+            else:
+                workspace = DockerWorkspace(settings.sandbox_image, **options)
         return Conversation(
             agent,
             workspace=workspace,

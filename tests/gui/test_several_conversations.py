@@ -93,11 +93,13 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     assert a.conversation.workspace.container.id != b.conversation.workspace.container.id
     assert _state(docker_client, b) == "running" and b.status is AgentStatus.RUNNING
     assert not view_has(window, "B-beat")  # nothing of B leaks into A's stream
-    # Both are listed, titled by their first messages, newest first, each with its status.
+    # Both are listed, titled by their first messages, each with its status. (Their order is
+    # the last saved first: B's checkpoint, taken as its command starts, may be saved after
+    # A's first step.)
     model = window.history_panel.model
     qtbot.waitUntil(
         lambda: (
-            [model.data(model.index(i)) for i in range(model.rowCount())]
+            sorted(model.data(model.index(i)) for i in range(model.rowCount()))
             == ["A: a shorter job", "B: a long job"]
         ),
         timeout=10_000,

@@ -50,11 +50,14 @@ def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
             return None
 
     host_dir = attr("host_dir")
+    network = attr("network")
+    allow = getattr(network, "allow", None)  # a NetworkPolicy's list
     return WorkspaceSpec(
         image=attr("image"),
         host_dir=str(host_dir) if host_dir is not None else None,
         volume=attr("volume") if not host_dir else None,
-        network=bool(attr("network")) if attr("network") is not None else True,
+        network=bool(network) if network is not None else True,
+        allow=list(allow) if allow is not None else None,
         memory=attr("memory"),
         cpus=attr("cpus"),
         pids_limit=attr("pids_limit"),

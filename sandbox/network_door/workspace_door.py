@@ -1,0 +1,96 @@
+"""The network side of DockerWorkspace: off, open, or an allow-list through a proxy.
+
+Open: the conversation's own bridge network, fenced from the host (sandbox/network.py).
+Allow-list: the agent's container on the internal door network alone, the proxy beside it
+(sandbox/network_door/proxy.py), the proxy settings in its environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import docker
+from docker.models.containers import Container
+
+from sandbox import network as bridge
+from sandbox.errors import SandboxError
+from sandbox.network_door import proxy
+from sandbox.network_door.policy import Network, NetworkPolicy, NetworkRequest
+
+
+class NetworkDoor:
+    """Mixed into DockerWorkspace, which provides these."""
+
+    network: Network
+    conversation_id: str | None
+    environment: dict[str, str]
+    on_progress: Callable[[str], None] | None
+    _container: Container | None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        raise NotImplementedError
+
+    @property
+    def policy(self) -> NetworkPolicy | None:
+        """The allow-list, when the network goes through the proxy."""
+        return self.network if isinstance(self.network, NetworkPolicy) else None
+
+    def _container_environment(self) -> dict[str, str]:
+        if self.policy is None:
+            return dict(self.environment)
+        return {**proxy.environment(), **self.environment}
+
+    def _network_name(self) -> str | None:
+        """The network the agent's container is made on (made if missing), or None."""
+        if not self.network:
+            return None
+        assert self.conversation_id is not None
+        if self.policy is not None:
+            return str(proxy.door_network(self.client, self.conversation_id).name)
+        return str(bridge.ensure_network(self.client, self.conversation_id).name)
+
+    def _attach_network(self, container: Container) -> None:
+        """Before the container starts again: on the network its mode asks for, alone."""
+        if not self.network or self.conversation_id is None:
+            return
+        door = proxy.door_network(self.client, self.conversation_id) if self.policy else None
+        bridge.attach(self.client, container, self.conversation_id, door)
+
+    def _open_door(self) -> None:
+        """The proxy runs whenever an allow-list conversation's container does."""
+        policy = self.policy
+        if policy is not None and self.conversation_id is not None:
+            proxy.ensure_running(self.client, self.conversation_id, policy, self.on_progress)
+
+    def _fence(self, container: Container) -> None:
+        if self.network:
+            bridge.fence_or_cut(self.client, container, self.on_progress)
+
+    def _close_door(self) -> None:
+        if self.conversation_id is not None:
+            proxy.stop(self.client, self.conversation_id)
+
+    def _remove_networks(self) -> None:
+        if self.conversation_id is not None:
+            proxy.remove(self.client, self.conversation_id)
+            bridge.remove_network(self.client, self.conversation_id)
+
+    def network_log(self) -> list[NetworkRequest]:
+        """Every request the proxy saw, oldest first (empty without an allow-list)."""
+        if self.conversation_id is None:
+            return []
+        found = proxy.find(self.client, self.conversation_id)
+        return proxy.read_log(found) if found is not None else []
+
+    def set_network_policy(self, policy: NetworkPolicy) -> None:
+        """A new allow-list: at once when the proxy already runs (its next request obeys
+        it). From off or open, it takes effect when the container starts again."""
+        if not isinstance(policy, NetworkPolicy):
+            raise SandboxError(f"set_network_policy takes a NetworkPolicy, not {policy!r}")
+        running = self.policy is not None and self._container is not None
+        self.network = policy
+        if running and self.conversation_id is not None:
+            found = proxy.find(self.client, self.conversation_id)
+            if found is not None:
+                proxy.write_policy(found, policy)

@@ -205,10 +205,11 @@ class Door:
         self._tunnels[flow.client_conn.id] = {"host": host, "port": port, "berth_bytes": 0}
 
     def next_layer(self, nextlayer: Any) -> None:
-        if nextlayer.context.client.id in self._tunnels and nextlayer.layer is not None:
+        if nextlayer.context.client.id in self._tunnels:
             from mitmproxy.proxy import layers  # type: ignore[import-not-found]
 
-            # Passed through as it is: the agent's TLS goes end to end, never decrypted.
+            # Passed through as it is: the agent's TLS goes end to end, never decrypted
+            # (mitmproxy's own next-layer addon then leaves the choice made).
             nextlayer.layer = layers.TCPLayer(nextlayer.context)
 
     def tcp_message(self, flow: Any) -> None:

@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 
 import docker
 import pytest
+from pydantic import ValidationError
 
-from sandbox import DockerWorkspace, NetworkPolicy
+from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest, SandboxError
 from sandbox.network_door import proxy
+from tests.agent.helpers import wait_until
 from tests.support.workspaces import workspace_factory
 
 NAMES = ["api.example.test", "www.example.test", "other.test"]
@@ -201,3 +203,43 @@ def test_policy_kept_on_revival_of_the_container(
         assert "code=403" in curl(revived, "http://other.test:8000/")
     finally:
         revived.remove(volume=False)
+
+
+def test_the_log_lists_every_request_and_a_new_policy_holds_at_once(
+    door: Callable[..., DockerWorkspace], internet: Internet
+) -> None:
+    ws = door([f"{internet.address}:8000"])
+    assert "code=403" in curl(ws, "http://api.example.test:8000/")
+
+    ws.set_network_policy(NetworkPolicy(allow=["api.example.test", f"{internet.address}:8000"]))
+    assert "code=200" in curl(ws, "http://api.example.test:8000/")
+    assert "connect=200" in curl(ws, "--proxytunnel", "http://api.example.test:8000/")
+
+    def logged() -> list[NetworkRequest]:
+        return ws.network_log()
+
+    wait_until(lambda: len(logged()) == 3, what="the tunnel's record as it closes")
+    denied, plain, tunnel = logged()
+    assert (denied.host, denied.port, denied.method, denied.allowed) == (
+        "api.example.test",
+        8000,
+        "GET",
+        False,
+    )
+    assert "allow-list" in denied.reason
+    assert (plain.host, plain.method, plain.allowed) == ("api.example.test", "GET", True)
+    assert (tunnel.host, tunnel.method, tunnel.allowed) == ("api.example.test", "CONNECT", True)
+    body = len("hello from 8000 for api.example.test:8000")
+    assert plain.bytes >= body and tunnel.bytes > body  # the tunnel counts headers too
+    assert denied.time <= plain.time <= tunnel.time
+    # Reopened with the new list, the proxy still has it (the spec saves ws.network).
+    assert ws.network == NetworkPolicy(allow=["api.example.test", f"{internet.address}:8000"])
+
+
+def test_a_bad_policy_is_refused_plainly(curl_image: str) -> None:
+    with pytest.raises(ValidationError, match="looks like a URL"):
+        NetworkPolicy(allow=["http://pypi.org"])
+    ws = DockerWorkspace(curl_image, network=NetworkPolicy(allow=[]))
+    with pytest.raises(SandboxError, match="takes a NetworkPolicy"):
+        ws.set_network_policy(["pypi.org"])  # type: ignore[arg-type]
+    assert ws.network_log() == []  # never started: nothing seen

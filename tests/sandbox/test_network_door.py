@@ -1,9 +1,10 @@
 """The network door: an allow-list conversation reaches only what its proxy lets through.
 
 A server container on a network of the test's own stands in for the internet (HTTP on
-8000 and 8001, a UDP echo on 5353, under the names api.example.test, www.example.test and
-other.test); the conversation's proxy joins that network as it would reach the world. The
-agent's container (curl, bash) is on the proxy's internal network alone.
+8000 and 8001, HTTPS on 8443, a UDP echo on 5353, under the names api.example.test,
+www.example.test and other.test); the conversation's proxy joins that network as it would
+reach the world. The agent's container (curl, bash) is on the proxy's internal network
+alone.
 """
 
 from __future__ import annotations
@@ -23,17 +24,38 @@ from tests.agent.helpers import wait_until
 from tests.support.workspaces import workspace_factory
 
 NAMES = ["api.example.test", "www.example.test", "other.test"]
-_SERVER = """
+_SERVER = f"""
+NAMES = {NAMES!r}
 import http.server, socket, socketserver, threading
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = f"hello from {self.server.server_address[1]} for {self.headers['Host']}".encode()
+        body = f"hello from {{self.server.server_address[1]}} for {{self.headers['Host']}}".encode()
         self.send_response(200); self.send_header("Content-Length", str(len(body)))
         self.end_headers(); self.wfile.write(body)
     def log_message(self, *args): pass
 for port in (8000, 8001):
     server = socketserver.ThreadingTCPServer(("0.0.0.0", port), Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+# HTTPS on 8443, with a certificate made here (the proxy's image has cryptography).
+import datetime, ssl
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "api.example.test")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in NAMES]), False)
+        .sign(key, hashes.SHA256()))
+open("/tmp/cert.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open("/tmp/key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); tls.load_cert_chain("/tmp/cert.pem", "/tmp/key.pem")
+secure = socketserver.ThreadingTCPServer(("0.0.0.0", 8443), Echo)
+secure.socket = tls.wrap_socket(secure.socket, server_side=True)
+threading.Thread(target=secure.serve_forever, daemon=True).start()
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("0.0.0.0", 5353))
 while True:
     data, peer = udp.recvfrom(512); udp.sendto(b"echo:" + data, peer)
@@ -54,13 +76,13 @@ class Internet:
 
 
 @pytest.fixture(scope="module")
-def internet(docker_client, sandbox_image) -> Iterator[Internet]:
+def internet(docker_client, curl_image) -> Iterator[Internet]:
     tag = uuid.uuid4().hex[:8]
     network = docker_client.networks.create(
         f"berth-test-internet-{tag}", driver="bridge", labels={"berth.test": "netdoor"}
     )
     server = docker_client.containers.create(
-        os.environ["BERTH_CHECKPOINT_IMAGE"],
+        os.environ["BERTH_PROXY_IMAGE"],  # python3 with cryptography, for the certificate
         ["python3", "-c", _SERVER],
         name=f"berth-test-server-{tag}",
         labels={"berth.test": "netdoor"},
@@ -120,6 +142,16 @@ def test_allowed_host_by_name_and_denied_with_a_403_that_says_how(door, internet
     assert "hello from 8000" in tunnel and "code=200" in tunnel
     refused = curl(ws, "--proxytunnel", "http://other.test:8000/")
     assert "hello" not in refused and "connect=403" in refused
+
+
+def test_https_goes_end_to_end_through_the_tunnel(door, internet) -> None:
+    ws = door(["api.example.test:8443", f"{internet.address}:8443"])
+    # -k: the test's own certificate. The proxy never decrypts: the agent's TLS meets the
+    # server's certificate itself.
+    answer = curl(ws, "-k", "-v", "https://api.example.test:8443/", "2>&1")
+    assert "hello from 8443 for api.example.test:8443" in answer and "code=200" in answer
+    assert "CN=api.example.test" in answer  # the server's certificate, not a proxy's
+    assert "connect=403" in curl(ws, "-k", "https://www.example.test:8443/")
 
 
 def test_wildcard_and_port_specific_entries(door, internet) -> None:

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import docker
@@ -30,6 +30,7 @@ from sandbox.files import ContainerFiles
 from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
 from sandbox.models import CommandResult
 from sandbox.network_door.policy import Network
+from sandbox.network_door.secret import Secret, SecretSet
 from sandbox.network_door.workspace_door import NetworkDoor
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.shell import OutputCallback, PersistentShell
@@ -58,6 +59,7 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
         volume: str | None = None,
         conversation_id: str | None = None,
         network: Network = True,
+        secrets: Sequence[Secret] = (),
         memory: str = "2g",
         cpus: float = 2.0,
         pids_limit: int = 512,
@@ -72,6 +74,7 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
         self._volume = volume
         self.conversation_id = conversation_id
         self.network = network
+        self._secrets = SecretSet(secrets, network)  # values for the proxy alone
         self.memory = memory
         self.cpus = cpus
         self.pids_limit = pids_limit
@@ -404,7 +407,7 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
                 self._open_warden(shell)
                 return shell
             except docker.errors.APIError as exc:
-                if not _is_paused_error(exc):
+                if not pause_modes.is_paused_error(exc):
                     error = ShellDiedError(f"The shell could not start: {exc}")
                     raise self._gone_or(error) from exc
             # Frozen while the shell was being opened (a pause raced the first command):
@@ -580,7 +583,3 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
         # Only the very command that was stopped: never one the user started since.
         if self._shell is shell and shell.busy and shell.command_number == command:
             self._ask_warden("end-new")
-
-
-def _is_paused_error(exc: docker.errors.APIError) -> bool:
-    return exc.status_code == 409 and "paused" in str(exc)

@@ -41,6 +41,14 @@ class ConversationStats(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+class SecretSpec(BaseModel):
+    """A secret as state.json keeps it: its name and hosts, never its value (on reopen
+    the caller passes the values again)."""
+
+    name: str
+    hosts: list[str] = Field(default_factory=list)
+
+
 class WorkspaceSpec(BaseModel):
     """How to get the conversation's container back: the DockerWorkspace arguments."""
 
@@ -50,6 +58,7 @@ class WorkspaceSpec(BaseModel):
     network: bool = True
     # With network on: the allow-list its proxy lets through (None: open, no proxy).
     allow: list[str] | None = None
+    secrets: list[SecretSpec] = Field(default_factory=list)
     memory: str | None = None
     cpus: float | None = None
     pids_limit: int | None = None

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.conversation.state import WorkspaceSpec
+from agent.conversation.state import SecretSpec, WorkspaceSpec
 
 if TYPE_CHECKING:
     from sandbox import DockerWorkspace
@@ -58,6 +58,7 @@ def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
         volume=attr("volume") if not host_dir else None,
         network=bool(network) if network is not None else True,
         allow=list(allow) if allow is not None else None,
+        secrets=[SecretSpec(name=s.name, hosts=list(s.hosts)) for s in attr("secrets") or []],
         memory=attr("memory"),
         cpus=attr("cpus"),
         pids_limit=attr("pids_limit"),

@@ -6,7 +6,11 @@ HTTP, or a CONNECT for HTTPS) is checked against the allow-list in ``POLICY_FILE
 the address pinned, so a name on the list cannot lead to a private address (the engine's
 host, a metadata service, another container) unless that address itself is on the list.
 Every request lands in ``LOG_FILE``, one JSON object a line. HTTPS is passed through
-untouched (a TCP tunnel, bytes counted), never decrypted.
+untouched (a TCP tunnel, bytes counted), never decrypted, except to a host of one of the
+conversation's secrets: there mitmproxy shows a certificate of the installation's CA
+(which the agent trusts), and each request's headers get the secret's value in place of
+its placeholder. ``SECRETS_FILE`` is read once and deleted: the values live in memory only,
+and no log line holds a header.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import os
 import socket
 import time
 from typing import Any
 
 POLICY_FILE = "/berth/policy.json"
 LOG_FILE = "/berth/log/requests.jsonl"
+SECRETS_FILE = "/berth/secrets.json"
+UPSTREAM_EXTRA = "/berth/conf/upstream-extra.pem"
+UPSTREAM_BUNDLE = "/berth/conf/upstream-ca.pem"
 # Refused even when a name on the list resolves to them: only an address written in the
 # list reaches them. Private, shared, loopback, link-local (the cloud metadata service),
 # multicast and unspecified ranges, in both families.
@@ -101,6 +109,59 @@ class Door:
         self.allow: list[str] = []
         self._seen: str | None = None
         self._tunnels: dict[str, dict[str, Any]] = {}
+        self._intercepted: dict[str, dict[str, Any]] = {}  # tunnels decrypted for a secret
+        self.secrets: list[dict[str, Any]] = []
+
+    def running(self) -> None:
+        """Extra CAs to trust upstream, besides the public ones (tests' own servers)."""
+        try:
+            with open(UPSTREAM_EXTRA, "rb") as handle:
+                extra = handle.read()
+        except OSError:
+            return
+        if not extra.strip():
+            return
+        import certifi
+        from mitmproxy import ctx  # type: ignore[import-not-found]
+
+        with open(certifi.where(), "rb") as public, open(UPSTREAM_BUNDLE, "wb") as out:
+            out.write(public.read() + b"\n" + extra)
+        ctx.options.update(ssl_verify_upstream_trusted_ca=UPSTREAM_BUNDLE)
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def _load_secrets(self) -> None:
+        try:
+            with open(SECRETS_FILE, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            return
+        try:
+            entries = json.loads(text)["secrets"]
+            loaded = [
+                {"placeholder": str(e["placeholder"]), "value": str(e["value"]),
+                 "hosts": [str(host) for host in e["hosts"]]}
+                for e in entries
+            ]  # fmt: skip
+        except (ValueError, KeyError, TypeError):
+            return  # half written: the next request reads it again
+        self.secrets = loaded
+        with contextlib.suppress(OSError):
+            os.unlink(SECRETS_FILE)
+
+    def _secrets_for(self, host: str, port: int) -> list[dict[str, Any]]:
+        self._load_secrets()
+        return [s for s in self.secrets if name_allowed(s["hosts"], host, port)]
+
+    def _put_secrets(self, flow: Any, host: str, port: int) -> None:
+        """The placeholders of ``host``'s secrets swapped for their values, in headers only."""
+        for secret in self._secrets_for(host, port):
+            placeholder, value = secret["placeholder"], secret["value"]
+            for name in list(flow.request.headers.keys()):
+                values = flow.request.headers.get_all(name)
+                if any(placeholder in each for each in values):
+                    swapped = [each.replace(placeholder, value) for each in values]
+                    flow.request.headers.set_all(name, swapped)
 
     # -- the policy ------------------------------------------------------------------------
 
@@ -151,20 +212,28 @@ class Door:
 
     # -- plain HTTP ------------------------------------------------------------------------
 
-    async def request(self, flow: Any) -> None:
+    async def requestheaders(self, flow: Any) -> None:
+        # Decided here, on the headers: a request with a body is streamed, and its server
+        # connection made, before the `request` hook would run.
         if flow.request.method == "CONNECT" or flow.response is not None:
             return
-        host, port = flow.request.host, flow.request.port
+        tunnel = self._intercepted.get(flow.client_conn.id)
+        if tunnel is not None:
+            # Inside a tunnel decrypted for a secret: to the server its CONNECT named and
+            # was pinned to, whatever this request's Host header says.
+            host, port = tunnel["host"], tunnel["port"]
+            flow.request.data.host, flow.request.data.port = tunnel["address"], port
+        else:
+            host, port = flow.request.host, flow.request.port
+            address, reason = await self.decide(host, port)
+            if address is None:
+                self._deny(flow, host, port, reason)
+                return
+            header = flow.request.host_header
+            flow.request.host = address  # pinned: no second lookup that could answer otherwise
+            flow.request.host_header = header
         flow.metadata["berth_host"] = host
-        address, reason = await self.decide(host, port)
-        if address is None:
-            self._deny(flow, host, port, reason)
-            return
-        header = flow.request.host_header
-        flow.request.host = address  # pinned: no second lookup that could answer otherwise
-        flow.request.host_header = header
-
-    def requestheaders(self, flow: Any) -> None:
+        self._put_secrets(flow, host, port)
         flow.metadata["berth_bytes"] = 0
         flow.request.stream = self._counter(flow)
 
@@ -202,15 +271,26 @@ class Door:
             self._deny(flow, host, port, reason)
             return
         flow.request.data.host = address
-        self._tunnels[flow.client_conn.id] = {"host": host, "port": port, "berth_bytes": 0}
+        self._tunnels[flow.client_conn.id] = {
+            "host": host, "port": port, "address": address, "berth_bytes": 0,
+            "decrypt": bool(self._secrets_for(host, port)),
+        }  # fmt: skip
 
     def next_layer(self, nextlayer: Any) -> None:
-        if nextlayer.context.client.id in self._tunnels:
-            from mitmproxy.proxy import layers  # type: ignore[import-not-found]
+        client = nextlayer.context.client.id
+        tunnel = self._tunnels.get(client)
+        if tunnel is None:
+            return
+        if tunnel["decrypt"]:
+            # A secret's host: mitmproxy's own choice (TLS with this installation's CA,
+            # then HTTP) stands, and each request inside comes to requestheaders.
+            self._intercepted[client] = self._tunnels.pop(client)
+            return
+        from mitmproxy.proxy import layers  # type: ignore[import-not-found]
 
-            # Passed through as it is: the agent's TLS goes end to end, never decrypted
-            # (mitmproxy's own next-layer addon then leaves the choice made).
-            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+        # Passed through as it is: the agent's TLS goes end to end, never decrypted
+        # (mitmproxy's own next-layer addon then leaves the choice made).
+        nextlayer.layer = layers.TCPLayer(nextlayer.context)
 
     def tcp_message(self, flow: Any) -> None:
         tunnel = self._tunnels.get(flow.client_conn.id)
@@ -230,6 +310,7 @@ class Door:
             self._log(tunnel["host"], tunnel["port"], "CONNECT", True, tunnel, reason)
 
     def client_disconnected(self, client: Any) -> None:
+        self._intercepted.pop(client.id, None)  # its requests were logged one by one
         tunnel = self._tunnels.pop(client.id, None)  # the server never answered
         if tunnel is not None:
             self._log(tunnel["host"], tunnel["port"], "CONNECT", True, tunnel, "no tunnel")
@@ -237,7 +318,7 @@ class Door:
     # -- both ------------------------------------------------------------------------------
 
     def _deny(self, flow: Any, host: str, port: int, reason: str) -> None:
-        from mitmproxy import http  # type: ignore[import-not-found]
+        from mitmproxy import http
 
         flow.metadata["berth_denied"] = True
         flow.response = http.Response.make(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import tarfile
 import time
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sandbox import labels, network
 from sandbox.checkpoints import helper_image
 from sandbox.errors import SandboxError
 from sandbox.images.berth_image import Progress
+from sandbox.network_door import proxy_ca
 from sandbox.network_door.image import ensure_proxy_image, proxy_image
 from sandbox.network_door.policy import NetworkPolicy, NetworkRequest
 
@@ -37,6 +39,9 @@ PROXY_URL = f"http://{ALIAS}:{PORT}"
 _ADDON = Path(__file__).with_name("addon.py")
 _DIR = "/berth"
 _LOG = "/berth/log/requests.jsonl"
+# A PEM file on this machine whose CAs the proxy trusts beside the public ones, when it
+# checks the certificate of a secret's host: a test's own servers, a company's TLS proxy.
+UPSTREAM_CA_ENV = "BERTH_PROXY_UPSTREAM_CA"
 # mitmdump through python3 -c: the wheels are installed without their console scripts' shebangs
 # pointing anywhere useful, and PYTHONPATH finds the package.
 _COMMAND = [
@@ -104,6 +109,7 @@ def ensure_running(
         _rejoin(client, proxy, door, outside)
     write_policy(proxy, policy)
     if proxy.status != "running":
+        _configure(proxy)
         with contextlib.suppress(docker.errors.APIError):
             proxy.unpause()  # paused by hand: a start would fail
         if proxy.status != "paused":
@@ -134,8 +140,8 @@ def _create(
         environment={"HOME": f"{_DIR}/home"},
     )
     door.connect(proxy, aliases=[ALIAS])
-    proxy.put_archive("/", _tar({"berth/addon.py": _ADDON.read_bytes(), "berth/log/": b"",
-                                 "berth/conf/": b"", "berth/home/": b""}))  # fmt: skip
+    proxy.put_archive("/", tar_files({"berth/addon.py": _ADDON.read_bytes(), "berth/log/": b"",
+                                      "berth/conf/": b"", "berth/home/": b""}))  # fmt: skip
     proxy.reload()
     return proxy
 
@@ -159,7 +165,27 @@ def _rejoin(client: docker.DockerClient, proxy: Container, door: Network, outsid
 def write_policy(proxy: Container, policy: NetworkPolicy) -> None:
     """Takes effect at the proxy's next request (it re-reads the file when it changes)."""
     body = json.dumps({"allow": policy.allow}).encode()
-    proxy.put_archive("/", _tar({"berth/policy.json": body}))
+    proxy.put_archive("/", tar_files({"berth/policy.json": body}))
+
+
+def write_secrets(proxy: Container, payload: bytes) -> None:
+    """The secrets' values, for the proxy alone: it reads the file at its next request and
+    deletes it, keeping them in memory only (never its environment or command line)."""
+    proxy.put_archive("/", tar_files({"berth/secrets.json": payload}, mode=0o600))
+
+
+def _configure(proxy: Container) -> None:
+    """What mitmproxy reads as it starts: this installation's CA (the certificates it shows
+    for a secret's host), and the extra CAs it trusts upstream ($BERTH_PROXY_UPSTREAM_CA)."""
+    both, _cert = proxy_ca.load_or_create()
+    extra, named = b"", os.environ.get(UPSTREAM_CA_ENV)
+    if named:
+        try:
+            extra = Path(named).read_bytes()
+        except OSError as exc:
+            raise SandboxError(f"${UPSTREAM_CA_ENV} names {named!r}, unreadable: {exc}") from exc
+    files = {"berth/conf/mitmproxy-ca.pem": both, "berth/conf/upstream-extra.pem": extra}
+    proxy.put_archive("/", tar_files(files, mode=0o600))
 
 
 def read_log(proxy: Container) -> list[NetworkRequest]:
@@ -212,7 +238,7 @@ def _wait_listening(proxy: Container) -> None:
     raise SandboxError(f"The network proxy of this conversation did not start: {logs}")
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
+def tar_files(files: dict[str, bytes], mode: int = 0o644) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in files.items():
@@ -224,6 +250,6 @@ def _tar(files: dict[str, bytes]) -> bytes:
                 tar.addfile(info)
             else:
                 info.size = len(data)
-                info.mode = 0o644
+                info.mode = mode
                 tar.addfile(info, io.BytesIO(data))
     return out.getvalue()

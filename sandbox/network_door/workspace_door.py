@@ -2,11 +2,14 @@
 
 Open: the conversation's own bridge network, fenced from the host (sandbox/network.py).
 Allow-list: the agent's container on the internal door network alone, the proxy beside it
-(sandbox/network_door/proxy.py), the proxy settings in its environment.
+(sandbox/network_door/proxy.py), the proxy settings in its environment. Secrets
+(sandbox/network_door/secret.py): placeholders in that environment, the values handed to
+the proxy at each start, the installation's CA in the container's trust store.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import docker
@@ -14,8 +17,9 @@ from docker.models.containers import Container
 
 from sandbox import network as bridge
 from sandbox.errors import SandboxError
-from sandbox.network_door import proxy
+from sandbox.network_door import proxy, proxy_ca
 from sandbox.network_door.policy import Network, NetworkPolicy, NetworkRequest
+from sandbox.network_door.secret import Secret, SecretSet
 
 
 class NetworkDoor:
@@ -26,10 +30,20 @@ class NetworkDoor:
     environment: dict[str, str]
     on_progress: Callable[[str], None] | None
     _container: Container | None
+    _secrets: SecretSet
+    _exec_gate: threading.RLock
 
     @property
     def client(self) -> docker.DockerClient:
         raise NotImplementedError
+
+    @property
+    def frozen(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def secrets(self) -> list[Secret]:
+        return list(self._secrets.secrets)
 
     @property
     def policy(self) -> NetworkPolicy | None:
@@ -39,7 +53,10 @@ class NetworkDoor:
     def _container_environment(self) -> dict[str, str]:
         if self.policy is None:
             return dict(self.environment)
-        return {**proxy.environment(), **self.environment}
+        given = self._secrets
+        # The placeholders last: a secret's name never carries anything else.
+        trust = proxy_ca.environment() if given.secrets else {}
+        return {**proxy.environment(), **trust, **self.environment, **given.placeholders}
 
     def _network_name(self) -> str | None:
         """The network the agent's container is made on (made if missing), or None."""
@@ -60,8 +77,16 @@ class NetworkDoor:
     def _open_door(self) -> None:
         """The proxy runs whenever an allow-list conversation's container does."""
         policy = self.policy
-        if policy is not None and self.conversation_id is not None:
-            proxy.ensure_running(self.client, self.conversation_id, policy, self.on_progress)
+        if policy is None or self.conversation_id is None:
+            return
+        found = proxy.ensure_running(self.client, self.conversation_id, policy, self.on_progress)
+        container = self._container
+        if container is not None:  # reattached: the placeholders its environment has
+            self._secrets.adopt(container.attrs.get("Config", {}).get("Env") or [])
+        proxy.write_secrets(found, self._secrets.payload())  # none: the old ones forgotten
+        if self._secrets.secrets and container is not None and not self.frozen:
+            with self._exec_gate:
+                proxy_ca.trust_in(container, proxy_ca.load_or_create()[1])
 
     def _fence(self, container: Container) -> None:
         if self.network:

@@ -9,8 +9,6 @@ alone.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -21,87 +19,14 @@ from pydantic import ValidationError
 from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest, SandboxError
 from sandbox.network_door import proxy
 from tests.agent.helpers import wait_until
+from tests.support.internet import Internet, curl, fake_internet
 from tests.support.workspaces import workspace_factory
-
-NAMES = ["api.example.test", "www.example.test", "other.test"]
-_SERVER = f"""
-NAMES = {NAMES!r}
-import http.server, socket, socketserver, threading
-class Echo(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"hello from {{self.server.server_address[1]}} for {{self.headers['Host']}}".encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *args): pass
-for port in (8000, 8001):
-    server = socketserver.ThreadingTCPServer(("0.0.0.0", port), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-# HTTPS on 8443, with a certificate made here (the proxy's image has cryptography).
-import datetime, ssl
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-key = ec.generate_private_key(ec.SECP256R1())
-name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "api.example.test")])
-now = datetime.datetime.now(datetime.timezone.utc)
-cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in NAMES]), False)
-        .sign(key, hashes.SHA256()))
-open("/tmp/cert.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-open("/tmp/key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM,
-    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); tls.load_cert_chain("/tmp/cert.pem", "/tmp/key.pem")
-secure = socketserver.ThreadingTCPServer(("0.0.0.0", 8443), Echo)
-secure.socket = tls.wrap_socket(secure.socket, server_side=True)
-threading.Thread(target=secure.serve_forever, daemon=True).start()
-udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = udp.recvfrom(512); udp.sendto(b"echo:" + data, peer)
-"""
-
-
-class Internet:
-    def __init__(self, network: docker.models.networks.Network, address: str) -> None:
-        self.network = network
-        self.address = address  # the server's (private) address
-
-    def join(self, ws: DockerWorkspace) -> None:
-        """The conversation's proxy reaches this network as it would the world."""
-        assert ws.conversation_id is not None
-        found = proxy.find(ws.client, ws.conversation_id)
-        assert found is not None
-        self.network.connect(found)
 
 
 @pytest.fixture(scope="module")
 def internet(docker_client, curl_image) -> Iterator[Internet]:
-    tag = uuid.uuid4().hex[:8]
-    network = docker_client.networks.create(
-        f"berth-test-internet-{tag}", driver="bridge", labels={"berth.test": "netdoor"}
-    )
-    server = docker_client.containers.create(
-        os.environ["BERTH_PROXY_IMAGE"],  # python3 with cryptography, for the certificate
-        ["python3", "-c", _SERVER],
-        name=f"berth-test-server-{tag}",
-        labels={"berth.test": "netdoor"},
-        network=network.name,
-    )
-    try:
-        network.disconnect(server)
-        network.connect(server, aliases=NAMES)
-        server.start()
-        server.reload()
-        address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        yield Internet(network, address)
-    finally:
-        server.remove(force=True)
-        network.reload()
-        for container in network.containers:
-            with contextlib.suppress(Exception):
-                network.disconnect(container, force=True)
-        network.remove()
+    with fake_internet(docker_client) as made:
+        yield made
 
 
 @pytest.fixture
@@ -116,14 +41,6 @@ def door(curl_image, internet) -> Iterator[Callable[..., DockerWorkspace]]:
             return ws
 
         yield started
-
-
-def curl(ws: DockerWorkspace, *args: str) -> str:
-    """The body, then "code=<HTTP status> connect=<the CONNECT's status> rc=<exit code>"."""
-    line = " ".join(args)
-    out = "\\ncode=%{http_code} connect=%{http_connect}"
-    done = ws.execute(f"curl -s -m 10 -w '{out}' {line}; echo \" rc=$?\"", 60)
-    return done.output.strip()
 
 
 def test_allowed_host_by_name_and_denied_with_a_403_that_says_how(door, internet) -> None:
@@ -275,3 +192,16 @@ def test_a_bad_policy_is_refused_plainly(curl_image: str) -> None:
     with pytest.raises(SandboxError, match="takes a NetworkPolicy"):
         ws.set_network_policy(["pypi.org"])  # type: ignore[arg-type]
     assert ws.network_log() == []  # never started: nothing seen
+
+
+def test_a_body_to_a_denied_host_never_leaves_the_proxy(door, internet) -> None:
+    # A request with a body is streamed: its server connection is made on its headers,
+    # so the check must be made there too, not when the body has been read.
+    ws = door(["api.example.test:8000", f"{internet.address}:8000"])
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    denied = curl(ws, "-X", "POST", "--data-binary", marker, "http://other.test:8000/")
+    assert "code=403" in denied
+    sent = curl(ws, "-X", "POST", "--data-binary", f"{marker}-ok", "http://api.example.test:8000/")
+    assert "code=200" in sent
+    seen = curl(ws, "http://api.example.test:8000/seen").split("seen=")[1].splitlines()[0]
+    assert f"{marker}-ok" in seen.split(",") and marker not in seen.split(",")

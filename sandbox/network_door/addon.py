@@ -113,6 +113,10 @@ class Door:
         self.secrets: list[dict[str, Any]] = []
 
     def running(self) -> None:
+        self._load_secrets()  # written before the start: on disk no longer than this
+        self._trust_upstream()
+
+    def _trust_upstream(self) -> None:
         """Extra CAs to trust upstream, besides the public ones (tests' own servers)."""
         try:
             with open(UPSTREAM_EXTRA, "rb") as handle:

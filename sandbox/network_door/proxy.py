@@ -42,6 +42,7 @@ _LOG = "/berth/log/requests.jsonl"
 # A PEM file on this machine whose CAs the proxy trusts beside the public ones, when it
 # checks the certificate of a secret's host: a test's own servers, a company's TLS proxy.
 UPSTREAM_CA_ENV = "BERTH_PROXY_UPSTREAM_CA"
+NO_SECRETS = b'{"secrets": []}'
 # mitmdump through python3 -c: the wheels are installed without their console scripts' shebangs
 # pointing anywhere useful, and PYTHONPATH finds the package.
 _COMMAND = [
@@ -98,8 +99,11 @@ def ensure_running(
     conversation_id: str,
     policy: NetworkPolicy,
     progress: Progress | None = None,
+    secrets: bytes = NO_SECRETS,
 ) -> Container:
-    """The proxy, made or started if needed, on both its networks, with ``policy``."""
+    """The proxy, made or started if needed, on both its networks, with ``policy`` and
+    ``secrets`` (a started proxy reads them as it starts; a running one at its next request:
+    either way the file is deleted then)."""
     door = door_network(client, conversation_id)
     outside = network.ensure_network(client, conversation_id)
     proxy = find(client, conversation_id)
@@ -108,6 +112,7 @@ def ensure_running(
     elif proxy.status != "running":
         _rejoin(client, proxy, door, outside)
     write_policy(proxy, policy)
+    write_secrets(proxy, secrets)
     if proxy.status != "running":
         _configure(proxy)
         with contextlib.suppress(docker.errors.APIError):

@@ -34,6 +34,7 @@ BUNDLE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
 # Run as root in the agent's container: the system store where the image has one, and a
 # bundle that holds the CA either way (images without ca-certificates too).
 _INSTALL = f"""
+[ -f {AGENT_BUNDLE} ] && grep -qxF "$1" {AGENT_BUNDLE} && exit 0  # there since an earlier start
 command -v update-ca-certificates >/dev/null 2>&1 && update-ca-certificates >/dev/null 2>&1
 mkdir -p {os.path.dirname(AGENT_BUNDLE)}
 {{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; cat {AGENT_CERT}; }} > {AGENT_BUNDLE}.new
@@ -159,7 +160,8 @@ def trust_in(container: Container, cert: bytes) -> None:
 
     container.put_archive("/", tar_files({AGENT_CERT.lstrip("/"): cert}))
     try:
-        done = container.exec_run(["bash", "-c", _INSTALL], user="0:0")
+        line = cert.decode().splitlines()[-2]  # a line of the certificate's own
+        done = container.exec_run(["bash", "-c", _INSTALL, "berth-trust", line], user="0:0")
     except docker.errors.APIError as exc:
         raise SandboxError(f"Could not add Berth's proxy CA to the container: {exc}") from exc
     if done.exit_code != 0:

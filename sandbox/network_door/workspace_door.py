@@ -9,6 +9,7 @@ the proxy at each start, the installation's CA in the container's trust store.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -20,6 +21,8 @@ from sandbox.errors import SandboxError
 from sandbox.network_door import proxy, proxy_ca
 from sandbox.network_door.policy import Network, NetworkPolicy, NetworkRequest
 from sandbox.network_door.secret import Secret, SecretSet
+
+log = logging.getLogger(__name__)
 
 
 class NetworkDoor:
@@ -79,14 +82,20 @@ class NetworkDoor:
         policy = self.policy
         if policy is None or self.conversation_id is None:
             return
-        found = proxy.ensure_running(self.client, self.conversation_id, policy, self.on_progress)
         container = self._container
         if container is not None:  # reattached: the placeholders its environment has
             self._secrets.adopt(container.attrs.get("Config", {}).get("Env") or [])
-        proxy.write_secrets(found, self._secrets.payload())  # none: the old ones forgotten
+        # Always handed over: none makes a running proxy forget the values it had.
+        payload = self._secrets.payload()
+        proxy.ensure_running(self.client, self.conversation_id, policy, self.on_progress, payload)
         if self._secrets.secrets and container is not None and not self.frozen:
-            with self._exec_gate:
-                proxy_ca.trust_in(container, proxy_ca.load_or_create()[1])
+            try:
+                with self._exec_gate:
+                    proxy_ca.trust_in(container, proxy_ca.load_or_create()[1])
+            except SandboxError as exc:  # HTTPS to a secret's host then fails, plainly
+                log.warning("%s", exc)
+                if self.on_progress is not None:
+                    self.on_progress(str(exc))
 
     def _fence(self, container: Container) -> None:
         if self.network:

@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.berth-installed
 
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: run test lint bench package package-test screenshot screenshot-streaming clean
+.PHONY: run test lint bench package package-test screenshot screenshot-streaming \
+	screenshot-network clean
 
 TEST_STAMP := $(VENV)/.berth-test-installed
 
@@ -43,6 +44,10 @@ screenshot: $(TEST_STAMP)
 # The README's picture of a reply halfway through streaming, its Thinking card open.
 screenshot-streaming: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/streaming_screenshot.py docs/streaming.png
+
+# The README's picture of the Network tab: a denied request and its Allow this host button.
+screenshot-network: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/network_screenshot.py docs/network_tab.png
 
 # --- packaging (packaging/README.md) ------------------------------------------------------
 VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

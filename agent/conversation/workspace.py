@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.conversation.network import SecretLookup, fill_secrets
 from agent.conversation.state import SecretSpec, WorkspaceSpec
 
 if TYPE_CHECKING:
@@ -18,8 +19,10 @@ def make_workspace(
     workspace: DockerWorkspace | str | os.PathLike[str] | None,
     spec: WorkspaceSpec,
     conversation_id: str,
+    secret_value: SecretLookup | None = None,
 ) -> DockerWorkspace:
-    """The workspace to start (not started yet)."""
+    """The workspace to start (not started yet). Reopened, its saved secrets get their
+    values from ``secret_value`` by name."""
     if workspace is not None and not isinstance(workspace, (str, os.PathLike)):
         # A DockerWorkspace (or anything that behaves as one).
         if getattr(workspace, "conversation_id", None) is None:
@@ -29,6 +32,9 @@ def make_workspace(
 
     # A reopened conversation keeps its saved network, limits and pause mode.
     kwargs: dict[str, Any] = {"conversation_id": conversation_id, **spec.options()}
+    secrets = fill_secrets(spec, secret_value)
+    if secrets:
+        kwargs["secrets"] = secrets
     if workspace is not None:
         kwargs["host_dir"] = str(Path(workspace).expanduser().resolve())
     elif spec.host_dir:

@@ -166,6 +166,15 @@ class ChangesListed(_Notice):
     changes: list[Any]  # sandbox.checkpoints FileChange
 
 
+class NetworkChanged(_Notice):
+    """The conversation's network was changed and saved; ``now``: it holds already (False:
+    at the container's next start)."""
+
+    kind: Literal["network_changed"] = "network_changed"
+    setting: Any  # agent.conversation.network.NetworkSetting
+    now: bool
+
+
 class Closed(_Notice):
     kind: Literal["closed"] = "closed"
     conversation_id: str | None
@@ -198,6 +207,7 @@ Notice = (
     | CommandFailed
     | Forked
     | ChangesListed
+    | NetworkChanged
     | Closed
     | Deleted
 )

@@ -47,6 +47,7 @@ from agent.llm.stream import StreamDelta
 from agent.session import notices as n
 from agent.session.commands import STARTS_A_RUN, Command, Phase, allowed_commands
 from agent.session.output_buffer import OutputBuffer, StreamBuffer
+from agent.session.queries import SessionQueries, describe
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
@@ -75,8 +76,9 @@ class Hooks:
 ConversationFactory = Callable[[Hooks], "Conversation"]
 
 
-class Session:
-    """One conversation's life; see the module docstring."""
+class Session(SessionQueries):
+    """One conversation's life; see the module docstring (queries.py: what it answers
+    beside a run)."""
 
     def __init__(
         self,
@@ -196,34 +198,6 @@ class Session:
         """A new saved conversation from a checkpoint (a run is paused first); a
         ``Forked`` notice names it. This one is left as it was, paused if it ran."""
         return self._between_runs(Command.FORK, checkpoint_id)
-
-    def changes(self, since: str | None = None) -> bool:
-        """List what changed in /workspace since a checkpoint (None: the start), as a
-        ``ChangesListed`` notice. A query: it runs beside a run, not after it."""
-        conversation = self._conversation
-        if conversation is None:
-            return False
-
-        def work() -> None:
-            try:
-                listed = conversation.changes(since)
-            except Exception as exc:
-                log.warning("could not list the changes", exc_info=True)
-                self._notify(n.CommandFailed(command="changes", message=describe(exc)))
-                return
-            self._notify(n.ChangesListed(since=since, changes=list(listed)))
-
-        background.start("session-changes", work, daemon=True)
-        return True
-
-    def set_llm(self, llm: Any, condensation_llm: Any = None) -> bool:
-        """The model endpoint from the next request on (Settings changed the key, URL or
-        model); False when the conversation is not open yet (its start reads them then)."""
-        conversation = self._conversation
-        if conversation is None:
-            return False
-        conversation.set_llm(llm, condensation_llm)
-        return True
 
     def close(self, why: str | None = None) -> bool:
         """Pause any run, stop the container (everything stays on disk); ends ``serve()``.
@@ -593,8 +567,3 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
         )
 
     return make
-
-
-def describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent import background
 from agent.session import notices as n
+from agent.session.commands import Phase
 
 if TYPE_CHECKING:
     from agent.conversation.conversation import Conversation
@@ -27,6 +28,7 @@ class SessionQueries:
     """Needs ``_conversation`` and ``_notify`` (the Session has them)."""
 
     _conversation: Conversation | None
+    _phase: Phase
 
     def _notify(self, notice: n.Notice) -> None:
         raise NotImplementedError
@@ -64,7 +66,7 @@ class SessionQueries:
 
     def _beside_a_run(self, command: str, work: Callable[[Conversation], n.Notice]) -> bool:
         conversation = self._conversation
-        if conversation is None:
+        if conversation is None or self._phase is Phase.CLOSED:
             return False
 
         def run() -> None:

@@ -19,6 +19,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from agent.events import ObservationEvent
+from gui.network.policy_editor import PolicyEditor
 from gui.network.secret_store import read_secret
 from gui.network.view import ALLOW_TEXT
 from gui.settings.app_settings import AppSettings, config_dir
@@ -126,6 +127,19 @@ def test_a_denied_request_is_allowed_from_the_network_tab_and_kept_on_reopen(
     assert reopened.network.allow == [internet.address, HOST]
     assert reopened.workspace.network.allow == [internet.address, HOST]
     qtbot.waitUntil(lambda: "Allow-list: 2 hosts" in view.mode_label.text(), timeout=10_000)
+
+    # Edit… changes this conversation's mode: saved at once, in force at its next start.
+    view.edit_button.click()
+    dialog = window.network_controls.edit_dialog
+    assert dialog is not None and dialog.isVisible()
+    editor = dialog.findChild(PolicyEditor)
+    assert editor.entries() == [internet.address, HOST]
+    editor.mode_combo.setCurrentIndex(editor.mode_combo.findData("off"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: "Network off" in view.mode_label.text(), timeout=10_000)
+    assert "next starts" in view.notice.text()
+    state = window.conversations.persistence_dir / conversation_id / "state.json"
+    assert json.loads(state.read_text())["workspace"]["network"] is False
 
 
 # --- Settings: no Docker ----------------------------------------------------------------------

@@ -20,18 +20,21 @@ from PySide6.QtCore import Qt
 
 from agent.events import ObservationEvent
 from gui.network.policy_editor import PolicyEditor
-from gui.network.secret_store import read_secret
+from gui.network.secret_entry import SecretEntry
+from gui.network.secret_store import read_secret, store_secret
 from gui.network.view import ALLOW_TEXT
 from gui.settings.app_settings import AppSettings, config_dir
 from gui.settings.dialog import SettingsDialog
 from tests.gui.window_helpers import open_settings_dialog, status_text
-from tests.support.internet import Internet, fake_internet
+from tests.support.internet import Internet, auth_hash, curl, fake_internet
 from tests.support.keyrings import MemoryKeyring, using_keyring
 from tests.support.llm_server import RecordedRequest, Reply
 
 STARTUP_MS = 120_000
 HOST = "api.example.test"
-CURL = f"curl -s -m 10 -w ' code=%{{http_code}}' http://{HOST}:8000/"
+VALUE = "tok-2f9c41"  # the secret's value: in the keyring, never in the container
+# The agent's env has a placeholder; the proxy swaps it for the value on HOST only.
+CURL = f"curl -s -m 10 -H \"Authorization: Bearer $API_TOKEN\" -w ' code=%{{http_code}}' http://{HOST}:8000/"
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +65,15 @@ def shoot(window, name: str) -> None:
         window.grab().save(os.path.join(folder, name))
 
 
+@pytest.fixture
+def keyring_with_secret() -> Iterator[MemoryKeyring]:
+    with using_keyring(MemoryKeyring(), trusted=True) as backend:
+        store_secret("API_TOKEN", VALUE)
+        yield backend
+
+
 def test_a_denied_request_is_allowed_from_the_network_tab_and_kept_on_reopen(
-    qtbot, make_window, llm_server, curl_image, internet
+    qtbot, make_window, llm_server, curl_image, internet, keyring_with_secret
 ) -> None:
     llm_server.script = script
     window = make_window(curl_image)
@@ -71,6 +81,7 @@ def test_a_denied_request_is_allowed_from_the_network_tab_and_kept_on_reopen(
     # The server's private address is on the list (a name never unlocks one), its name not.
     window.settings.network_mode = "allow-list"
     window.settings.network_allow = [internet.address]
+    window.settings.secrets = [SecretEntry(name="API_TOKEN", hosts=[HOST])]
     window.session.start()
     qtbot.waitUntil(lambda: window.session.conversation is not None, timeout=STARTUP_MS)
     conversation = window.session.conversation
@@ -105,7 +116,10 @@ def test_a_denied_request_is_allowed_from_the_network_tab_and_kept_on_reopen(
     window.composer_edit.setPlainText("Try again")
     window.action_send.trigger()
     qtbot.waitUntil(lambda: len(observations(window)) == 2, timeout=60_000)
-    assert "hello from 8000" in observations(window)[1] and "code=200" in observations(window)[1]
+    retried = observations(window)[1]
+    assert "hello from 8000" in retried and "code=200" in retried
+    assert auth_hash(f"Bearer {VALUE}") in retried  # the value went out, on HOST only
+    assert VALUE not in retried
     qtbot.waitUntil(lambda: len(view.requests) == 2, timeout=30_000)
     assert [r.allowed for r in view.requests] == [False, True]
     assert view.result_at(0) == "Allowed"  # newest first
@@ -126,6 +140,18 @@ def test_a_denied_request_is_allowed_from_the_network_tab_and_kept_on_reopen(
     assert reopened.network.mode == "allow-list"
     assert reopened.network.allow == [internet.address, HOST]
     assert reopened.workspace.network.allow == [internet.address, HOST]
+    # The secret's value comes from the keyring again, by the name state.json keeps.
+    assert (
+        VALUE
+        not in (window.conversations.persistence_dir / conversation_id)
+        .joinpath("state.json")
+        .read_text()
+    )
+    internet.join(reopened.workspace)
+    again = curl(
+        reopened.workspace, "-H", '"Authorization: Bearer $API_TOKEN"', f"http://{HOST}:8000/"
+    )
+    assert "code=200" in again and auth_hash(f"Bearer {VALUE}") in again
     qtbot.waitUntil(lambda: "Allow-list: 2 hosts" in view.mode_label.text(), timeout=10_000)
 
     # Edit… changes this conversation's mode: saved at once, in force at its next start.

@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.berth-installed
 
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: run test lint bench package package-test screenshot screenshot-streaming screenshot-hand-back clean
+.PHONY: run test lint bench package package-test screenshot screenshot-streaming \
+	screenshot-hand-back screenshot-network clean
 
 TEST_STAMP := $(VENV)/.berth-test-installed
 
@@ -47,6 +48,10 @@ screenshot-streaming: $(TEST_STAMP)
 # The README's picture of the Changes tab after Hand back as branch (needs git in an image).
 screenshot-hand-back: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/hand_back_screenshot.py docs/hand_back.png
+
+# The README's picture of the Network tab: a denied request and its Allow this host button.
+screenshot-network: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/network_screenshot.py docs/network_tab.png
 
 # --- packaging (packaging/README.md) ------------------------------------------------------
 VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

@@ -4,7 +4,6 @@ the picture is taken halfway through the answer with the Thinking card opened.""
 
 # ruff: noqa: E402
 import os
-import sys
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -13,6 +12,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 from pydantic import SecretStr
 from PySide6.QtTest import QTest
 
+from tests.support import screenshots as shots
 from tests.support.llm_server import Reply, ScriptedLLMServer
 
 REASONING = (
@@ -67,8 +67,7 @@ QTest.qWaitForWindowExposed(w)
 
 
 def wait(pred, ms=90000):
-    if not QTest.qWaitFor(pred, ms):
-        raise SystemExit(f"timed out; status={w.status_label.text()}")
+    shots.wait(w, pred, ms)
 
 
 QTest.keyClicks(w.composer_edit, "Why does GET /api/items return 404 in my Flask app?")
@@ -81,12 +80,4 @@ model.add_stream([])
 index = model.index(live.position)
 model.dataChanged.emit(index, index)
 QTest.qWait(300)
-out = sys.argv[1] if len(sys.argv) > 1 else "docs/streaming.png"
-w.grab().save(out)
-print("saved", out)
-conversation = w.session.conversation
-w.shutdown()
-w.close()
-if conversation is not None:
-    conversation.delete(remove_container=True)
-server.stop()
+shots.save_and_close(w, "docs/streaming.png", server)

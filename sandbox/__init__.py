@@ -23,6 +23,7 @@ from sandbox.errors import (
 )
 from sandbox.git_workspace import GitWorkspace
 from sandbox.models import CommandResult, FileEntry
+from sandbox.network_door import NetworkPolicy, NetworkRequest, Secret
 from sandbox.orphans import reap_orphans
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.workspace import DockerWorkspace
@@ -43,12 +44,15 @@ __all__ = [
     "Hold",
     "ImageBuildError",
     "ImageMissingError",
+    "NetworkPolicy",
+    "NetworkRequest",
     "NoSuchPathError",
     "NotAGitRepositoryError",
     "PathOutsideError",
     "PauseMode",
     "PauseOutcome",
     "SandboxError",
+    "Secret",
     "ShellBusyError",
     "ShellDiedError",
     "reap_orphans",

@@ -8,6 +8,8 @@ WORKDIR = "/workspace"
 # On a conversation's checkpoint helper (sandbox.checkpoints), which mounts its /workspace.
 # Not CONVERSATION: the agent's container is found by that label and must be the only one.
 CHECKPOINTS_OF = "berth.checkpoints.of"
+# On a conversation's network proxy (sandbox/network_door), for the same reason.
+PROXY_OF = "berth.proxy.of"
 
 
 # This installation's id (sandbox.installation) on every container, volume and network

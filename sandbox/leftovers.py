@@ -30,7 +30,12 @@ class Leftover(BaseModel):
 
 
 def _conversation_of(tags: dict[str, str]) -> str:
-    return tags.get(labels.CONVERSATION) or tags.get(labels.CHECKPOINTS_OF) or ""
+    return (
+        tags.get(labels.CONVERSATION)
+        or tags.get(labels.CHECKPOINTS_OF)
+        or tags.get(labels.PROXY_OF)
+        or ""
+    )
 
 
 def find_leftovers(

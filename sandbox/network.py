@@ -49,9 +49,14 @@ def network_name(conversation_id: str) -> str:
     return f"berth-net-{conversation_id}"
 
 
-def ensure_network(client: docker.DockerClient, conversation_id: str) -> Network:
-    """The conversation's network, made if missing."""
-    name = network_name(conversation_id)
+def ensure_network(
+    client: docker.DockerClient, conversation_id: str, name: str | None = None
+) -> Network:
+    """The conversation's network, made if missing. With ``name``: its internal network
+    of that name (the proxy's door, sandbox/network_door): no route out, and traffic
+    between its two containers (the agent and its proxy) allowed."""
+    internal = name is not None
+    name = name or network_name(conversation_id)
     for network in client.networks.list(names=[name]):
         if network.name == name:
             return network
@@ -62,7 +67,8 @@ def ensure_network(client: docker.DockerClient, conversation_id: str) -> Network
                 name,
                 driver="bridge",
                 labels=tags,
-                options=_NO_ICC,
+                options={} if internal else _NO_ICC,
+                internal=internal,
                 check_duplicate=True,
                 ipam=_small_subnet(client),
             )
@@ -102,13 +108,18 @@ def _small_subnet(client: docker.DockerClient) -> IPAMConfig:
     return IPAMConfig(pool_configs=[pool])
 
 
-def attach(client: docker.DockerClient, container: Container, conversation_id: str) -> None:
+def attach(
+    client: docker.DockerClient,
+    container: Container,
+    conversation_id: str,
+    network: Network | None = None,
+) -> None:
     """Before a stopped container starts again: it is on its own network alone (a reaped
     network comes back under the same name but a new id; a container made before networks
-    of their own leaves the shared bridge)."""
-    network = ensure_network(client, conversation_id)
+    of their own leaves the shared bridge). ``network``: that one instead of its own."""
+    network = network or ensure_network(client, conversation_id)
     joined = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
-    name = network_name(conversation_id)
+    name = str(network.name)
     entry = joined.get(name)
     current = entry is not None and entry.get("NetworkID") in (network.id, "", None)
     if current and len(joined) == 1:
@@ -190,9 +201,11 @@ def fence_or_cut(
     return note
 
 
-def remove_network(client: docker.DockerClient, conversation_id: str) -> None:
+def remove_network(
+    client: docker.DockerClient, conversation_id: str, name: str | None = None
+) -> None:
     with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-        client.networks.get(network_name(conversation_id)).remove()
+        client.networks.get(name or network_name(conversation_id)).remove()
 
 
 def reap_networks(client: docker.DockerClient) -> int:

@@ -123,6 +123,11 @@ def signal_all(api: docker.APIClient, container_id: str, shell_pid: int | None, 
     return int(last) if last.isdigit() else -1
 
 
+def is_paused_error(exc: docker.errors.APIError) -> bool:
+    """The engine refused an exec because the container is frozen."""
+    return exc.status_code == 409 and "paused" in str(exc)
+
+
 def _short(exc: docker.errors.APIError) -> str:
     explanation = getattr(exc, "explanation", None) or str(exc)
     return str(explanation).strip().splitlines()[0][:200]

@@ -8,14 +8,14 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sandbox import container_spec, labels, liveness, network, oom, pause_modes, removal
+from sandbox import container_spec, labels, liveness, oom, pause_modes, removal
 from sandbox.brief_freeze import BriefFreeze
 from sandbox.clock import ActiveClock
 from sandbox.disk_limit import DEFAULT_LIMIT, DiskGuard, layer_size, parse_size, workspace_size
@@ -29,6 +29,9 @@ from sandbox.errors import (
 from sandbox.files import ContainerFiles
 from sandbox.images.berth_image import ensure_image, offline_hint, resolve_image
 from sandbox.models import CommandResult
+from sandbox.network_door.policy import Network
+from sandbox.network_door.secret import Secret, SecretSet
+from sandbox.network_door.workspace_door import NetworkDoor
 from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.shell import OutputCallback, PersistentShell
 from sandbox.warden import Warden
@@ -45,7 +48,7 @@ _NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
 STOP_FALLBACK_S = 3.0
 
 
-class DockerWorkspace(WorkspaceFiles):
+class DockerWorkspace(WorkspaceFiles, NetworkDoor):
     """A container for one conversation: created or found again by label on ``start()``."""
 
     def __init__(
@@ -55,7 +58,8 @@ class DockerWorkspace(WorkspaceFiles):
         host_dir: str | os.PathLike[str] | None = None,
         volume: str | None = None,
         conversation_id: str | None = None,
-        network: bool = True,
+        network: Network = True,
+        secrets: Sequence[Secret] = (),
         memory: str = "2g",
         cpus: float = 2.0,
         pids_limit: int = 512,
@@ -70,6 +74,7 @@ class DockerWorkspace(WorkspaceFiles):
         self._volume = volume
         self.conversation_id = conversation_id
         self.network = network
+        self._secrets = SecretSet(secrets, network)  # values for the proxy alone
         self.memory = memory
         self.cpus = cpus
         self.pids_limit = pids_limit
@@ -180,6 +185,7 @@ class DockerWorkspace(WorkspaceFiles):
                 elif container.status != "running":
                     self._start_container(container)
             self._container = container
+            self._open_door()
             self._files = ContainerFiles(
                 client.api,
                 str(container.id),
@@ -234,7 +240,7 @@ class DockerWorkspace(WorkspaceFiles):
         options = container_spec.create_options(
             conversation_id=self.conversation_id,
             volumes=volumes,
-            environment=self.environment,
+            environment=self._container_environment(),
             memory=self.memory,
             cpus=self.cpus,
             pids_limit=self.pids_limit,
@@ -252,24 +258,12 @@ class DockerWorkspace(WorkspaceFiles):
         self._fence(container)
         return container
 
-    def _network_name(self) -> str | None:
-        """The conversation's own network (made if missing), or None with no network."""
-        if not self.network:
-            return None
-        assert self.conversation_id is not None
-        return network.ensure_network(self.client, self.conversation_id).name
-
     def _start_container(self, container: Container) -> None:
         """Start it on its own network, then fence the host off (each start: a new netns)."""
-        if self.network and self.conversation_id is not None:
-            network.attach(self.client, container, self.conversation_id)
+        self._attach_network(container)
         container.start()
         container.reload()
         self._fence(container)
-
-    def _fence(self, container: Container) -> None:
-        if self.network:
-            network.fence_or_cut(self.client, container, self.on_progress)
 
     def close(self) -> None:
         """Stop the container; it and its volume stay, so start() can reattach later."""
@@ -281,6 +275,7 @@ class DockerWorkspace(WorkspaceFiles):
                 if self.frozen or self.brief_freeze.active:
                     self._container.unpause()
                 self._container.stop(timeout=3)
+                self._close_door()
             self._set_hold(Hold.NONE)
 
     def remove(self, volume: bool = True) -> None:
@@ -293,8 +288,7 @@ class DockerWorkspace(WorkspaceFiles):
                 if container is not None:
                     with contextlib.suppress(docker.errors.NotFound):
                         container.remove(force=True)
-                if self.conversation_id is not None:
-                    network.remove_network(client, self.conversation_id)
+                self._remove_networks()
                 name = self.volume
                 if volume and name is not None:
                     removal.remove_volume(client, name)
@@ -404,7 +398,7 @@ class DockerWorkspace(WorkspaceFiles):
                 str(container.id),
                 clock=self._clock,
                 workdir=labels.WORKDIR,
-                environment=self.environment,
+                environment=self._container_environment(),
                 exec_gate=self._exec_gate,
             )
             try:
@@ -413,7 +407,7 @@ class DockerWorkspace(WorkspaceFiles):
                 self._open_warden(shell)
                 return shell
             except docker.errors.APIError as exc:
-                if not _is_paused_error(exc):
+                if not pause_modes.is_paused_error(exc):
                     error = ShellDiedError(f"The shell could not start: {exc}")
                     raise self._gone_or(error) from exc
             # Frozen while the shell was being opened (a pause raced the first command):
@@ -589,7 +583,3 @@ class DockerWorkspace(WorkspaceFiles):
         # Only the very command that was stopped: never one the user started since.
         if self._shell is shell and shell.busy and shell.command_number == command:
             self._ask_warden("end-new")
-
-
-def _is_paused_error(exc: docker.errors.APIError) -> bool:
-    return exc.status_code == 409 and "paused" in str(exc)

@@ -79,15 +79,8 @@ def sandbox_image(docker_client) -> Iterator[str]:
     previous = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)
     yield session_image
-    for name, value in previous.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    for image in (session_image, helper_image):
-        _remove_test_containers(docker_client, image)
-        with contextlib.suppress(Exception):  # the tag only; the cached image stays
-            docker_client.images.remove(image, noprune=True)
+    _restore_environment(previous)
+    _remove_session_tags(docker_client, session_image, helper_image)
     with contextlib.suppress(Exception):
         docker_client.volumes.get(store_volume).remove(force=True)
     # Each conversation's own store, named from that prefix (sandbox.checkpoints).
@@ -112,6 +105,46 @@ def git_image(docker_client, sandbox_image) -> Iterator[str]:
     _remove_test_containers(docker_client, image)
     with contextlib.suppress(Exception):
         docker_client.images.remove(image, noprune=True)
+
+
+# The network door: the agent's image needs curl; the proxy's image is mitmproxy's wheels on
+# the checkpoint image (sandbox/network_door/image.py). Both cached by tag.
+CURL_IMAGE = os.environ.get("BERTH_TEST_CURL_IMAGE", "berth-test-curl:bookworm-curl")
+PROXY_IMAGE = os.environ.get("BERTH_TEST_PROXY_IMAGE", "berth-test-proxy:mitmproxy-11.0.2")
+
+
+@pytest.fixture(scope="session")
+def curl_image(docker_client, sandbox_image) -> Iterator[str]:
+    """The test image plus curl, and $BERTH_PROXY_IMAGE set to the proxy's test image,
+    each under this session's own tag (its clean-up removes only its own proxies)."""
+    from sandbox.images.offline import build_offline_image
+    from sandbox.network_door.image import IMAGE_ENV, ensure_proxy_image
+
+    build_offline_image(CURL_IMAGE, client=docker_client, include=["curl", "ca-certificates"])
+    ensure_proxy_image(docker_client, PROXY_IMAGE, CHECKPOINT_IMAGE)
+    session_tag = f"session-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    image = _tag_for_session(docker_client, CURL_IMAGE, session_tag)
+    proxy = _tag_for_session(docker_client, PROXY_IMAGE, session_tag)
+    previous = {IMAGE_ENV: os.environ.get(IMAGE_ENV)}
+    os.environ[IMAGE_ENV] = proxy
+    yield image
+    _restore_environment(previous)
+    _remove_session_tags(docker_client, image, proxy)
+
+
+def _restore_environment(previous: dict[str, str | None]) -> None:
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _remove_session_tags(client, *tags: str) -> None:
+    for tag in tags:
+        _remove_test_containers(client, tag)
+        with contextlib.suppress(Exception):  # the tag only; the cached image stays
+            client.images.remove(tag, noprune=True)
 
 
 def _tag_for_session(client, image: str, session_tag: str) -> str:

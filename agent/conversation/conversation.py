@@ -46,6 +46,14 @@ from agent.conversation.engine import (
     StatusCallback,
 )
 from agent.conversation.loop import Loop, OutputCallback
+from agent.conversation.network import (
+    NetworkSetting,
+    SecretLookup,
+    apply_network,
+    keep_saved_secrets,
+    with_host,
+    with_network,
+)
 from agent.conversation.persistence import (
     ConversationStore,
     PersistenceError,
@@ -70,7 +78,7 @@ if TYPE_CHECKING:
     from agent.llm import LLM
     from agent.llm.stream import DeltaCallback
     from agent.tools import ToolDefinition
-    from sandbox import DockerWorkspace
+    from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest
     from sandbox.checkpoints import FileChange
 
 log = logging.getLogger(__name__)
@@ -107,6 +115,7 @@ class Conversation:
         confirmation_mode: bool = False,
         token_callbacks: Sequence[DeltaCallback] = (),
         on_request_sent: RequestCallback | None = None,
+        secret_value: SecretLookup | None = None,
     ) -> None:
         from agent.tools import resolve_tools
 
@@ -115,6 +124,7 @@ class Conversation:
         self._tools = tools
         # Held by whoever drives the engine: run(), or interrupt()/reject() when idle.
         self._engine_lock = threading.Lock()
+        self._network_lock = threading.RLock()  # two Allow clicks never lose a host
 
         self.id = conversation_id or uuid.uuid4().hex
         store = ConversationStore(resolve_persistence_dir(persistence_dir) / self.id)
@@ -143,12 +153,15 @@ class Conversation:
         window = ContextWindow(agent.llm, [tool.openai_schema() for tool in tools])
         self._context = ContextKeeper(self._e, window, agent)
 
-        made = make_workspace(workspace, saved.workspace if saved else WorkspaceSpec(), self.id)
-        self._e.spec = spec_of(made)
+        # Reopened (or forked): the saved secrets' values by name, e.g. from a keyring.
+        self._secret_value = secret_value
+        saved_spec = saved.workspace if saved else None
+        made = make_workspace(workspace, saved_spec or WorkspaceSpec(), self.id, secret_value)
+        self._e.spec = keep_saved_secrets(spec_of(made), saved_spec)
         self._e.workspace = made
         made.start()
         try:
-            self._e.spec = spec_of(made)
+            self._e.spec = keep_saved_secrets(spec_of(made), saved_spec)
             self._e.save_state()
             self._checkpoints = CheckpointKeeper(self._e)
             self._loop = Loop(
@@ -361,11 +374,45 @@ class Conversation:
         checkpoint and /workspace as it was there. This one is untouched."""
         fork_id = self._checkpoints.fork(checkpoint_id)
         root = self.persistence_path.parent
-        return Conversation(self.agent, conversation_id=fork_id, persistence_dir=root)
+        return Conversation(
+            self.agent,
+            conversation_id=fork_id,
+            persistence_dir=root,
+            secret_value=self._secret_value,
+        )
 
     def changes(self, since: str | None = None) -> list[FileChange]:
         """What changed in /workspace since the first checkpoint (or the one named)."""
         return self._checkpoints.changes(since)
+
+    # --- the network door (agent/conversation/network.py has the rules) --------------------
+
+    @property
+    def network(self) -> NetworkSetting:
+        """The network as state.json keeps it: mode and allow-list."""
+        return NetworkSetting.of_spec(self._e.spec)
+
+    def network_log(self) -> list[NetworkRequest]:
+        """Every request the conversation's proxy saw, oldest first (none without an
+        allow-list). Blocks on Docker: keep it off a GUI thread."""
+        return self.workspace.network_log()
+
+    def set_network(self, network: bool | NetworkPolicy) -> bool:
+        """A new network, saved in state.json at once (reopen and fork keep it). A new
+        allow-list holds at the proxy's next request; True when it took at once, False
+        when it waits for the container's next start (a change of mode)."""
+        with self._network_lock:
+            now = apply_network(self.workspace, network)
+            self._e.spec = with_network(self._e.spec, network)
+            self._e.save_state()
+        return now
+
+    def allow_host(self, host: str) -> bool:
+        """Add ``host`` to the allow-list (ValueError when there is none, or when the host
+        is not one a list can name): the next request to it passes."""
+        with self._network_lock:
+            policy = with_host(self.workspace.network, host)
+            return self.set_network(policy)
 
     # --- the repository door (a GitWorkspace) ---------------------------------------------
 

@@ -41,6 +41,14 @@ class ConversationStats(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+class SecretSpec(BaseModel):
+    """A secret as state.json keeps it: its name and hosts, never its value (on reopen
+    the caller passes the values again)."""
+
+    name: str
+    hosts: list[str] = Field(default_factory=list)
+
+
 class WorkspaceSpec(BaseModel):
     """How to get the conversation's container back: the DockerWorkspace arguments."""
 
@@ -48,6 +56,9 @@ class WorkspaceSpec(BaseModel):
     host_dir: str | None = None
     volume: str | None = None
     network: bool = True
+    # With network on: the allow-list its proxy lets through (None: open, no proxy).
+    allow: list[str] | None = None
+    secrets: list[SecretSpec] = Field(default_factory=list)
     memory: str | None = None
     cpus: float | None = None
     pids_limit: int | None = None
@@ -60,6 +71,10 @@ class WorkspaceSpec(BaseModel):
         """The DockerWorkspace keyword arguments that recreate this container as it was
         (network, limits, pause mode); unset ones keep DockerWorkspace's defaults."""
         options: dict[str, Any] = {"network": self.network}
+        if self.network and self.allow is not None:
+            from sandbox import NetworkPolicy  # only here: state.json loads without docker
+
+            options["network"] = NetworkPolicy(allow=self.allow)
         for name in ("memory", "cpus", "pids_limit", "pause_mode"):
             value = getattr(self, name)
             if value is not None:

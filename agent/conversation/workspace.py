@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.conversation.state import WorkspaceSpec
+from agent.conversation.network import SecretLookup, fill_secrets
+from agent.conversation.state import SecretSpec, WorkspaceSpec
 
 if TYPE_CHECKING:
     from sandbox import DockerWorkspace
@@ -18,8 +19,10 @@ def make_workspace(
     workspace: DockerWorkspace | str | os.PathLike[str] | None,
     spec: WorkspaceSpec,
     conversation_id: str,
+    secret_value: SecretLookup | None = None,
 ) -> DockerWorkspace:
-    """The workspace to start (not started yet)."""
+    """The workspace to start (not started yet). Reopened, its saved secrets get their
+    values from ``secret_value`` by name."""
     if workspace is not None and not isinstance(workspace, (str, os.PathLike)):
         # A DockerWorkspace (or anything that behaves as one).
         if getattr(workspace, "conversation_id", None) is None:
@@ -29,6 +32,9 @@ def make_workspace(
 
     # A reopened conversation keeps its saved network, limits and pause mode.
     kwargs: dict[str, Any] = {"conversation_id": conversation_id, **spec.options()}
+    secrets = fill_secrets(spec, secret_value)
+    if secrets:
+        kwargs["secrets"] = secrets
     if workspace is not None:
         kwargs["host_dir"] = str(Path(workspace).expanduser().resolve())
     elif spec.host_dir:
@@ -50,11 +56,15 @@ def spec_of(workspace: DockerWorkspace) -> WorkspaceSpec:
             return None
 
     host_dir = attr("host_dir")
+    network = attr("network")
+    allow = getattr(network, "allow", None)  # a NetworkPolicy's list
     return WorkspaceSpec(
         image=attr("image"),
         host_dir=str(host_dir) if host_dir is not None else None,
         volume=attr("volume") if not host_dir else None,
-        network=bool(attr("network")) if attr("network") is not None else True,
+        network=bool(network) if network is not None else True,
+        allow=list(allow) if allow is not None else None,
+        secrets=[SecretSpec(name=s.name, hosts=list(s.hosts)) for s in attr("secrets") or []],
         memory=attr("memory"),
         cpus=attr("cpus"),
         pids_limit=attr("pids_limit"),

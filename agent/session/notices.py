@@ -168,6 +168,15 @@ class ChangesListed(_Notice):
     ignored: list[str] = []
 
 
+class NetworkChanged(_Notice):
+    """The conversation's network was changed and saved; ``now``: it holds already (False:
+    at the container's next start)."""
+
+    kind: Literal["network_changed"] = "network_changed"
+    setting: Any  # agent.conversation.network.NetworkSetting
+    now: bool
+
+
 class Closed(_Notice):
     kind: Literal["closed"] = "closed"
     conversation_id: str | None
@@ -200,6 +209,7 @@ Notice = (
     | CommandFailed
     | Forked
     | ChangesListed
+    | NetworkChanged
     | Closed
     | Deleted
 )

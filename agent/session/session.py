@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent import background
-from agent.conversation.ignored import ignored_changes
 from agent.events import ActionEvent, Event, MessageEvent
 from agent.llm.stream import StreamDelta
 from agent.session import notices as n
 from agent.session.commands import STARTS_A_RUN, Command, Phase, allowed_commands
 from agent.session.output_buffer import OutputBuffer, StreamBuffer
+from agent.session.queries import SessionQueries, describe
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
@@ -74,8 +74,9 @@ class Hooks:
 ConversationFactory = Callable[[Hooks], "Conversation"]
 
 
-class Session:
-    """One conversation's life; see the module docstring."""
+class Session(SessionQueries):
+    """One conversation's life; see the module docstring (queries.py: what it answers
+    beside a run)."""
 
     def __init__(
         self,
@@ -195,35 +196,6 @@ class Session:
         """A new saved conversation from a checkpoint (a run is paused first); a
         ``Forked`` notice names it. This one is left as it was, paused if it ran."""
         return self._between_runs(Command.FORK, checkpoint_id)
-
-    def changes(self, since: str | None = None) -> bool:
-        """List what changed in /workspace since a checkpoint (None: the start), as a
-        ``ChangesListed`` notice. A query: it runs beside a run, not after it."""
-        conversation = self._conversation
-        if conversation is None:
-            return False
-
-        def work() -> None:
-            try:
-                listed = list(conversation.changes(since))
-            except Exception as exc:
-                log.warning("could not list the changes", exc_info=True)
-                self._notify(n.CommandFailed(command="changes", message=describe(exc)))
-                return
-            hidden = ignored_changes(conversation.workspace, [c.path for c in listed])
-            self._notify(n.ChangesListed(since=since, changes=listed, ignored=hidden))
-
-        background.start("session-changes", work, daemon=True)
-        return True
-
-    def set_llm(self, llm: Any, condensation_llm: Any = None) -> bool:
-        """The model endpoint from the next request on (Settings changed the key, URL or
-        model); False when the conversation is not open yet (its start reads them then)."""
-        conversation = self._conversation
-        if conversation is None:
-            return False
-        conversation.set_llm(llm, condensation_llm)
-        return True
 
     def close(self, why: str | None = None) -> bool:
         """Pause any run, stop the container (everything stays on disk); ends ``serve()``.
@@ -593,8 +565,3 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
         )
 
     return make
-
-
-def describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

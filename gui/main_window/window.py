@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedLayout,
-    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -29,20 +28,20 @@ from PySide6.QtWidgets import (
 from agent.events import AgentErrorEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 from agent.status import AgentStatus
 from gui.background import Background
-from gui.checkpoints.changes_view import ChangesView
 from gui.checkpoints.controls import CheckpointControls
 from gui.event_view import EventView
 from gui.event_view.assembler import RowAssembler
-from gui.file_browser import FileBrowser
 from gui.history.panel import HistoryPanel, LastOpenWriter, load_last_open, load_open_ids
 from gui.main_window.actions import MainActions, load_icon
 from gui.main_window.composer import Composer
 from gui.main_window.confirmation_bar import ConfirmationBar
 from gui.main_window.dialogs import engine_unreachable_dialog, quit_dialog
 from gui.main_window.failures import FailureHandling
+from gui.main_window.side_tabs import SidePanel
 from gui.main_window.status_bar import StatusBar
 from gui.main_window.streaming import StreamingControls
 from gui.main_window.welcome import WelcomePage
+from gui.network.controls import NetworkControls
 from gui.preload import (
     after_first_paint,
     preload_heavy_modules,
@@ -186,19 +185,9 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(1, 0)
         left.setSizes([640, 130])
 
-        self.file_browser = FileBrowser(self)
-        self.changes_view = ChangesView(self)
-        files = QFrame(self)
-        files.setObjectName("panel")
-        files_layout = QVBoxLayout(files)
-        files_layout.setContentsMargins(6, 4, 6, 6)
-        # The Changes view beside the file tree: what the agent changed, as diffs.
-        self.side_tabs = QTabWidget(files)
-        self.side_tabs.setObjectName("side_tabs")
-        self.side_tabs.setDocumentMode(True)
-        self.side_tabs.addTab(self.file_browser, "Files")
-        self.side_tabs.addTab(self.changes_view, "Changes")
-        files_layout.addWidget(self.side_tabs)
+        files = SidePanel(self)  # Files, Changes, Network
+        self.file_browser, self.changes_view = files.file_browser, files.changes_view
+        self.network_view, self.side_tabs = files.network_view, files.tabs
         self.file_tree = self.file_browser.file_tree
         self.file_viewer = self.file_browser.file_viewer
 
@@ -281,6 +270,7 @@ class MainWindow(QMainWindow):
         self.streaming = StreamingControls(s, self.event_view)
         self.hand_back = HandBackControls(self, s, self.checkpoint_controls, self.side_tabs)
         self.repository = RepositoryChoice(self, s, self.toolbar, a.action_new, self.welcome)
+        self.network_controls = NetworkControls(self, s, self.network_view, self.side_tabs)
 
     # --- user actions -----------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ _RELAYED = (
     "run_ended",
     "command_failed",
     "changes_listed",
+    "network_changed",
 )
 
 
@@ -67,6 +68,7 @@ class OpenConversations(QObject):
     run_ended = Signal(object)
     command_failed = Signal(str, str)
     changes_listed = Signal(object, list, list)
+    network_changed = Signal(object, bool)
 
     current_changed = Signal(object)  # the SessionBridge now shown
     fresh_changed = Signal(object)  # New made this bridge the fresh one (its repo may differ)

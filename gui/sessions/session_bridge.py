@@ -40,6 +40,8 @@ from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
     from agent import Conversation, ConversationStats
+    from agent.conversation.network import NetworkSetting
+    from sandbox import Secret
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class SessionBridge(QObject):
     - ``forked(str)``: a fork was saved under this id
     - ``changes_listed(object, list, list)``: since (checkpoint id or None), [FileChange],
       the paths of those git would not show (.git/, .gitignore'd)
+    - ``network_changed(object, bool)``: NetworkSetting saved; True when it holds already
     - ``closed()``: the session is over (closed or deleted); its thread has ended
     - ``deleted(str, bool)``: id, True when the container's removal waits for the engine
     """
@@ -103,6 +106,7 @@ class SessionBridge(QObject):
     command_failed = Signal(str, str)
     forked = Signal(str)
     changes_listed = Signal(object, list, list)
+    network_changed = Signal(object, bool)
     closed = Signal()
     deleted = Signal(str, bool)
 
@@ -240,6 +244,14 @@ class SessionBridge(QObject):
     def changes(self, since: str | None = None) -> bool:
         return self._session.changes(since)
 
+    def set_network(self, setting: NetworkSetting) -> bool:
+        """This conversation's network mode and allow-list, saved and applied."""
+        return self._session.set_network(setting.as_workspace_network())
+
+    def allow_host(self, host: str) -> bool:
+        """Add ``host`` to this conversation's allow-list: its next request passes."""
+        return self._session.allow_host(host)
+
     def use_settings(self) -> bool:
         """Settings changed: the model, its base URL and its key apply from this open
         conversation's next request on (one not open yet reads them when it starts)."""
@@ -351,6 +363,8 @@ class SessionBridge(QObject):
             self.forked.emit(notice.conversation_id)
         elif isinstance(notice, n.ChangesListed):
             self.changes_listed.emit(notice.since, notice.changes, notice.ignored)
+        elif isinstance(notice, n.NetworkChanged):
+            self.network_changed.emit(notice.setting, notice.now)
         elif isinstance(notice, n.Deleted):
             self.deleted.emit(notice.conversation_id, notice.removal_pending)
 
@@ -375,6 +389,7 @@ class SessionBridge(QObject):
 
     def _make_conversation(self, hooks: Hooks) -> Conversation:
         from agent import Agent, Conversation, Tool
+        from gui.network.secret_store import read_secret
         from sandbox import DockerWorkspace
 
         settings = self.settings
@@ -387,7 +402,11 @@ class SessionBridge(QObject):
         if hooks.conversation_id is None:
             # The settings' limits apply to each new conversation (image None: the
             # default); a reopened one finds its own container again (its saved spec).
-            options = {"on_progress": hooks.on_progress, **settings.workspace_options()}
+            options = {
+                "on_progress": hooks.on_progress,
+                "secrets": settings_secrets(settings),
+                **settings.workspace_options(),
+            }
             if self.repo is not None:
                 from sandbox import GitWorkspace
 
@@ -406,4 +425,21 @@ class SessionBridge(QObject):
             on_request_sent=hooks.on_request_sent,
             max_iterations=settings.max_iterations,
             confirmation_mode=settings.confirmation_mode,
+            secret_value=read_secret,  # a reopened one's saved secrets, by name
         )
+
+
+def settings_secrets(settings: AppSettings) -> list[Secret]:
+    """The secrets Settings lists, with their values from the keyring (read here, on the
+    session's thread), for a new allow-list conversation; ones without a value are left out."""
+    if settings.network_mode != "allow-list":
+        return []
+    from agent.conversation.network import fill_secrets
+    from agent.conversation.state import SecretSpec, WorkspaceSpec
+    from gui.network.secret_store import read_secret
+
+    spec = WorkspaceSpec(
+        allow=settings.network_allow,
+        secrets=[SecretSpec(name=e.name, hosts=e.hosts) for e in settings.secrets],
+    )
+    return fill_secrets(spec, read_secret)

@@ -30,11 +30,15 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gui.network.secret_entry import SecretEntry
+
 if TYPE_CHECKING:
     from agent import LLM
+    from agent.conversation.network import NetworkSetting
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +163,13 @@ class AppSettings(BaseSettings):
     thinking_budget: int | None = Field(default=None, ge=1024, le=1_000_000)
 
     # Sandbox limits, applied to the containers of conversations started afterwards.
-    network_enabled: bool = True
+    # The network: off, open, or only the allow-list's hosts through a proxy of the
+    # conversation's own (agent/conversation/network.py).
+    network_mode: Literal["off", "allow-list", "open"] = "open"
+    network_allow: list[str] = Field(default_factory=list)
+    # Secrets for allow-list conversations: names and hosts here, values in the OS keyring
+    # (gui/network/secret_store.py).
+    secrets: list[SecretEntry] = Field(default_factory=list)
     memory_limit: str = "2g"
     # What a conversation may store (its container's writable layer plus /workspace).
     disk_limit: str = "10g"
@@ -167,6 +177,34 @@ class AppSettings(BaseSettings):
     # How Pause holds a running command still: the engine's freeze, SIGSTOP to the
     # container's processes, or auto (freeze, then SIGSTOP where the freeze fails).
     pause_mode: Literal["auto", "freeze", "signals"] = "auto"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_network_switch(cls, data: Any) -> Any:
+        # Files written before the modes had network_enabled: false for "off".
+        old_off = isinstance(data, dict) and data.get("network_enabled") is False
+        if old_off and "network_mode" not in data:
+            data = {**data, "network_mode": "off"}
+        return data
+
+    @field_validator("network_allow", mode="before")
+    @classmethod
+    def _check_allow(cls, value: object) -> object:
+        from sandbox import NetworkPolicy
+
+        if isinstance(value, str):
+            value = [line for line in value.replace(",", "\n").splitlines() if line.strip()]
+        return NetworkPolicy(allow=value).allow  # type: ignore[arg-type]  # says what is wrong
+
+    @property
+    def network_enabled(self) -> bool:
+        return self.network_mode != "off"
+
+    @property
+    def network(self) -> NetworkSetting:
+        from agent.conversation.network import NetworkSetting
+
+        return NetworkSetting(mode=self.network_mode, allow=self.network_allow)
 
     @field_validator("llm_model", "condensation_model")
     @classmethod
@@ -321,7 +359,7 @@ class AppSettings(BaseSettings):
     def workspace_options(self) -> dict[str, Any]:
         """Keyword arguments for ``sandbox.DockerWorkspace`` from the sandbox limits."""
         return {
-            "network": self.network_enabled,
+            "network": self.network.as_workspace_network(),
             "memory": self.memory_limit,
             "disk_limit": self.disk_limit,
             "cpus": self.cpu_limit,

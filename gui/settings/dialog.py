@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
 from agent.llm.model import is_anthropic
 from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
+from gui.network.policy_editor import PolicyEditor
+from gui.network.secrets_box import SecretsEditor
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
 from gui.settings.leftovers_box import LeftoversBox
@@ -189,9 +191,9 @@ class SettingsDialog(QDialog):
         self.disk_edit.setToolTip("What a conversation may store: /workspace and other files")
         self.cpus_edit = self._line("cpu_limit", f"{settings.cpu_limit:g}", "2")
         self.cpus_edit.setFixedWidth(self.SHORT_WIDTH)
-        self.network_check = QCheckBox("Allow the container to reach the network", self)
-        self.network_check.setObjectName("network_enabled")
-        self.network_check.setChecked(settings.network_enabled)
+        self.network_editor = PolicyEditor(settings.network, self)
+        self.network_editor.changed.connect(self.validate)
+        self.secrets_editor = SecretsEditor(settings.secrets, self)
         self.pause_combo = QComboBox(self)
         self.pause_combo.setObjectName("pause_mode")
         for mode, text in PAUSE_MODES.items():
@@ -221,7 +223,6 @@ class SettingsDialog(QDialog):
         sandbox_box = QGroupBox("Sandbox", self)
         sandbox_form = self._form(sandbox_box)
         sandbox_form.addRow(self._label("Image:"), self._field("sandbox_image", self.image_edit))
-        sandbox_form.addRow(self._label("Network:"), self.network_check)
         sandbox_form.addRow(
             self._label("Memory limit:"), self._field("memory_limit", self.memory_edit)
         )
@@ -231,7 +232,12 @@ class SettingsDialog(QDialog):
         sandbox_form.addRow(
             self._label("Confirmation:"), self._field("confirmation_mode", self.confirm_check)
         )
-        # One label column for both boxes, so their fields line up.
+        network_box = QGroupBox("Network of new conversations", self)
+        network_form = self._form(network_box)
+        network_form.addRow(self._label("Network:"), self.network_editor)
+        network_form.addRow(self._label("Secrets:"), self.secrets_editor)
+        self._errors["network_allow"] = self.network_editor.error_label
+        # One label column for all boxes, so their fields line up.
         width = max(label.sizeHint().width() for label in self._labels)
         for label in self._labels:
             label.setMinimumWidth(width)
@@ -273,6 +279,7 @@ class SettingsDialog(QDialog):
         boxes_layout.setSpacing(10)
         boxes_layout.addWidget(model_box)
         boxes_layout.addWidget(sandbox_box)
+        boxes_layout.addWidget(network_box)
         self.checkpoint_box = CheckpointSpaceBox(boxes)
         boxes_layout.addWidget(self.checkpoint_box)
         self.leftovers_box = LeftoversBox(boxes)
@@ -384,7 +391,9 @@ class SettingsDialog(QDialog):
             "memory_limit": self.memory_edit.text(),
             "disk_limit": self.disk_edit.text(),
             "cpu_limit": self.cpus_edit.text().strip(),
-            "network_enabled": self.network_check.isChecked(),
+            "network_mode": self.network_editor.mode_combo.currentData(),
+            "network_allow": self.network_editor.entries(),
+            "secrets": self.secrets_editor.entries(),
             "pause_mode": self.pause_combo.currentData(),
             "confirmation_mode": self.confirm_check.isChecked(),
             "max_iterations": self._settings.max_iterations,
@@ -456,6 +465,7 @@ class SettingsDialog(QDialog):
                 continue
             data[field] = saved.get(field, AppSettings.model_fields[field].default)
         AppSettings(**data).save(self._config_dir)
+        self.secrets_editor.save()
         # Without an OS keyring the key stays in the settings handed back (this session).
         if "llm_api_key" not in self._overrides and self._keyring is not None:
             key = candidate.llm_api_key.get_secret_value() if candidate.llm_api_key else None

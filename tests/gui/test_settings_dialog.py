@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from gui.settings.app_settings import KEYRING_SERVICE, KEYRING_USER, AppSettings, config_dir
 from gui.settings.dialog import SettingsDialog
-from tests.gui.window_helpers import view_has
+from tests.gui.window_helpers import open_settings_dialog, view_has
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.keyrings import FileKeyring, MemoryKeyring, using_keyring
 from tests.support.llm_server import Reply, ScriptedLLMServer
@@ -50,11 +50,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted_keyring: Memor
 
 
 def _dialog(qtbot, settings: AppSettings | None = None) -> SettingsDialog:
-    dialog = SettingsDialog(settings or AppSettings.load())
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    return dialog
+    return open_settings_dialog(qtbot, settings)
 
 
 def _fill(dialog: SettingsDialog, **texts: str) -> None:
@@ -103,6 +99,11 @@ def test_bad_values_are_refused_next_to_their_field(qtbot, home: Path) -> None:
     assert not dialog.ok_button.isEnabled()
 
 
+def _set_mode(dialog: SettingsDialog, mode: str) -> None:
+    combo = dialog.network_editor.mode_combo
+    combo.setCurrentIndex(combo.findData(mode))
+
+
 def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
     qtbot, home: Path, trusted_keyring: MemoryKeyring
 ) -> None:
@@ -116,7 +117,7 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
         memory="512m",
         cpus="0.5",
     )
-    dialog.network_check.setChecked(False)
+    _set_mode(dialog, "off")
     dialog.confirm_check.setChecked(True)
     with qtbot.waitSignal(dialog.saved) as saved:
         dialog.ok_button.click()
@@ -152,7 +153,8 @@ def test_saving_keeps_the_key_only_in_the_keyring_and_reloads(
     assert again.model_edit.text() == "openai/my-model"
     assert again.api_key_edit.text() == SECRET
     assert again.api_key_edit.echoMode() == again.api_key_edit.EchoMode.Password
-    assert not again.network_check.isChecked() and again.confirm_check.isChecked()
+    assert again.network_editor.mode_combo.currentData() == "off"
+    assert again.confirm_check.isChecked()
 
     _fill(again, key="")  # clearing the key removes it from the keyring
     again.ok_button.click()
@@ -285,7 +287,7 @@ def test_saved_settings_apply_to_the_next_conversation(
     assert dialog is not None
     qtbot.waitExposed(dialog)
     _fill(dialog, memory="256m", cpus="0.5")
-    dialog.network_check.setChecked(False)
+    _set_mode(dialog, "off")
     dialog.pause_combo.setCurrentIndex(dialog.pause_combo.findData("signals"))
     dialog.ok_button.click()
     assert window.settings.memory_limit == "256m" and not window.settings.network_enabled

@@ -34,3 +34,15 @@ def tree_index(window, path: str) -> QModelIndex:
 
 def status_text(window) -> str:
     return window.status_label.text()
+
+
+def open_settings_dialog(qtbot, settings=None):
+    """The Settings dialog on screen, for ``settings`` (else the saved ones)."""
+    from gui.settings.app_settings import AppSettings
+    from gui.settings.dialog import SettingsDialog
+
+    dialog = SettingsDialog(settings or AppSettings.load())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog

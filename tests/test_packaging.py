@@ -174,6 +174,8 @@ def test_the_bundle_ships_the_checkpoint_helpers_sources_as_files() -> None:
     spec = (ROOT / "packaging" / "berth.spec").read_text(encoding="utf-8")
     missing = [name for name in SERVER_FILES if f'"{name}"' not in spec]
     assert missing == []
+    # The network proxy's addon, too: mitmdump in the proxy container runs it as source.
+    assert '"network_door" / "addon.py"' in spec
 
 
 def test_self_test_says_how_to_build_a_missing_checkpoint_helper_image(

@@ -31,6 +31,7 @@ from sandbox.images.berth_image import Progress
 from sandbox.network_door import proxy_ca
 from sandbox.network_door.image import ensure_proxy_image, proxy_image
 from sandbox.network_door.policy import NetworkPolicy, NetworkRequest
+from sandbox.network_door.tar_files import tar_files
 
 PROXY_OF = labels.PROXY_OF
 ALIAS = "berth-proxy"
@@ -241,20 +242,3 @@ def _wait_listening(proxy: Container) -> None:
         time.sleep(0.2)
     logs = proxy.logs(tail=20).decode(errors="replace").strip()
     raise SandboxError(f"The network proxy of this conversation did not start: {logs}")
-
-
-def tar_files(files: dict[str, bytes], mode: int = 0o644) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name.rstrip("/"))
-            info.mtime = int(time.time())
-            if name.endswith("/"):
-                info.type = tarfile.DIRTYPE
-                info.mode = 0o755
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                info.mode = mode
-                tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()

@@ -156,7 +156,7 @@ def environment() -> dict[str, str]:
 
 def trust_in(container: Container, cert: bytes) -> None:
     """The certificate (never the key) into the agent's trust store, as root."""
-    from sandbox.network_door.proxy import tar_files
+    from sandbox.network_door.tar_files import tar_files
 
     container.put_archive("/", tar_files({AGENT_CERT.lstrip("/"): cert}))
     try:

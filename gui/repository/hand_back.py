@@ -131,6 +131,7 @@ class HandBackControls(QObject):
 
         corner = QWidget(tabs)
         corner.setObjectName("hand_back_buttons")
+        self.corner = corner
         self.hand_back_button = QPushButton("Hand back as branch", corner)
         self.hand_back_button.setObjectName("hand_back")
         self.hand_back_button.clicked.connect(self.hand_back)
@@ -163,6 +164,9 @@ class HandBackControls(QObject):
         repo = repository_of(conversation)
         busy = bridge.conversation_id in self._busy
         self._changes.set_git(repo is not None)
+        # Only for a copy of a repository (or one about to start): elsewhere they would
+        # only crowd the Files, Changes and Network tabs out of a narrow panel.
+        self.corner.setVisible(repo is not None or bridge.repo is not None)
         for button in (self.hand_back_button, self.save_patch_button):
             button.setEnabled(repo is not None and not busy)
         if conversation is None:

@@ -51,8 +51,10 @@ def test_the_changes_tab_hides_git_and_ignored_files_until_asked(qtbot, make_win
     toggle.setChecked(False)
     assert changes.list.count() == 3
 
-    # Not a copy of a git repository: nothing to hand back, and the buttons say why.
+    # Not a copy of a git repository: nothing to hand back, and no buttons to say so
+    # (they would crowd the tabs out of a narrow panel).
     hand_back = window.hand_back
+    assert hand_back.corner.isHidden()
     for button in (hand_back.hand_back_button, hand_back.save_patch_button):
         assert not button.isEnabled()
         assert "not on a copy of a git repository" in button.toolTip()

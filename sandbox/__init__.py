@@ -20,6 +20,7 @@ from sandbox.errors import (
     SandboxError,
     ShellBusyError,
     ShellDiedError,
+    StartCancelledError,
 )
 from sandbox.git_workspace import GitWorkspace
 from sandbox.models import CommandResult, FileEntry
@@ -55,5 +56,6 @@ __all__ = [
     "Secret",
     "ShellBusyError",
     "ShellDiedError",
+    "StartCancelledError",
     "reap_orphans",
 ]

@@ -93,5 +93,9 @@ class GitMissingError(GitWorkspaceError):
     """git is not installed where it is needed (the image, or this computer)."""
 
 
+class StartCancelledError(GitWorkspaceError):
+    """The copy of the repository was cancelled (cancel_start()); the host is untouched."""
+
+
 class HandBackRefusedError(GitWorkspaceError):
     """The host repository refused the handed-back branch (moved by the user, checked out)."""

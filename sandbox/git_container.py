@@ -42,7 +42,11 @@ _SETUP = rf"""
 set -eu
 branch=$1 base=$2 name=$3 email=$4 src=/tmp/{START_NAME}
 cd {WORKDIR}
-rm -rf .git  # a copy cut short before it finished
+if [ -e .git ]; then
+    # A copy cut short before it finished (no [berth] marker yet): its half checkout
+    # would otherwise land in "Your uncommitted changes".
+    find . -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +
+fi
 git init -q
 if ! git config user.email >/dev/null; then
     git config user.name '{DEFAULT_IDENTITY[0]}'
@@ -185,6 +189,11 @@ def set_up(
 ) -> None:
     """The repository at /workspace from what the start archive put in /tmp."""
     _checked(workspace, "Setting up the repository", _SETUP, branch, base or "", *identity)
+
+
+def clear_start_dir(workspace: DockerWorkspace) -> None:
+    """/tmp/START_NAME emptied, for what a cancelled copy left there."""
+    _checked(workspace, "Clearing the last copy", f"rm -rf /tmp/{START_NAME}")
 
 
 def rename_branch(workspace: DockerWorkspace, branch: str) -> None:

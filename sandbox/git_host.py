@@ -27,6 +27,7 @@ from sandbox.errors import (
     HandBackRefusedError,
     NotAGitRepositoryError,
 )
+from sandbox.start_cancel import StartCancel
 
 # What the container's branch is fetched as, from the bundle it makes (see git_container).
 HANDBACK_REF = "refs/berth/handback"
@@ -186,13 +187,18 @@ def _uncommitted(repo: HostRepository) -> list[str]:
 
 
 def make_start_archive(
-    repo: HostRepository, scratch: Path, report: Callable[[str], None]
+    repo: HostRepository,
+    scratch: Path,
+    report: Callable[[str], None],
+    switch: StartCancel | None = None,
 ) -> StartPoint:
     """A tar in ``scratch`` for /tmp in the container (START_DIR): HEAD with its history as
     a bundle (``base.bundle``, ref BASE_REF), the uncommitted and untracked files as they
     are in the working tree (``changes/``), and the lists ``present`` and ``deleted``
     (NUL-separated). The container makes the "Your uncommitted changes" commit: git on the
-    host would freshen (touch) the repository's objects when writing ones it already has."""
+    host would freshen (touch) the repository's objects when writing ones it already has.
+    ``switch.cancel()`` stops it promptly (StartCancelledError); only ``scratch`` is written."""
+    switch = switch or StartCancel()
     archive = scratch / "start.tar"
     paths = _uncommitted(repo)
     present = [p for p in paths if os.path.lexists(repo.top / p) and not _is_dir(repo.top / p)]
@@ -201,10 +207,11 @@ def make_start_archive(
         if repo.head is not None:
             report("Packing the repository's history…")
             bundle = scratch / "base.bundle"
-            _bundle_head(repo, bundle)
+            _bundle_head(repo, bundle, switch)
             tar.add(str(bundle), arcname=f"{START_NAME}/base.bundle")
         report(f"Reading your uncommitted changes ({len(paths)} files)…")
         for path in present:
+            switch.check()
             tar.add(str(repo.top / path), arcname=f"{START_NAME}/changes/{path}", recursive=False,
                     filter=_as_root)  # fmt: skip
         for name, listed in (("present", present), ("deleted", deleted)):
@@ -227,21 +234,21 @@ def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def _bundle_head(repo: HostRepository, bundle: Path) -> None:
+def _bundle_head(repo: HostRepository, bundle: Path, switch: StartCancel) -> None:
     assert repo.head is not None
     with bundle.open("wb") as out:
         # A bundle is a header and a pack: made by hand so that no ref is written anywhere
         # (pack-objects only reads).
         out.write(f"# v2 git bundle\n{repo.head} {BASE_REF}\n\n".encode())
         out.flush()
-        packed = subprocess.run(
+        # Killed by switch.cancel(): the slow part of a big repository's start.
+        packed = switch.run(
             ["git", *_SAFE, "pack-objects", "--stdout", "--revs", "--delta-base-offset", "-q"],
+            stdin_data=f"{repo.head}\n".encode(),
             cwd=repo.top,
             env=_clean_env(),
-            input=f"{repo.head}\n".encode(),
             stdout=out,
             stderr=subprocess.PIPE,
-            check=False,
         )
     if packed.returncode != 0:
         raise GitWorkspaceError(f"Packing {repo.top} failed: {_said(packed)}")

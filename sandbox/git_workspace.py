@@ -14,11 +14,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from sandbox import git_container, git_host
 from sandbox.errors import GitWorkspaceError
 from sandbox.labels import WORKDIR
+from sandbox.start_cancel import StartCancel
 from sandbox.workspace import DockerWorkspace
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class GitWorkspace(DockerWorkspace):
         self._repo = git_host.inspect_repository(repo)
         self.repo = self._repo.top
         self._branch = branch
+        self._switch = StartCancel()
         # Said once each, for the agent layer to show (submodules, LFS, a detached HEAD).
         self.notices: list[str] = list(self._repo.notices)
         for notice in self.notices:
@@ -66,7 +68,14 @@ class GitWorkspace(DockerWorkspace):
     def __repr__(self) -> str:
         return f"GitWorkspace(repo={str(self.repo)!r}, image={self.image!r})"
 
+    def cancel_start(self) -> None:
+        """Stop a start() copying the repository in (safe from any thread): start() raises
+        StartCancelledError, nothing is written to the host repository, and the next
+        start() copies afresh. No effect once the copy is done."""
+        self._switch.cancel()
+
     def start(self) -> None:
+        self._switch = StartCancel()  # a cancelled start does not cancel the next one
         super().start()
         try:
             if not self._copied():
@@ -87,13 +96,25 @@ class GitWorkspace(DockerWorkspace):
 
     def _copy_in(self) -> None:
         report = self.on_progress or (lambda _line: None)
+        switch = self._switch
         git_container.require_git(self)
         with tempfile.TemporaryDirectory(prefix="berth-git-") as scratch:
-            point = git_host.make_start_archive(self._repo, Path(scratch), report)
+            point = git_host.make_start_archive(self._repo, Path(scratch), report, switch)
+            switch.check()
             report(f"Copying {self.repo.name} into the container ({point.size / 1e6:.1f} MB)…")
+            # What a cancelled copy left in /tmp must not mix into this one.
+            git_container.clear_start_dir(self)
             with point.archive.open("rb") as archive:
                 # Streamed from the file: a big repository's history never sits in memory.
-                self._file_call(lambda: self.files.put_archive("/tmp", archive))
+                # The reader raises on cancel(): the upload stops mid-stream.
+                # It reads, tells and seeks like the file it wraps, all put_archive uses.
+                reader = cast(IO[bytes], switch.reader(archive, point.size))
+                try:
+                    self._file_call(lambda: self.files.put_archive("/tmp", reader))
+                except Exception:
+                    switch.check()  # the cancel, said as such, not as the broken stream
+                    raise
+        switch.check()
         report("Checking out the files…")
         identity = git_host.identity(self.repo)
         git_container.set_up(self, self.branch, point.base, identity)

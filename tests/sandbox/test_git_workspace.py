@@ -7,7 +7,10 @@ Real repositories made here, a real engine, an image with git (the `git_image` f
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from sandbox import (
     GitWorkspace,
     HandBackRefusedError,
     NotAGitRepositoryError,
+    StartCancelledError,
 )
 from tests.sandbox.conftest import docker_host
 from tests.support.git_repos import git, make_repo, snapshot, worktree_and_state
@@ -239,3 +243,51 @@ def test_remote_engine_needs_no_bind_mount(repo, make_git_ws, tcp_engine):
         run(ws, "cd /workspace && echo remote > remote.txt")
         branch = ws.hand_back()
     assert git(repo, "show", f"{branch}:remote.txt") == "remote"
+
+
+def test_a_big_copy_is_cancelled_and_the_next_start_copies_afresh(tmp_path, make_git_ws):
+    repo = make_repo(tmp_path / "big")
+    big = repo / "big"
+    big.mkdir()
+    for n in range(6):  # ~120 MB that neither git nor tar can compress
+        (big / f"blob{n}.bin").write_bytes(os.urandom(20 * 1024 * 1024))
+    git(repo, "add", "big")
+    git(repo, "commit", "-q", "-m", "big files")
+    before = snapshot(repo)
+
+    ws = make_git_ws(repo)
+    lines: list[str] = []
+    first_line = threading.Event()
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        first_line.set()
+
+    ws.on_progress = progress
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            ws.start()
+        except BaseException as exc:
+            failed.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    assert first_line.wait(120)
+    ws.cancel_start()
+    starter.join(120)
+    assert not starter.is_alive()
+    assert len(failed) == 1 and isinstance(failed[0], StartCancelledError), failed
+    assert str(failed[0]) == "Copying the repository was cancelled: nothing was written to it."
+    assert snapshot(repo) == before
+
+    again = make_git_ws(repo, conversation_id=ws.conversation_id)
+    again.start()
+    assert snapshot(repo) == before
+    assert run(again, "cd /workspace && git log -1 --format=%s").split()[0] == "Your"
+    assert run(again, "cd /workspace && git status --porcelain").strip() == ""
+    sums = run(again, "cd /workspace/big && sha256sum blob*.bin")
+    for n in range(6):
+        data = (big / f"blob{n}.bin").read_bytes()
+        assert f"{hashlib.sha256(data).hexdigest()}  blob{n}.bin" in sums

@@ -71,21 +71,25 @@ class GitWorkspace(DockerWorkspace):
     def cancel_start(self) -> None:
         """Stop a start() copying the repository in (safe from any thread): start() raises
         StartCancelledError, nothing is written to the host repository, and the next
-        start() copies afresh. No effect once the copy is done."""
+        start() copies afresh. A cancel before start() holds for the start to come."""
         self._switch.cancel()
 
     def start(self) -> None:
-        self._switch = StartCancel()  # a cancelled start does not cancel the next one
-        super().start()
         try:
-            if not self._copied():
-                self._copy_in()
-            elif not self.frozen:
-                git_container.rename_branch(self, self.branch)
-        except BaseException:
-            # The container must not run on unowned when its start failed.
-            self.close()
-            raise
+            super().start()
+            try:
+                if not self._copied():
+                    self._copy_in()
+                elif not self.frozen:
+                    git_container.rename_branch(self, self.branch)
+            except BaseException:
+                # The container must not run on unowned when its start failed.
+                self.close()
+                raise
+        finally:
+            # Renewed after, not before: a cancel that came as this start was being set
+            # up (the user's Stop) holds for it; it never holds for the next one.
+            self._switch = StartCancel()
 
     def _copied(self) -> bool:
         # Read through the archive API: a container reattached frozen answers it too.

@@ -27,6 +27,7 @@ class StartFailure(StrEnum):
 
     ENGINE_UNREACHABLE = "engine_unreachable"  # start Docker, then retry
     IMAGE_MISSING = "image_missing"  # build or choose the image, then retry
+    CANCELLED = "cancelled"  # the user stopped it (a big repository's copy): send again
     OTHER = "other"  # read the message
 
 

@@ -69,6 +69,9 @@ class Hooks:
     on_progress: Callable[[str], None]  # container start, image build
     on_token: Callable[[StreamDelta], None] = lambda _delta: None  # a streamed piece
     on_request_sent: Callable[[int], None] = lambda _count: None  # a step's request
+    # The workspace about to start, before its start: Stop may cancel a long one (a big
+    # repository's copy) through its ``cancel_start()``.
+    on_workspace: Callable[[Any], None] = lambda _workspace: None
 
 
 ConversationFactory = Callable[[Hooks], "Conversation"]
@@ -87,6 +90,7 @@ class Session(SessionQueries):
         persistence_dir: Any = None,
     ) -> None:
         self._factory = factory
+        self._cancel_start: Callable[[], None] | None = None  # while a start can be cancelled
         self._notify_fn = notify
         self.conversation_id = conversation_id  # known at once when reopening
         self._persistence_dir = persistence_dir
@@ -134,7 +138,10 @@ class Session(SessionQueries):
             return sum(1 for i in self._user_indices if i >= self._delivered)
 
     def allowed(self) -> frozenset[Command]:
-        return allowed_commands(self._phase, self._status)
+        allowed = allowed_commands(self._phase, self._status)
+        if self._phase is Phase.STARTING and self._cancel_start is not None:
+            allowed |= {Command.STOP}  # a start that can be cancelled (a repository's copy)
+        return allowed
 
     def take_output(self) -> list[tuple[str, str]]:
         """Live output since the last call: [(tool_call_id, chunk)], in order."""
@@ -180,6 +187,11 @@ class Session(SessionQueries):
         return self._at_once_or_queued(Command.PAUSE, "pause")
 
     def stop(self) -> bool:
+        cancel = self._cancel_start
+        if self._phase is Phase.STARTING and cancel is not None:
+            cancel()  # start() then raises, and the start fails in plain words
+            self._notify(n.Starting(text="Cancelling…"))
+            return True
         return self._at_once_or_queued(Command.STOP, "interrupt")
 
     def approve(self) -> bool:
@@ -244,6 +256,8 @@ class Session(SessionQueries):
         except Exception as exc:
             self._start_failed(exc)
             return
+        finally:
+            self._cancel_start = None
         with self._lock:
             reopened = self.conversation_id is not None
             self._conversation = conversation
@@ -433,9 +447,12 @@ class Session(SessionQueries):
             self._commands.put((_AFTER_SEND, None))
 
     def _start_failed(self, exc: BaseException) -> None:
-        from sandbox import EngineUnreachableError, ImageMissingError
+        from sandbox import EngineUnreachableError, ImageMissingError, StartCancelledError
 
-        if isinstance(exc, EngineUnreachableError):
+        if isinstance(exc, StartCancelledError):
+            log.info("the start was cancelled: %s", exc)
+            notice = n.StartFailed(reason=n.StartFailure.CANCELLED, message=str(exc))
+        elif isinstance(exc, EngineUnreachableError):
             log.warning("Docker engine unreachable: %s", exc)
             notice = n.StartFailed(reason=n.StartFailure.ENGINE_UNREACHABLE, message=str(exc))
         elif isinstance(exc, ImageMissingError):
@@ -459,7 +476,12 @@ class Session(SessionQueries):
             on_progress=lambda text: self._notify(n.Starting(text=text)),
             on_token=self._on_token,
             on_request_sent=self._on_request_sent,
+            on_workspace=self._on_workspace,
         )
+
+    def _on_workspace(self, workspace: Any) -> None:
+        self._cancel_start = getattr(workspace, "cancel_start", None)
+        self._notify(n.PhaseChanged(phase=self._phase))  # Stop is allowed now
 
     def _on_event(self, event: Event) -> None:
         queued: int | None = None
@@ -553,6 +575,8 @@ def conversation_factory(agent: Any, **options: Any) -> ConversationFactory:
     def make(hooks: Hooks) -> Conversation:
         from agent.conversation.conversation import Conversation
 
+        if not isinstance(options.get("workspace"), str | type(None)):
+            hooks.on_workspace(options["workspace"])
         return Conversation(
             agent,
             conversation_id=hooks.conversation_id,

@@ -153,9 +153,17 @@ class MainActions(QObject):
         return list(self._by_name.values())
 
     def update_for(
-        self, status: AgentStatus, *, phase: Phase, has_text: bool, configured: bool
+        self,
+        status: AgentStatus,
+        *,
+        phase: Phase,
+        has_text: bool,
+        configured: bool,
+        cancellable: bool = False,
     ) -> None:
+        """``cancellable``: a start Stop can cancel (a big repository's copy)."""
         states = enabled_for(status, phase=phase, has_text=has_text, configured=configured)
+        states["action_stop"] = states["action_stop"] or cancellable
         for name, on in states.items():
             self._by_name[name].setEnabled(on)
 

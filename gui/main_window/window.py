@@ -335,6 +335,12 @@ class MainWindow(QMainWindow):
             self._on_engine_unreachable(message)
         elif reason == StartFailure.IMAGE_MISSING:
             self.failures.on_image_missing(image, message)
+        elif reason == StartFailure.CANCELLED:  # the user's Stop: said, not an error
+            from agent.events import NoticeEvent
+
+            notice = NoticeEvent(title="Start cancelled", text=message, source="sandbox")
+            self.event_view.model().append_event(notice)
+            self._update_controls()
         else:
             self._on_start_failed(message)
 
@@ -505,7 +511,11 @@ class MainWindow(QMainWindow):
         status = s.status
         configured = self.settings.is_configured
         self.actions_.update_for(
-            status, phase=s.phase, has_text=self.composer.has_text(), configured=configured
+            status,
+            phase=s.phase,
+            has_text=self.composer.has_text(),
+            configured=configured,
+            cancellable=s.can_cancel_start,
         )
         detail = (s.starting_text or "Starting the container…") if starting else s.status_detail
         self.status_bar.set_status(status, detail, starting=starting, word=s.transition)

@@ -229,6 +229,11 @@ class SessionBridge(QObject):
     def stop(self) -> bool:
         return self._session.stop()
 
+    @property
+    def can_cancel_start(self) -> bool:
+        """Starting, and Stop can cancel it (a repository's copy under way)."""
+        return self.is_starting and Command.STOP in self._session.allowed()
+
     def approve(self) -> bool:
         return self._session.approve()
 
@@ -413,6 +418,7 @@ class SessionBridge(QObject):
                 workspace = GitWorkspace(repo=self.repo, image=settings.sandbox_image, **options)
             else:
                 workspace = DockerWorkspace(settings.sandbox_image, **options)
+            hooks.on_workspace(workspace)  # Stop can cancel a long start (a big repository)
         return Conversation(
             agent,
             workspace=workspace,

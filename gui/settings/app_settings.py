@@ -190,10 +190,12 @@ class AppSettings(BaseSettings):
     @field_validator("network_allow", mode="before")
     @classmethod
     def _check_allow(cls, value: object) -> object:
-        from sandbox import NetworkPolicy
-
         if isinstance(value, str):
             value = [line for line in value.replace(",", "\n").splitlines() if line.strip()]
+        if not value:  # the default: no need to load the sandbox (and docker) at start-up
+            return []
+        from sandbox import NetworkPolicy
+
         return NetworkPolicy(allow=value).allow  # type: ignore[arg-type]  # says what is wrong
 
     @property

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLineEdit
 
 from gui.checkpoints.changes_view import STARTING_COMMIT
 from gui.history.panel import RepositoryRole
-from tests.gui.window_helpers import status_text
+from tests.gui.window_helpers import status_text, view_has
 from tests.support.git_repos import git, make_repo
 from tests.support.llm_server import RecordedRequest, Reply
 
@@ -157,3 +157,44 @@ def test_work_on_a_copy_hand_back_save_patch_and_reopen(
         timeout=STARTUP_MS,
     )
     assert str(repo.resolve()) in again.hand_back.hand_back_button.toolTip()
+
+
+def test_stop_cancels_a_big_repositorys_copy_and_nothing_is_written_to_it(
+    qtbot, make_window, llm_server, git_image, tmp_path
+):
+    """A repository whose copy takes a while: Stop, while the window says it is copying,
+    ends the start with a plain notice; the host repository is as it was; Send again
+    copies it afresh and the agent works."""
+    llm_server.script = lambda _r: Reply.say("Looked at it.")
+    repo = make_repo(tmp_path / "big")
+    (repo / "big").mkdir()
+    for n in range(6):  # ~120 MB that neither git nor tar can compress
+        (repo / "big" / f"blob{n}.bin").write_bytes(os.urandom(20 * 1024 * 1024))
+    git(repo, "add", "big")
+    git(repo, "commit", "-q", "-m", "big files")
+    head, status = git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain")
+    refs = git(repo, "for-each-ref")
+    window = make_window(image=git_image)
+    choice = window.repository
+    choice.action_new_repo.trigger()
+    qtbot.waitUntil(lambda: choice.dialog is not None and choice.dialog.isVisible())
+    _pick(choice.dialog, repo)
+    qtbot.waitUntil(lambda: window.session.repo == str(repo.resolve()), timeout=10_000)
+    qtbot.keyClicks(window.composer_edit, "Look at the big files")
+    window.action_send.trigger()
+
+    # Stop is offered while the copy can still be cancelled, and cancels it.
+    qtbot.waitUntil(window.action_stop.isEnabled, timeout=STARTUP_MS)
+    window.action_stop.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "Start cancelled"), timeout=STARTUP_MS)
+    assert view_has(window, "nothing was written to it")
+    assert not view_has(window, "Could not start")  # said, not an error
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == status
+    assert git(repo, "for-each-ref") == refs  # no branch, nothing handed back
+
+    # Send again: a fresh copy, and the agent answers.
+    qtbot.keyClicks(window.composer_edit, "Now look again")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: status_text(window) == "Finished", timeout=STARTUP_MS)
+    assert window.session.conversation.workspace.exists("/workspace/big/blob5.bin")

@@ -273,7 +273,7 @@ class CheckpointKeeper:
                     self._c.cond.notify_all()
 
     def _take(self, job: _Job) -> None:
-        from sandbox import ImageMissingError
+        from sandbox import ImageBuildError, ImageMissingError
 
         if self._helper_missing:
             return
@@ -287,9 +287,10 @@ class CheckpointKeeper:
             with held_still(self._c.workspace):
                 snapshot = store.snapshot(checkpoint_id)
         except Exception as exc:
-            if not isinstance(exc, ImageMissingError) and not isinstance(
-                exc.__cause__, ImageMissingError
-            ):
+            # Missing, or not buildable here (no registry to pull its base from): the same
+            # for the user, who is told once how to build it offline.
+            no_image = (ImageMissingError, ImageBuildError)
+            if not isinstance(exc, no_image) and not isinstance(exc.__cause__, no_image):
                 self._failed(job, exc)
                 return
             # Checkpoints are off until the image exists: said once, with the way to build

@@ -278,8 +278,23 @@ def test_checkpoints_survive_reopen_and_go_with_delete(llm_server, start, data_d
     assert helpers == []
 
 
-def test_a_missing_helper_image_is_said_once_and_the_run_goes_on(llm_server, start, monkeypatch):
-    monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", "berth-test-no-such-image:none")
+@pytest.mark.parametrize(
+    "image",
+    # A tag no registry has; and Berth's own image, which a machine that reaches no registry
+    # cannot build (its Dockerfile's base cannot be pulled).
+    ["berth-test-no-such-image:none", None],
+    ids=["missing", "not-buildable"],
+)
+def test_a_missing_helper_image_is_said_once_and_the_run_goes_on(
+    llm_server, start, monkeypatch, image
+):
+    if image is None:
+        from sandbox.images.berth_image import default_tag
+
+        monkeypatch.delenv("BERTH_CHECKPOINT_IMAGE", raising=False)
+        image = default_tag()
+    else:
+        monkeypatch.setenv("BERTH_CHECKPOINT_IMAGE", image)
     llm_server.script = by_task({"go": [bash("echo one > /workspace/one.txt")]})
     conversation = start()
     conversation.send_message("go")
@@ -289,7 +304,8 @@ def test_a_missing_helper_image_is_said_once_and_the_run_goes_on(llm_server, sta
     events = conversation.state.events
     assert not [e for e in events if isinstance(e, CheckpointFailedEvent)]
     notices = [e for e in events if isinstance(e, NoticeEvent) and e.source == "checkpoints"]
-    assert len(notices) == 1 and "berth-test-no-such-image" in notices[0].text
+    assert len(notices) == 1 and image in notices[0].text
+    assert "build-offline" in notices[0].text  # how to build it with no registry
     assert conversation.workspace.read_bytes("/workspace/one.txt") == b"one\n"
 
 

@@ -51,4 +51,25 @@ def run_app(argv: list[str] | None = None) -> int:
     # and stops its container first; shutdown() does nothing the second time.
     app.aboutToQuit.connect(window.shutdown)
     window.show()
-    return app.exec()
+    code = app.exec()
+    return _after_the_loop(code)
+
+
+def _after_the_loop(code: int) -> int:
+    """Every session loop ends before the interpreter does: one still running when Python
+    tears the window down would make Qt abort the process (a crash report on a clean quit).
+    One that does not end in time (the engine hangs) is logged and the process leaves
+    without tearing anything down; its history is on disk already."""
+    import logging
+
+    from gui.sessions.session_bridge import end_all_sessions
+
+    left = end_all_sessions()
+    if not left:
+        return code
+    log = logging.getLogger(__name__)
+    log.error("conversations still closing at exit, left as they are: %s", "; ".join(left))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -52,6 +52,32 @@ PAUSING = "Pausing…"
 RESUMING = "Resuming…"
 
 
+# Every bridge whose loop thread was started and has not been seen to end. Held strongly:
+# a QThread destroyed while it runs aborts the whole process (Qt's qFatal), so a bridge
+# dropped by its owner while its session still closes must stay alive until it has.
+_LIVE: set[SessionBridge] = set()
+
+
+def end_all_sessions(timeout: float = SHUTDOWN_WAIT_S) -> list[str]:
+    """Quit every session loop still running and wait for them (at exit, after the
+    window's own shutdown). Returns a description of each one that did not end in
+    ``timeout`` seconds, all of them waited on together."""
+    deadline = time.monotonic() + timeout
+    left: list[str] = []
+    for bridge in list(_LIVE):
+        if not bridge._thread.isRunning():
+            _LIVE.discard(bridge)
+            continue
+        bridge.quit()
+    for bridge in list(_LIVE):
+        remaining = max(0.0, deadline - time.monotonic())
+        if bridge.wait_closed(remaining):
+            _LIVE.discard(bridge)
+        else:
+            left.append(f"{bridge.conversation_id or 'a new conversation'}: {bridge.status}")
+    return left
+
+
 class _LoopThread(QThread):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +187,7 @@ class SessionBridge(QObject):
         self._closed = False
         self._thread = _LoopThread(self._session)
         self._thread.finished.connect(self._on_loop_ended)
+        _LIVE.add(self)
         self._thread.start()
 
     # --- what a view reads ------------------------------------------------------------------
@@ -388,6 +415,7 @@ class SessionBridge(QObject):
     def _on_loop_ended(self) -> None:
         self._drain(slice_s=None)  # whatever the session said last comes before closed
         self._closed = True
+        _LIVE.discard(self)
         self.closed.emit()
 
     # --- the conversation, made on the session's thread -------------------------------------

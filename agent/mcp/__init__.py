@@ -1,0 +1,26 @@
+"""MCP servers: their configuration, what they offer the model, and the approval of their
+tools (see DESIGN.md, "Doors")."""
+
+from agent.mcp.config import (
+    McpConfigError,
+    McpServerConfig,
+    McpServerState,
+    McpServerStatus,
+    McpToolInfo,
+    ToolApproval,
+    default_approval,
+    parse_mcp_json,
+    qualified_tool_name,
+)
+
+__all__ = [
+    "McpConfigError",
+    "McpServerConfig",
+    "McpServerState",
+    "McpServerStatus",
+    "McpToolInfo",
+    "ToolApproval",
+    "default_approval",
+    "parse_mcp_json",
+    "qualified_tool_name",
+]

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from agent.mcp.config import McpServerStatus
 from agent.status import AgentStatus
 
 
@@ -189,6 +190,16 @@ class NoticeEvent(EventBase):
     source: str = ""  # "container" for a recreated container
 
 
+class McpServersEvent(EventBase):
+    """The conversation's MCP servers as they stand: said when they have started (each
+    ready with its tools, or failed with why) and again when one changes (dies, comes
+    back). The stream shows it as "MCP: git — 12 tools"; the window's Settings list reads
+    the newest one."""
+
+    kind: Literal["mcp_servers"] = "mcp_servers"
+    servers: list[McpServerStatus] = Field(default_factory=list)
+
+
 class CheckpointEvent(EventBase):
     """/workspace was saved in the checkpoint store (taken off the loop's thread, so it can
     land after later events; ``after_event_id`` says where in the history it belongs)."""
@@ -241,6 +252,7 @@ Event = Annotated[
     | CondensationEvent
     | ContextFileEvent
     | NoticeEvent
+    | McpServersEvent
     | CheckpointEvent
     | CheckpointFailedEvent
     | RewindEvent,

@@ -190,6 +190,9 @@ class Conversation:
         event = MessageEvent(role="user", text=text)
         if not self._e.title and text.strip():
             self._e.title = make_title(text)
+            # On disk before anyone hears of the message: the window lists the conversations
+            # again when its first message comes, and read before this it stayed "(untitled)".
+            self._e.save_state()
         self._e.record(event)
         self._e.save_state()
         return event

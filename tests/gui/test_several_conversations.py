@@ -97,13 +97,12 @@ def test_two_at_once_one_paused_while_the_other_finishes(
     # the last saved first: B's checkpoint, taken as its command starts, may be saved after
     # A's first step.)
     model = window.history_panel.model
-    qtbot.waitUntil(
-        lambda: (
-            sorted(model.data(model.index(i)) for i in range(model.rowCount()))
-            == ["A: a shorter job", "B: a long job"]
-        ),
-        timeout=10_000,
-    )
+
+    def both_listed() -> None:  # an assert, so a timeout says what was listed instead
+        listed = sorted(model.data(model.index(i)) for i in range(model.rowCount()))
+        assert listed == ["A: a shorter job", "B: a long job"]
+
+    qtbot.waitUntil(both_listed, timeout=20_000)
     assert _row_status(window, b_id) == "Running"
 
     # Show B (its row), pause it: A goes on running while B is frozen.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,27 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for _var in ("LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY"):
     os.environ.pop(_var, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_session_left_running() -> Iterator[None]:
+    """After each test, every conversation's session loop has ended.
+
+    A window closed while its agent runs only asks whether to quit (its loop goes on), and a
+    loop still running when the interpreter exits makes Qt abort the whole run after every
+    test has passed. So each test's sessions are quit here, after its own fixtures; one
+    that will not end fails the test that left it."""
+    yield
+    bridge_module = sys.modules.get("gui.sessions.session_bridge")
+    if bridge_module is None:
+        return
+    left = bridge_module.end_all_sessions(60.0)
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        QApplication.processEvents()  # their `closed` signals, while the views still exist
+    assert not left, f"session loops still running after the test: {left}"
+
 
 TEST_IMAGE = os.environ.get("BERTH_TEST_IMAGE", "berth-test:bookworm-minbase")
 # The checkpoint helper needs Python (the agent's image needs only bash), and iproute2 for the

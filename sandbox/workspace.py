@@ -40,6 +40,7 @@ from sandbox.workspace_files import WorkspaceFiles
 log = logging.getLogger(__name__)
 
 MAIN_PROCESS = container_spec.MAIN_PROCESS
+SHELL_START_TRIES = 3
 # Signs in a command's output that the pids limit is full (bash's and glibc's words).
 _NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
                  "fork: Resource temporarily unavailable",
@@ -392,6 +393,7 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
 
     def _open_shell(self) -> PersistentShell:
         container = self.container
+        died = 0
         while True:
             shell = PersistentShell(
                 self.client.api,
@@ -406,6 +408,15 @@ class DockerWorkspace(WorkspaceFiles, NetworkDoor):
                     shell.open()
                 self._open_warden(shell)
                 return shell
+            except ShellDiedError:
+                # An app killed mid-rewind leaves its sweep (stillness.end_all, a bounded
+                # number of rounds) running in the container, and it ends the next app's
+                # first shell too: once it is over, a shell lives. So: a few more tries.
+                died += 1
+                if died >= SHELL_START_TRIES:
+                    raise
+                time.sleep(0.5 * died)
+                continue
             except docker.errors.APIError as exc:
                 if not pause_modes.is_paused_error(exc):
                     error = ShellDiedError(f"The shell could not start: {exc}")

@@ -50,7 +50,7 @@ settings = AppSettings(
     mcp_approvals={"git__git_commit": ToolApproval.ALLOW},
 )
 dialog = SettingsDialog(settings, events=[servers_event()])
-dialog.resize(760, 700)
+dialog.resize(760, 560)
 dialog.show()
 QTest.qWaitForWindowExposed(dialog)
 QTest.qWait(200)

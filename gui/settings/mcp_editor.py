@@ -141,7 +141,7 @@ class McpServersEditor(QWidget):
         note = QLabel(
             "A command runs inside each conversation's container (sandboxed, paused with it); "
             "a URL is reached from this machine. Status and tools are the shown "
-            "conversation's; approvals apply to new and open conversations' next start.",
+            "conversation's; changes apply to conversations started or reopened after Save.",
             self,
         )
         note.setWordWrap(True)

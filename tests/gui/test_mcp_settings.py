@@ -258,3 +258,35 @@ def test_the_windows_settings_show_the_shown_conversations_servers(qtbot, home: 
     dialog.reject()
     window.shutdown()
     window.close()
+
+
+def test_a_conversation_the_window_starts_runs_the_settings_servers(
+    qtbot, home: Path, sandbox_image: str
+) -> None:
+    """The bridge's own _make_conversation, on a real container: its Agent has Settings'
+    servers (with the start timeout) and approvals."""
+    from gui.sessions.session_bridge import SessionBridge
+
+    settings = AppSettings(
+        llm_model="openai/gpt-4o",
+        sandbox_image=sandbox_image,
+        mcp_servers={"git": GIT},
+        mcp_approvals={"git__git_commit": ToolApproval.NEVER},
+        mcp_start_timeout_s=5,
+    )
+    bridge = SessionBridge(settings, persistence_dir=home.parent / "conversations")
+    try:
+        with qtbot.waitSignal(bridge.opened, timeout=120_000):
+            assert bridge.start()
+        conversation = bridge.conversation
+        assert conversation is not None
+        agent = conversation.agent
+        assert agent.mcp_approvals == {"git__git_commit": ToolApproval.NEVER}
+        assert agent.mcp_servers["git"].command == "uvx"
+        assert agent.mcp_servers["git"].start_timeout_s == 5
+    finally:
+        conversation = bridge.conversation
+        bridge.close()
+        assert bridge.wait_closed(60)
+        if conversation is not None:
+            conversation.delete(remove_container=True)

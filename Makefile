@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.berth-installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: run test lint bench package package-test screenshot screenshot-streaming \
-	screenshot-hand-back screenshot-network clean
+	screenshot-hand-back screenshot-network screenshot-mcp clean
 
 TEST_STAMP := $(VENV)/.berth-test-installed
 
@@ -52,6 +52,11 @@ screenshot-hand-back: $(TEST_STAMP)
 # The README's picture of the Network tab: a denied request and its Allow this host button.
 screenshot-network: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/network_screenshot.py docs/network_tab.png
+
+# MCP in the window (no Docker or MCP server: the events are fed to the views).
+screenshot-mcp: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/mcp_screenshot.py docs/mcp_card.png \
+		docs/mcp_settings.png
 
 # --- packaging (packaging/README.md) ------------------------------------------------------
 VERSION        := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

@@ -18,6 +18,7 @@ from agent.events import (
     ContextFileEvent,
     Event,
     InterruptEvent,
+    McpServersEvent,
     MessageEvent,
     NoticeEvent,
     ObservationEvent,
@@ -27,8 +28,10 @@ from agent.events import (
     RewindEvent,
     StatusEvent,
 )
+from agent.mcp.config import McpServerStatus
 from agent.session.rules import status_implied_by
 from agent.status import AgentStatus
+from gui.event_view.mcp_call import server_line
 from gui.event_view.rows import (
     ErrorRow,
     MarkerRow,
@@ -75,6 +78,9 @@ class RowAssembler:
         self._current_event: str | None = None
         self._rows_by_event: dict[str, Row] = {}
         self._observation_rows: dict[str, Row] = {}
+        # Each MCP server as the stream last said it: a later McpServersEvent shows only
+        # the servers that changed.
+        self._mcp_said: dict[str, McpServerStatus] = {}
 
     def add(self, event: Event) -> Update:
         update = Update()
@@ -144,6 +150,8 @@ class RowAssembler:
             self._marker(label, Tone.WARNING, "checkpoint_failed", event, update, event.message)
         elif isinstance(event, RewindEvent):
             self._rewind(event, update)
+        elif isinstance(event, McpServersEvent):
+            self._mcp_servers(event, update)
         return update
 
     def toggle_branch(self, marker: MarkerRow) -> Update:
@@ -294,6 +302,21 @@ class RowAssembler:
             update.changed.append(row)
         marker.detail = _branch_detail(marker)
         self._insert(marker, update)
+
+    def _mcp_servers(self, event: McpServersEvent, update: Update) -> None:
+        for server in event.servers:
+            if self._mcp_said.get(server.name) == server:
+                continue
+            self._mcp_said[server.name] = server
+            label, detail, warning = server_line(server)
+            row = MarkerRow(
+                timestamp=event.timestamp,
+                label=label,
+                tone=Tone.WARNING if warning else Tone.INFO,
+                source="mcp",
+                detail=detail,
+            )
+            self._insert(row, update)
 
     def _status(self, event: StatusEvent, update: Update) -> None:
         last = self.rows[-1] if self.rows else None

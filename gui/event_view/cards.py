@@ -287,8 +287,10 @@ def _tool_card(row: ToolRow, time: str) -> Card:
     else:
         if kind is RowKind.EDIT and obs is not None and obs.diff:
             chips = _diff_chips(obs.diff) + chips
+        if kind is RowKind.MCP:
+            chips = (Chip("MCP", Tone.INFO), *chips)
         parts.append(HeaderPart(row.title(), meta=meta, chips=chips))
-        if kind is RowKind.TOOL and (row.arguments or row.raw_arguments):
+        if kind in (RowKind.TOOL, RowKind.MCP) and (row.arguments or row.raw_arguments):
             arguments = clip_lines(row.arguments_text(), **_split(ARGUMENTS_CLIP))
             parts.append(_mono(arguments, LineStyle.DIM))
     body = _body(row)

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.events import ObservationEvent
 from gui.event_view.live_output import LiveOutput
+from gui.event_view.mcp_call import mcp_call, pretty_arguments
 
 _uids = itertools.count(1)
 
@@ -26,6 +27,7 @@ class RowKind(StrEnum):
     COMMAND = "command"
     EDIT = "edit"
     TOOL = "tool"
+    MCP = "mcp"
     ERROR = "error"
     MARKER = "marker"
     SUMMARY = "summary"
@@ -124,7 +126,14 @@ class ToolRow(Row):
             return RowKind.COMMAND
         if self.tool_name == "file_editor":
             return RowKind.EDIT
+        if self.mcp is not None:
+            return RowKind.MCP
         return RowKind.TOOL
+
+    @property
+    def mcp(self) -> tuple[str, str] | None:
+        """``(server, tool)`` when this is an MCP server's tool."""
+        return mcp_call(self.tool_name)
 
     @property
     def running(self) -> bool:
@@ -163,6 +172,8 @@ class ToolRow(Row):
     def arguments_text(self) -> str:
         if self.raw_arguments is not None:
             return self.raw_arguments
+        if self.kind is RowKind.MCP:
+            return pretty_arguments(self.arguments)
         return json.dumps(self.arguments, indent=1, ensure_ascii=False)
 
     def title(self) -> str:
@@ -182,6 +193,9 @@ class ToolRow(Row):
                     verb, verb
                 )
             return f"{verb} {self.path}".strip()
+        mcp = self.mcp
+        if mcp is not None:
+            return f"{mcp[0]} \N{MIDDLE DOT} {mcp[1]}"
         return self.tool_name
 
     def plain_text(self) -> str:
@@ -190,7 +204,7 @@ class ToolRow(Row):
             parts.append(f"$ {self.command}")
         else:
             parts.append(self.title())
-            if self.kind is RowKind.TOOL:
+            if self.kind in (RowKind.TOOL, RowKind.MCP):
                 parts.append(self.arguments_text())
         obs = self.observation
         body = obs.diff if obs is not None and obs.diff else self.output

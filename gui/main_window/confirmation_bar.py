@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from agent.events import ActionEvent
 from agent.status import AgentStatus
+from gui.event_view.mcp_call import mcp_call, pretty_arguments
 from gui.theme import status_color
 
 ACCENT = status_color(AgentStatus.WAITING_FOR_CONFIRMATION)
@@ -78,6 +79,11 @@ def describe_action(action: ActionEvent) -> str:
     args = dict(action.arguments)
     if action.raw_arguments is not None and not args:
         return f"{action.tool_name} (arguments that are not valid JSON):\n{action.raw_arguments}"
+    mcp = mcp_call(action.tool_name)
+    if mcp is not None:
+        # The whole value of each argument: the user approves what the server will get.
+        arguments = pretty_arguments(args, limit=10**9)
+        return f"MCP server {mcp[0]} \N{EM DASH} tool {mcp[1]}, with:\n{_block(arguments)}"
     if action.tool_name == "bash" and "command" in args:
         command = str(args.pop("command"))
         head = "bash — run this command:" if command else "bash — read the running command"

@@ -301,7 +301,8 @@ class MainWindow(QMainWindow):
         # Window-modal, not app-blocking: the agent keeps running while it is open.
         from gui.settings.dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self)
+        # The shown conversation's events (kept on the GUI thread) say its MCP servers.
+        dialog = SettingsDialog(self.settings, self, events=self.session.events)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._apply_settings)
         dialog.open()

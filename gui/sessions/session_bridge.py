@@ -39,7 +39,7 @@ from gui.event_view.streaming import ends_stream
 from gui.settings.app_settings import AppSettings
 
 if TYPE_CHECKING:
-    from agent import Conversation, ConversationStats
+    from agent import Agent, Conversation, ConversationStats
     from agent.conversation.network import NetworkSetting
     from sandbox import Secret
 
@@ -421,16 +421,12 @@ class SessionBridge(QObject):
     # --- the conversation, made on the session's thread -------------------------------------
 
     def _make_conversation(self, hooks: Hooks) -> Conversation:
-        from agent import Agent, Conversation, Tool
+        from agent import Conversation
         from gui.network.secret_store import read_secret
         from sandbox import DockerWorkspace
 
         settings = self.settings
-        agent = Agent(
-            llm=settings.make_llm(),
-            tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")],
-            condensation_llm=settings.make_condensation_llm(),
-        )
+        agent = make_agent(settings)
         workspace: Any = None
         if hooks.conversation_id is None:
             # The settings' limits apply to each new conversation (image None: the
@@ -461,6 +457,20 @@ class SessionBridge(QObject):
             confirmation_mode=settings.confirmation_mode,
             secret_value=read_secret,  # a reopened one's saved secrets, by name
         )
+
+
+def make_agent(settings: AppSettings) -> Agent:
+    """The Agent a conversation of the window runs: the model, the built-in tools, and the
+    MCP servers and tool approvals of Settings."""
+    from agent import Agent, Tool
+
+    return Agent(
+        llm=settings.make_llm(),
+        tools=[Tool(name="BashTool"), Tool(name="FileEditorTool")],
+        condensation_llm=settings.make_condensation_llm(),
+        mcp_servers=settings.mcp_servers_to_start(),
+        mcp_approvals=dict(settings.mcp_approvals),
+    )
 
 
 def settings_secrets(settings: AppSettings) -> list[Secret]:

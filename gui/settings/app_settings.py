@@ -28,12 +28,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.mcp.config import McpServerConfig, ToolApproval, check_server_name
 from gui.network.secret_entry import SecretEntry
 
 if TYPE_CHECKING:
@@ -178,6 +180,14 @@ class AppSettings(BaseSettings):
     # container's processes, or auto (freeze, then SIGSTOP where the freeze fails).
     pause_mode: Literal["auto", "freeze", "signals"] = "auto"
 
+    # MCP servers every new conversation starts (the ``mcpServers`` shape; a workspace's
+    # .mcp.json adds its own), and per tool, by the name the model sees
+    # (``<server>__<tool>``), what the user chose: allow, ask or never.
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_approvals: dict[str, ToolApproval] = Field(default_factory=dict)
+    # Seconds each server has to start and list its tools (a slow npx download needs many).
+    mcp_start_timeout_s: float = Field(default=60.0, gt=0, le=600)
+
     @model_validator(mode="before")
     @classmethod
     def _old_network_switch(cls, data: Any) -> Any:
@@ -197,6 +207,18 @@ class AppSettings(BaseSettings):
         from sandbox import NetworkPolicy
 
         return NetworkPolicy(allow=value).allow  # type: ignore[arg-type]  # says what is wrong
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _check_mcp_names(cls, servers: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
+        for name in servers:
+            check_server_name(name)
+        return servers
+
+    def mcp_servers_to_start(self) -> dict[str, McpServerConfig]:
+        """The servers for ``Agent(mcp_servers=...)``, each with the start-up timeout."""
+        timeout = {"start_timeout_s": self.mcp_start_timeout_s}
+        return {name: c.model_copy(update=timeout) for name, c in self.mcp_servers.items()}
 
     @property
     def network_enabled(self) -> bool:
@@ -281,9 +303,15 @@ class AppSettings(BaseSettings):
             saved.pop(field, None)
         try:
             settings = cls(**saved)
-        except ValueError as exc:
-            log.warning("ignoring the saved settings, they do not validate: %s", exc)
-            settings = cls()
+        except ValidationError as exc:
+            # Only the bad fields are dropped: a hand-edited MCP entry must not cost the
+            # user their model and limits.
+            bad = {str(error["loc"][0]) for error in exc.errors() if error.get("loc")}
+            log.warning("ignoring saved settings that do not validate (%s): %s", bad, exc)
+            try:
+                settings = cls(**{k: v for k, v in saved.items() if k not in bad})
+            except ValueError:
+                settings = cls()
         if settings.llm_base_url == "":
             settings.llm_base_url = None
         if settings.sandbox_image == "":

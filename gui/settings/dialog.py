@@ -1,4 +1,5 @@
-"""The Settings dialog: model, endpoint, API key, sandbox image and limits, confirmation.
+"""The Settings dialog: model, endpoint, API key, sandbox image and limits, confirmation,
+MCP servers.
 
 Every edit is validated through ``AppSettings`` itself, so the dialog and the saved file
 agree on what is valid; a bad value shows a red line under its field and disables OK.
@@ -13,6 +14,7 @@ does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.events import Event
 from agent.llm.model import is_anthropic
 from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
@@ -43,6 +46,7 @@ from gui.network.secrets_box import SecretsEditor
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
 from gui.settings.leftovers_box import LeftoversBox
+from gui.settings.mcp_editor import McpServersEditor, newest_mcp_status
 from gui.settings.model_field import ModelField
 from gui.settings.probe import ConnectionProbe, ProbeResult
 
@@ -125,7 +129,10 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         config_dir: Path | None = None,
+        events: Sequence[Event] = (),
     ) -> None:
+        """``events``: the shown conversation's, whose newest McpServersEvent the MCP page
+        shows."""
         super().__init__(parent)
         self.setObjectName("settings_dialog")
         self.setWindowTitle("Settings")
@@ -237,6 +244,16 @@ class SettingsDialog(QDialog):
         network_form.addRow(self._label("Network:"), self.network_editor)
         network_form.addRow(self._label("Secrets:"), self.secrets_editor)
         self._errors["network_allow"] = self.network_editor.error_label
+        mcp_box = QGroupBox("MCP servers", self)
+        mcp_box.setObjectName("mcp_servers_box")
+        self.mcp_editor = McpServersEditor(
+            settings.mcp_servers,
+            settings.mcp_approvals,
+            settings.mcp_start_timeout_s,
+            newest_mcp_status(events),
+            mcp_box,
+        )
+        QVBoxLayout(mcp_box).addWidget(self.mcp_editor)
         # One label column for all boxes, so their fields line up.
         width = max(label.sizeHint().width() for label in self._labels)
         for label in self._labels:
@@ -280,6 +297,7 @@ class SettingsDialog(QDialog):
         boxes_layout.addWidget(model_box)
         boxes_layout.addWidget(sandbox_box)
         boxes_layout.addWidget(network_box)
+        boxes_layout.addWidget(mcp_box)
         self.checkpoint_box = CheckpointSpaceBox(boxes)
         boxes_layout.addWidget(self.checkpoint_box)
         self.leftovers_box = LeftoversBox(boxes)
@@ -397,6 +415,9 @@ class SettingsDialog(QDialog):
             "pause_mode": self.pause_combo.currentData(),
             "confirmation_mode": self.confirm_check.isChecked(),
             "max_iterations": self._settings.max_iterations,
+            "mcp_servers": self.mcp_editor.servers(),
+            "mcp_approvals": self.mcp_editor.approvals(),
+            "mcp_start_timeout_s": self.mcp_editor.start_timeout(),
         }
         return values
 

@@ -46,6 +46,7 @@ from agent.conversation.engine import (
     StatusCallback,
 )
 from agent.conversation.loop import Loop, OutputCallback
+from agent.conversation.mcp import McpKeeper
 from agent.conversation.network import (
     NetworkSetting,
     SecretLookup,
@@ -164,14 +165,17 @@ class Conversation:
             self._e.spec = keep_saved_secrets(spec_of(made), saved_spec)
             self._e.save_state()
             self._checkpoints = CheckpointKeeper(self._e)
+            self._mcp = McpKeeper(self._e, agent, window)
             self._loop = Loop(
-                self._e, agent, tools, self._context, self._checkpoints, on_command_output
-            )
+                self._e, agent, tools, self._context, self._checkpoints, on_command_output,
+                self._mcp,
+            )  # fmt: skip
             if reopened:
                 recover_after_reopen(self._e)
                 self._checkpoints.recover()
             else:
                 record_notices(self._e, made)
+            self._mcp.start()  # in the background; the first step waits for it
         except BaseException:
             # Nobody holds this conversation: its container must not run on unowned.
             with contextlib.suppress(Exception):
@@ -332,6 +336,8 @@ class Conversation:
             if e.tool_job is not None:
                 self._loop.interrupt_now(note=why)
             self._checkpoints.close()
+            with contextlib.suppress(Exception):
+                self._mcp.close()
             with contextlib.suppress(Exception):
                 self.workspace.close()
             e.save_state()

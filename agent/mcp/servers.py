@@ -101,11 +101,10 @@ class McpServers:
             for tool in server.status.tools
         ]
 
-    def approval(self, server: str, tool: str) -> ToolApproval:
-        found = self._servers.get(server)
-        info = next((t for t in found.status.tools if t.name == tool), None) if found else None
-        default = info.approval if info else ToolApproval.ASK
-        return self._approvals.get(mcp_config.qualified_tool_name(server, tool), default)
+    def approval(self, tool: McpToolInfo, server: str) -> ToolApproval:
+        """The user's word for this tool, else its default (from its annotations as
+        listed at start, so a server that died does not change it)."""
+        return self._approvals.get(mcp_config.qualified_tool_name(server, tool.name), tool.approval)
 
     # -- start and end ---------------------------------------------------------------------
 
@@ -274,10 +273,7 @@ class McpServers:
         log.info("MCP server %s failed: %s", server.name, error)
 
     def _why(self, server: _Server, exc: BaseException) -> str:
-        text = str(exc) or type(exc).__name__
-        if isinstance(exc, BaseExceptionGroup):
-            text = "; ".join(str(e) or type(e).__name__ for e in exc.exceptions)
-        return self._with_stderr(server, text)
+        return self._with_stderr(server, "; ".join(_reasons(exc)))
 
     def _ended_text(self, server: _Server) -> str:
         process = server.process
@@ -342,3 +338,10 @@ class McpServers:
             self._launch(server)
         server.started.wait(server.config.start_timeout_s + 5)
         self._tell()
+
+
+def _reasons(exc: BaseException) -> list[str]:
+    """What went wrong, out of the task groups' exception groups that wrap it."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [reason for inner in exc.exceptions for reason in _reasons(inner)]
+    return [str(exc) or type(exc).__name__]

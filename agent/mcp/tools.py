@@ -51,7 +51,7 @@ class McpTool:
 
     @property
     def approval(self) -> ToolApproval:
-        return self.servers.approval(self.server, self.info.name)
+        return self.servers.approval(self.info, self.server)
 
     def call(self, arguments: dict[str, Any], cancel: threading.Event) -> ToolResult:
         """The call's result as the model reads it; McpCallAbandoned when ``cancel`` came."""

@@ -63,6 +63,8 @@ APPROVALS = textwrap.dedent(
     @app.tool()
     def slow(seconds: float) -> str:
         """Sleep, then answer."""
+        with open("/tmp/slow-calls", "a") as calls:  # the tests see that the call came
+            calls.write("x")
         time.sleep(seconds)
         return "slept"
 

@@ -1,0 +1,74 @@
+"""MCP servers that go wrong never end the run: one that never answers `initialize` is
+said as failed (with why) after its start timeout; a bad .mcp.json is a notice; a server
+that crashes mid-call gives the model an error result (its stderr's last lines), is said
+as failed, and is started again for the next call."""
+
+from __future__ import annotations
+
+from agent import Conversation
+from agent.events import McpServersEvent, NoticeEvent, ObservationEvent
+from agent.mcp import McpServerConfig, McpServerState
+from agent.status import AgentStatus
+from sandbox import DockerWorkspace
+from tests.agent.helpers import make_agent
+from tests.support.llm_server import Reply, replies_in_order
+from tests.support.mcp_servers import CRASHING, put_script
+from tests.support.workspaces import new_conversation_id
+
+
+def _results(conversation: Conversation) -> list[ObservationEvent]:
+    return [e for e in conversation.state.events if isinstance(e, ObservationEvent)]
+
+
+def test_failing_servers_leave_the_run_going(llm_server, tmp_path, mcp_image, open_conversations):
+    workspace = DockerWorkspace(mcp_image, conversation_id=new_conversation_id("mcp"),
+                                network=False)  # fmt: skip
+    workspace.start()
+    crashy = put_script(workspace, "crashy.py", CRASHING)
+    workspace.write_bytes("/workspace/.mcp.json", b'{"mcpServers": {"oops": {"args": []}}}')
+
+    llm_server.script = replies_in_order(
+        [
+            Reply.call("crashy__echo", text="hi"),
+            Reply.call("crashy__crash"),
+            Reply.call("crashy__echo", text="again"),
+            Reply.say("Done."),
+        ]
+    )
+    agent = make_agent(llm_server)
+    agent.mcp_servers = {
+        # Never answers initialize: a short start timeout.
+        "mute": McpServerConfig(command="sleep", args=["infinity"], start_timeout_s=1.5),
+        "crashy": McpServerConfig(command="python3", args=[crashy]),
+    }
+    conversation = Conversation(agent, workspace=workspace, persistence_dir=tmp_path)
+    open_conversations.append(conversation)
+    conversation.send_message("Try the servers.")
+    status = conversation.run()
+    assert status == AgentStatus.FINISHED, [str(e)[:300] for e in conversation.state.events]
+
+    events = conversation.state.events
+    notices = [e for e in events if isinstance(e, NoticeEvent) and e.source == "mcp"]
+    assert len(notices) == 1 and "oops" in notices[0].text and ".mcp.json" in notices[0].title
+
+    said = [e for e in events if isinstance(e, McpServersEvent)]
+    first = {status.name: status for status in said[0].servers}
+    assert first["mute"].state == McpServerState.FAILED
+    assert "did not answer initialize" in first["mute"].error
+    assert "1.5 s" in first["mute"].error
+    assert first["crashy"].state == McpServerState.READY
+    # The model never saw the mute server's tools, and got crashy's.
+    assert "crashy__echo" in llm_server.requests[0].tool_names
+    assert not any(name.startswith("mute__") for name in llm_server.requests[0].tool_names)
+
+    echo, crash, again = _results(conversation)
+    assert echo.content == "echo: hi" and not echo.is_error
+    assert crash.is_error
+    assert "exit code 7" in crash.content
+    assert "going down on purpose" in crash.content  # its stderr's last lines
+    # Said once as failed (with why), then back for the next call.
+    crashed = [s for e in said[1:] for s in e.servers if s.name == "crashy"]
+    assert crashed[0].state == McpServerState.FAILED
+    assert "going down on purpose" in crashed[0].error
+    assert crashed[-1].state == McpServerState.READY
+    assert again.content == "echo: again" and not again.is_error

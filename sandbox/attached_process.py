@@ -32,9 +32,25 @@ from sandbox.exec_start import wait_started
 from sandbox.pause_modes import is_paused_error
 
 # The process's pid in the container, said once on stderr before the program starts, so
-# that close() can end a program that does not end when its stdin closes.
+# that close() can end a program that does not end when its stdin closes. With a tag, the
+# processes an earlier app left with the same tag (it was killed; the container ran on)
+# are ended first: bash builtins only, reading each process's environment.
 _PID = re.compile(rb"\x1eP(\d+)\x1f")
-_LAUNCH = 'printf "\\036P%s\\037" "$$" >&2; exec "$@"'
+TAG_VARIABLE = "BERTH_ATTACHED"
+_LAUNCH = r"""
+if [ -n "$BERTH_ATTACHED" ]; then
+    for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" = "$$" ] && continue
+        while IFS= read -r -d '' v; do
+            if [ "$v" = "BERTH_ATTACHED=$BERTH_ATTACHED" ]; then
+                kill -KILL "${p#/proc/}" 2>/dev/null; break
+            fi
+        done 2>/dev/null < "$p/environ"
+    done
+fi
+printf "\036P%s\037" "$$" >&2
+exec "$@"
+"""
 STDERR_LINES = 40
 
 
@@ -146,6 +162,7 @@ class AttachedProcess:
                 exec_id = self._api.exec_create(self._container_id, ["bash", "-c", kill])["Id"]
                 self._api.exec_start(exec_id, detach=True)
                 wait_started(self._api, exec_id)
+            self._ended.wait(3)  # its output ends as it dies
         with contextlib.suppress(OSError):
             self._raw.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(Exception):
@@ -204,15 +221,18 @@ class AttachedProcesses:
         *,
         environment: Mapping[str, str] | None = None,
         workdir: str = labels.WORKDIR,
+        tag: str = "",
     ) -> AttachedProcess:
         """Start ``argv`` in the container with its streams attached (the container's
-        environment, then ``environment``). SandboxError when it cannot start (the
+        environment, then ``environment``). With ``tag``, an earlier process of the same
+        tag still running there is ended first. SandboxError when it cannot start (the
         container is paused, say)."""
+        tagged = {TAG_VARIABLE: tag} if tag else {}
         return AttachedProcess(
             self.client.api,
             str(self.container.id),
             argv,
             exec_gate=self._exec_gate,
-            environment={**self._container_environment(), **(environment or {})},
+            environment={**self._container_environment(), **(environment or {}), **tagged},
             workdir=workdir,
         )

@@ -78,6 +78,7 @@ from agent.status import AgentStatus
 if TYPE_CHECKING:
     from agent.llm import LLM
     from agent.llm.stream import DeltaCallback
+    from agent.mcp import McpServerStatus
     from agent.tools import ToolDefinition
     from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest
     from sandbox.checkpoints import FileChange
@@ -419,6 +420,14 @@ class Conversation:
         with self._network_lock:
             policy = with_host(self.workspace.network, host)
             return self.set_network(policy)
+
+    # --- MCP servers (agent/conversation/mcp.py) -------------------------------------------
+
+    @property
+    def mcp_servers(self) -> list[McpServerStatus]:
+        """Each MCP server as it stands now (starting, ready with its tools, failed with
+        why); empty when there are none. The history has the same in McpServersEvents."""
+        return self._mcp.statuses()
 
     # --- the repository door (a GitWorkspace) ---------------------------------------------
 

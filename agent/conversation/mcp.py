@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from agent import background
@@ -61,6 +62,7 @@ class McpKeeper:
         try:
             configs = self._configs()
             if configs:
+                self._wait_for_thaw()
                 self._servers = McpServers(
                     configs,
                     dict(self._agent.mcp_approvals),
@@ -75,6 +77,16 @@ class McpKeeper:
             self._notice("MCP servers not started", str(exc))
         finally:
             self._started.set()
+
+    def _wait_for_thaw(self) -> None:
+        """A container found frozen (a paused conversation reopened) takes no exec: its
+        servers start when the run thaws it."""
+        while self._e.workspace.frozen and not self._e.closed:
+            time.sleep(0.1)
+
+    def statuses(self) -> list[McpServerStatus]:
+        servers = self._servers
+        return servers.statuses() if servers is not None else []
 
     def _configs(self) -> dict[str, McpServerConfig]:
         configs: dict[str, McpServerConfig] = {}

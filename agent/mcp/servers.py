@@ -189,7 +189,9 @@ class McpServers:
         if config.command:
             argv = [config.command, *config.args]
             process = await anyio.to_thread.run_sync(
-                lambda: self._workspace.run_attached(argv, environment=config.env)
+                lambda: self._workspace.run_attached(
+                    argv, environment=config.env, tag=f"mcp-{server.name}"
+                )
             )
             server.process = process
             stack.push_async_callback(

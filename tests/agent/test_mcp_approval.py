@@ -6,6 +6,7 @@ abandon the call, never the server."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from agent import Conversation
 from agent.events import ObservationEvent
@@ -82,26 +83,23 @@ def test_pause_and_stop_abandon_the_call(llm_server, tmp_path, mcp_image, open_c
     workspace = conversation.workspace
     conversation.send_message("Sleep.")
 
-    def run_until_call(calls: int) -> list[AgentStatus]:
+    def end_mid_call(calls: int, end: Callable[[], None]) -> ObservationEvent:
+        """Run until the server is inside its slow tool, then ``end``: run() returns
+        PAUSED at once; the call's result."""
         outcome: list[AgentStatus] = []
         runner = threading.Thread(target=lambda: outcome.append(conversation.run()))
         runner.start()
         wait_until(lambda: _slow_calls(workspace) == calls, what="the server to take the call")
-        return outcome
+        end()
+        wait_until(lambda: outcome, timeout=10, what="run() to return")
+        assert outcome == [AgentStatus.PAUSED]
+        return _result(conversation)
 
-    outcome = run_until_call(1)
-    conversation.pause()
-    wait_until(lambda: outcome, timeout=5, what="run() to return")
-    assert outcome == [AgentStatus.PAUSED]
-    paused = _result(conversation)
+    paused = end_mid_call(1, conversation.pause)
     assert paused.ended == "interrupted" and "abandoned" in paused.content
     assert workspace.frozen  # the server is held with the container, not ended
 
-    outcome = run_until_call(2)
-    conversation.interrupt()
-    wait_until(lambda: outcome, timeout=10, what="run() to return")
-    assert outcome == [AgentStatus.PAUSED]
-    stopped = _result(conversation)
+    stopped = end_mid_call(2, conversation.interrupt)
     assert stopped.ended == "interrupted" and "stopped" in stopped.content
 
     # The same server answers the next call.

@@ -70,6 +70,7 @@ def test_git_server_in_the_container(llm_server, tmp_path, mcp_image, open_conve
     (git,) = said[0].servers
     assert git.state == McpServerState.READY, git.error
     assert "git_status" in [tool.name for tool in git.tools]
+    assert conversation.mcp_servers == said[0].servers  # the same, for a front end
     tools = llm_server.requests[0].body["tools"]
     status_tool = next(t for t in tools if t["function"]["name"] == "git__git_status")
     assert "repo_path" in status_tool["function"]["parameters"]["properties"]

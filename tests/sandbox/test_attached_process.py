@@ -93,3 +93,19 @@ def test_stderr_of_a_failed_start_is_kept(ws: DockerWorkspace) -> None:
     assert process.read(timeout=1) == b""
     assert "no such thing" in process.stderr_tail()
     assert process.exit_code() == 3
+
+
+def test_a_tag_ends_the_earlier_process(ws: DockerWorkspace) -> None:
+    """One left running by an app that was killed is ended when its successor starts."""
+    first = ws.run_attached(["bash", "-c", "exec sleep 4343"], tag="test-server")
+    other = ws.run_attached(["bash", "-c", "exec sleep 4344"], tag="another")
+    second = ws.run_attached(["bash", "-c", "exec sleep 4345"], tag="test-server")
+    try:
+        assert first.wait(10), "the earlier process of that tag still runs"
+        commands = _top_commands(ws)
+        assert not any("sleep 4343" in c for c in commands)
+        assert any("sleep 4344" in c for c in commands)
+        assert any("sleep 4345" in c for c in commands) and second.alive
+    finally:
+        for process in (first, other, second):
+            process.close()

@@ -215,6 +215,9 @@ class AttachedProcesses:
     def _container_environment(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def _gone_or(self, error: SandboxError) -> SandboxError:
+        raise NotImplementedError
+
     def run_attached(
         self,
         argv: Sequence[str],
@@ -226,13 +229,19 @@ class AttachedProcesses:
         """Start ``argv`` in the container with its streams attached (the container's
         environment, then ``environment``). With ``tag``, an earlier process of the same
         tag still running there is ended first. SandboxError when it cannot start (the
-        container is paused, say)."""
+        container is paused, say); ContainerGoneError when the container is gone."""
         tagged = {TAG_VARIABLE: tag} if tag else {}
-        return AttachedProcess(
-            self.client.api,
-            str(self.container.id),
-            argv,
-            exec_gate=self._exec_gate,
-            environment={**self._container_environment(), **(environment or {}), **tagged},
-            workdir=workdir,
-        )
+        try:
+            return AttachedProcess(
+                self.client.api,
+                str(self.container.id),
+                argv,
+                exec_gate=self._exec_gate,
+                environment={**self._container_environment(), **(environment or {}), **tagged},
+                workdir=workdir,
+            )
+        except SandboxError as exc:  # ContainerGoneError when it was removed or stopped
+            gone = self._gone_or(exc)
+            if gone is exc:
+                raise
+            raise gone from exc

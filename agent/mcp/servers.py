@@ -59,6 +59,8 @@ class _Server:
         self.stop: asyncio.Event | None = None
         self.started = threading.Event()  # ready or failed, once per start
         self.died = False  # it was ready, then ended: the next call starts it again
+        # Its container is gone: the call says so, and the loop brings the container back.
+        self.gone: Exception | None = None
 
 
 class McpServers:
@@ -177,6 +179,8 @@ class McpServers:
                     self._tell()
         except Exception as exc:  # each failure is this server's alone: the others go on
             server.session = None
+            if type(exc).__name__ == "ContainerGoneError":
+                server.gone, server.died = exc, True
             self._fail(server, self._why(server, exc))
         finally:
             server.session = None
@@ -301,12 +305,16 @@ class McpServers:
         self, server_name: str, tool: str, arguments: dict[str, Any], cancel: threading.Event
     ) -> CallToolResult:
         """The server's result. McpCallError when it gave none; McpCallAbandoned when
-        ``cancel`` was set first (the request is cancelled; the server runs on)."""
+        ``cancel`` was set first (the request is cancelled; the server runs on);
+        ContainerGoneError when its container is gone."""
         server = self._servers.get(server_name)
         if server is None:
             raise McpCallError(f"there is no MCP server {server_name!r}")
         self._restart_if_died(server)
         session = server.session
+        if session is None and server.gone is not None:
+            gone, server.gone = server.gone, None
+            raise gone  # not a failed call: the loop brings the container back
         if session is None:
             raise McpCallError(
                 f"the MCP server {server_name!r} is not running: {server.status.error}"

@@ -10,7 +10,7 @@ from agent.events import McpServersEvent, NoticeEvent, ObservationEvent
 from agent.mcp import McpServerConfig, McpServerState
 from agent.status import AgentStatus
 from sandbox import DockerWorkspace
-from tests.agent.helpers import make_agent
+from tests.agent.helpers import make_agent, wait_until
 from tests.support.llm_server import Reply, replies_in_order
 from tests.support.mcp_servers import CRASHING, put_script
 from tests.support.workspaces import new_conversation_id
@@ -72,3 +72,50 @@ def test_failing_servers_leave_the_run_going(llm_server, tmp_path, mcp_image, op
     assert "going down on purpose" in crashed[0].error
     assert crashed[-1].state == McpServerState.READY
     assert again.content == "echo: again" and not again.is_error
+
+
+def test_server_back_in_a_new_container(
+    llm_server, tmp_path, mcp_image, docker_client, open_conversations
+):
+    """The container removed under a ready server: the next call brings the container back
+    (as a bash command would), and the call after it reaches the server, started anew."""
+    workspace = DockerWorkspace(mcp_image, conversation_id=new_conversation_id("mcp"),
+                                network=False)  # fmt: skip
+    workspace.start()
+    # In /workspace: the new container has it too (the volume stays).
+    workspace.write_bytes("/workspace/crashy.py", CRASHING.encode())
+    made: list[Conversation] = []
+
+    def remove_the_container() -> Reply:
+        docker_client.containers.get(workspace.container.id).remove(force=True)
+        wait_until(lambda: made[0].mcp_servers[0].state == McpServerState.FAILED,
+                   what="the server to be said ended")  # fmt: skip
+        return Reply.call("crashy__echo", text="two")
+
+    replies = iter(
+        [
+            lambda: Reply.call("crashy__echo", text="one"),
+            remove_the_container,
+            lambda: Reply.call("crashy__echo", text="three"),
+            lambda: Reply.say("Done."),
+        ]
+    )
+    llm_server.script = lambda _request: next(replies)()
+    agent = make_agent(llm_server)
+    agent.mcp_servers = {
+        "crashy": McpServerConfig(command="python3", args=["/workspace/crashy.py"])
+    }
+    conversation = Conversation(agent, workspace=workspace, persistence_dir=tmp_path)
+    made.append(conversation)
+    open_conversations.append(conversation)
+    conversation.send_message("Echo thrice.")
+    assert conversation.run() == AgentStatus.FINISHED
+
+    one, two, three = _results(conversation)
+    assert one.content == "echo: one"
+    assert two.is_error and "container" in two.content and "/workspace are kept" in two.content
+    assert three.content == "echo: three" and not three.is_error
+    revived = [e for e in conversation.state.events
+               if isinstance(e, NoticeEvent) and e.source == "container"]  # fmt: skip
+    assert len(revived) == 1
+    assert conversation.mcp_servers[0].state == McpServerState.READY

@@ -63,6 +63,8 @@ class McpKeeper:
             configs = self._configs()
             if configs:
                 self._wait_for_thaw()
+                if self._e.closed:
+                    return
                 self._servers = McpServers(
                     configs,
                     dict(self._agent.mcp_approvals),
@@ -158,6 +160,9 @@ class McpKeeper:
         return tokens > self._window.window * SCHEMA_BUDGET
 
     def close(self) -> None:
+        """End the servers; a start still under way ends them as they come (the engine is
+        closed first, and the container stops after)."""
+        self._started.wait(1.0)
         servers = self._servers
         if servers is not None:
             servers.close()

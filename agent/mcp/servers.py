@@ -57,6 +57,7 @@ class _Server:
         self.session: ClientSession | None = None
         self.process: AttachedProcess | None = None
         self.stop: asyncio.Event | None = None
+        self.task: asyncio.Task[None] | None = None
         self.started = threading.Event()  # ready or failed, once per start
         self.died = False  # it was ready, then ended: the next call starts it again
         # Its container is gone: the call says so, and the loop brings the container back.
@@ -128,6 +129,8 @@ class McpServers:
             for server in self._servers.values():
                 if server.stop is not None:
                     server.stop.set()
+                if server.session is None and server.task is not None:
+                    server.task.cancel()  # still starting: no waiting for its timeout
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             if tasks:
                 await asyncio.wait(tasks, timeout=5)
@@ -147,6 +150,7 @@ class McpServers:
 
     async def _serve(self, server: _Server) -> None:
         server.stop = asyncio.Event()
+        server.task = asyncio.current_task()
         config = server.config
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -5,6 +5,8 @@ as failed, and is started again for the next call."""
 
 from __future__ import annotations
 
+import threading
+
 from agent import Conversation
 from agent.events import McpServersEvent, NoticeEvent, ObservationEvent
 from agent.mcp import McpServerConfig, McpServerState
@@ -119,3 +121,30 @@ def test_server_back_in_a_new_container(
                if isinstance(e, NoticeEvent) and e.source == "container"]  # fmt: skip
     assert len(revived) == 1
     assert conversation.mcp_servers[0].state == McpServerState.READY
+
+
+def test_pause_while_the_servers_start(llm_server, tmp_path, sandbox_image, open_conversations):
+    """The first step waits for the servers; a pause then returns at once, and the run
+    resumed goes on without the server that never answered."""
+    agent = make_agent(llm_server)
+    agent.mcp_servers = {
+        "mute": McpServerConfig(command="sleep", args=["infinity"], start_timeout_s=5)
+    }
+    workspace = DockerWorkspace(sandbox_image, conversation_id=new_conversation_id("mcp"),
+                                network=False)  # fmt: skip
+    conversation = Conversation(agent, workspace=workspace, persistence_dir=tmp_path)
+    open_conversations.append(conversation)
+    conversation.send_message("Hello.")
+    outcome: list[AgentStatus] = []
+    runner = threading.Thread(target=lambda: outcome.append(conversation.run()))
+    runner.start()
+    wait_until(lambda: conversation.state.agent_status == AgentStatus.RUNNING, what="the run")
+    conversation.pause()
+    runner.join(10)
+    assert outcome == [AgentStatus.PAUSED]
+    assert "MCP servers" in conversation.state.status_detail
+    assert not llm_server.requests  # no step before the servers have started
+
+    assert conversation.run() == AgentStatus.FINISHED
+    assert conversation.mcp_servers[0].state == McpServerState.FAILED
+    assert len(llm_server.requests) == 1

@@ -60,7 +60,7 @@ class McpKeeper:
 
     def _start(self) -> None:
         try:
-            configs = self._configs()
+            configs, from_workspace = self._configs()
             if configs:
                 self._wait_for_thaw()
                 if self._e.closed:
@@ -71,6 +71,7 @@ class McpKeeper:
                     self._e.workspace,
                     on_change=self._changed,
                     thread_name=f"mcp-{background.conversation_tag(self._e.id)}",
+                    from_workspace=from_workspace,
                 )
                 self._servers.start()
                 self._servers.wait_started()
@@ -90,7 +91,9 @@ class McpKeeper:
         servers = self._servers
         return servers.statuses() if servers is not None else []
 
-    def _configs(self) -> dict[str, McpServerConfig]:
+    def _configs(self) -> tuple[dict[str, McpServerConfig], frozenset[str]]:
+        """The servers, and the names of those that come from .mcp.json (the agent can
+        write it: see agent/mcp/reach.py)."""
         configs: dict[str, McpServerConfig] = {}
         try:
             raw = self._e.workspace.read_bytes(MCP_JSON, MCP_JSON_LIMIT)
@@ -104,8 +107,9 @@ class McpKeeper:
                 configs = parse_mcp_json(raw.decode("utf-8", "replace"), MCP_JSON)
             except McpConfigError as exc:
                 self._notice(".mcp.json ignored", f"{exc}. Its servers are not started.")
+        from_workspace = frozenset(configs) - set(self._agent.mcp_servers)
         configs.update(self._agent.mcp_servers)  # the Agent's own win on a clash
-        return configs
+        return configs, from_workspace
 
     def _notice(self, title: str, text: str) -> None:
         try:

@@ -17,7 +17,6 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 from mcp import ClientSession, MCPError
@@ -27,6 +26,7 @@ from mcp_types import CallToolResult, Implementation
 
 from agent import background
 from agent.mcp import config as mcp_config
+from agent.mcp import reach
 from agent.mcp.config import McpServerState, McpServerStatus, McpToolInfo, ToolApproval
 from agent.mcp.transport import process_streams
 
@@ -67,7 +67,7 @@ class _Server:
 class McpServers:
     """The servers of one conversation. ``start()`` returns at once; ``wait_started()``
     blocks until each is ready or failed. ``on_change`` hears of a server that died or came
-    back (from the loop's thread)."""
+    back (from the loop's thread). ``from_workspace``: the servers named in .mcp.json."""
 
     def __init__(
         self,
@@ -76,9 +76,11 @@ class McpServers:
         workspace: DockerWorkspace,
         on_change: Callable[[list[McpServerStatus]], None] | None = None,
         thread_name: str = "mcp",
+        from_workspace: frozenset[str] = frozenset(),
     ) -> None:
         self._servers = {name: _Server(name, config) for name, config in configs.items()}
         self._approvals = approvals
+        self._from_workspace = from_workspace  # named in .mcp.json, which the agent can write
         self._workspace = workspace
         self.on_change = on_change
         self._loop = asyncio.new_event_loop()
@@ -207,7 +209,10 @@ class McpServers:
             )
             return await stack.enter_async_context(process_streams(process))
         assert config.url is not None
-        refused = self._network_refusal(config.url)
+        url, untrusted = config.url, server.name in self._from_workspace
+        refused = await anyio.to_thread.run_sync(
+            lambda: reach.refusal(url, self._workspace.network, untrusted)
+        )
         if refused:
             raise McpCallError(refused)
         client = await stack.enter_async_context(create_mcp_http_client(headers=config.headers))
@@ -256,25 +261,6 @@ class McpServers:
         for task in pending:
             task.cancel()
         return not server.stop.is_set()
-
-    def _network_refusal(self, url: str) -> str:
-        """Why the conversation's network does not let this server be reached ("" if it
-        does). The host is checked against the allow-list here; the request goes from this
-        machine, not through the conversation's proxy (docs/mcp.md)."""
-        network = self._workspace.network
-        if network is True:
-            return ""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if network is False:
-            return f"the conversation has no network, so {host} cannot be reached"
-        if network.allows(host, port):
-            return ""
-        return (
-            f"the network policy does not allow {host}:{port}; add {host} to the "
-            "conversation's allow-list to use this server"
-        )
 
     def _fail(self, server: _Server, error: str) -> None:
         server.status = server.status.model_copy(

@@ -23,13 +23,13 @@ from agent.mcp.config import (
     ToolApproval,
     parse_mcp_json,
 )
-from agent.mcp.servers import McpServers
 from agent.mcp.tools import SCHEMA_BUDGET, FindTools, McpTool
 
 if TYPE_CHECKING:
     from agent.agent import Agent
     from agent.context.window import ContextWindow
     from agent.conversation.engine import Engine
+    from agent.mcp.servers import McpServers
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class McpKeeper:
         try:
             configs, from_workspace = self._configs()
             if configs:
+                from agent.mcp.servers import McpServers  # the SDK, once a server is named
+
                 self._wait_for_thaw()
                 if self._e.closed:
                     return

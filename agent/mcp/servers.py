@@ -28,6 +28,7 @@ from agent import background
 from agent.mcp import config as mcp_config
 from agent.mcp import reach
 from agent.mcp.config import McpServerState, McpServerStatus, McpToolInfo, ToolApproval
+from agent.mcp.errors import McpCallAbandoned, McpCallError
 from agent.mcp.transport import process_streams
 
 if TYPE_CHECKING:
@@ -37,14 +38,6 @@ log = logging.getLogger(__name__)
 
 CLIENT_INFO = Implementation(name="berth", version="1")
 STDERR_SHOWN = 12  # lines of a failed server's stderr in its status
-
-
-class McpCallError(Exception):
-    """A call that got no result: the server failed, died or is not running."""
-
-
-class McpCallAbandoned(Exception):
-    """The call was given up (a pause or a stop); the server runs on."""
 
 
 class _Server:

@@ -7,13 +7,13 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from mcp_types import CallToolResult
-
 from agent.mcp.config import McpToolInfo, ToolApproval, qualified_tool_name
-from agent.mcp.servers import McpCallAbandoned, McpCallError
+from agent.mcp.errors import McpCallAbandoned, McpCallError
 from agent.tools.base import ToolResult
 
 if TYPE_CHECKING:
+    from mcp_types import CallToolResult
+
     from agent.mcp.servers import McpServers
 
 # The servers' schemas may take this share of the context window; past it the model gets

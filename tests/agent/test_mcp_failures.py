@@ -1,5 +1,6 @@
 """MCP servers that go wrong never end the run: one that never answers `initialize` is
-said as failed (with why) after its start timeout; a bad .mcp.json is a notice; a server
+said as failed (with why) after its start timeout, one that ends at once with its stderr;
+a bad .mcp.json is a notice; a server
 that crashes mid-call gives the model an error result (its stderr's last lines), is said
 as failed, and is started again for the next call."""
 
@@ -42,6 +43,8 @@ def test_failing_servers_leave_the_run_going(llm_server, tmp_path, mcp_image, op
         # Never answers initialize: a short start timeout.
         "mute": McpServerConfig(command="sleep", args=["infinity"], start_timeout_s=1.5),
         "crashy": McpServerConfig(command="python3", args=[crashy]),
+        # Ends at once, saying why on stderr.
+        "broken": McpServerConfig(command="python3", args=["-m", "no_such_server"]),
     }
     conversation = Conversation(agent, workspace=workspace, persistence_dir=tmp_path)
     open_conversations.append(conversation)
@@ -59,6 +62,8 @@ def test_failing_servers_leave_the_run_going(llm_server, tmp_path, mcp_image, op
     assert "did not answer initialize" in first["mute"].error
     assert "1.5 s" in first["mute"].error
     assert first["crashy"].state == McpServerState.READY
+    assert first["broken"].state == McpServerState.FAILED
+    assert "No module named no_such_server" in first["broken"].error
     # The model never saw the mute server's tools, and got crashy's.
     assert "crashy__echo" in llm_server.requests[0].tool_names
     assert not any(name.startswith("mute__") for name in llm_server.requests[0].tool_names)

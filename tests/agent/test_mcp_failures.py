@@ -1,8 +1,7 @@
 """MCP servers that go wrong never end the run: one that never answers `initialize` is
 said as failed (with why) after its start timeout, one that ends at once with its stderr;
-a bad .mcp.json is a notice; a server
-that crashes mid-call gives the model an error result (its stderr's last lines), is said
-as failed, and is started again for the next call."""
+a bad .mcp.json is a notice; a server that crashes mid-call gives the model an error result
+(its stderr's last lines), is said as failed, and is started again for the next call."""
 
 from __future__ import annotations
 

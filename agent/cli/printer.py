@@ -145,7 +145,7 @@ class EventPrinter:
 
 
 def mcp_line(server: McpServerStatus) -> str:
-    """"≡ MCP: git — 12 tools", or why it failed (its first line)."""
+    """ "≡ MCP: git — 12 tools", or why it failed (its first line)."""
     if server.state is McpServerState.FAILED:
         why = server.error.strip().splitlines()[0] if server.error.strip() else "no reason given"
         return f"! MCP: {server.name} failed: {why}"

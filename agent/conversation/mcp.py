@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ MCP_JSON = "/workspace/.mcp.json"
 MCP_JSON_LIMIT = 1024 * 1024
 
 McpToolLike = McpTool | FindTools
+# What the model providers take as a tool's name (OpenAI's rule; others are looser).
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class McpKeeper:
@@ -144,6 +147,14 @@ class McpKeeper:
         self._said = True
         self._e.record(McpServersEvent(servers=servers.statuses()))
         tools = [McpTool(servers, server, info) for server, info in servers.tools()]
+        unnamed = [tool.name for tool in tools if not TOOL_NAME.match(tool.name)]
+        if unnamed:  # a provider refuses a whole request for one such name
+            shown = ", ".join(unnamed[:10]) + (", ..." if len(unnamed) > 10 else "")
+            self._notice(
+                f"{len(unnamed)} MCP tool{'s' if len(unnamed) != 1 else ''} left out",
+                f"Tool names may hold only letters, digits, '_' and '-', 64 at most: {shown}",
+            )
+            tools = [tool for tool in tools if tool.name not in unnamed]
         self.tools = {tool.name: tool for tool in tools}
         schemas = [tool.openai_schema() for tool in tools]
         if schemas and self._over_budget(schemas):

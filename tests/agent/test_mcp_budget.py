@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from agent import Conversation
-from agent.events import ObservationEvent
+from agent.events import NoticeEvent, ObservationEvent
 from agent.mcp import McpServerConfig
 from agent.status import AgentStatus
 from sandbox import DockerWorkspace
@@ -44,6 +44,12 @@ def test_compact_list_past_the_budget(llm_server, tmp_path, mcp_image, open_conv
     assert "big__tool_39" in finder["description"]
     # One line a tool (the 40 full schemas would take some 24,000 characters).
     assert len(json.dumps(finder)) < 8000
+
+    # A name the providers refuse is left out, and said.
+    assert "search.files" not in json.dumps(first.body["tools"])
+    (left_out,) = [e for e in conversation.state.events if isinstance(e, NoticeEvent)
+                   and e.source == "mcp"]  # fmt: skip
+    assert left_out.title == "1 MCP tool left out" and "big__search.files" in left_out.text
 
     found, called = [e for e in conversation.state.events if isinstance(e, ObservationEvent)]
     schemas = json.loads(found.content)

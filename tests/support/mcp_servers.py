@@ -74,7 +74,8 @@ APPROVALS = textwrap.dedent(
 
 
 def many_tools_server(count: int) -> str:
-    """A stdio server with ``count`` tools, each with a long description."""
+    """A stdio server with ``count`` tools, each with a long description (and one whose
+    name has a dot)."""
     return textwrap.dedent(
         f"""
         from mcp.server.mcpserver import MCPServer
@@ -90,6 +91,8 @@ def many_tools_server(count: int) -> str:
                 description=f"Tool number {{number}}: " + "it does a thing. " * 30,
                 annotations=ToolAnnotations(readOnlyHint=True),
             )
+        # A name MCP allows and the model providers do not.
+        app.add_tool(lambda: "dotted", name="search.files", description="Has a dot.")
         app.run()
         """
     )

@@ -262,7 +262,11 @@ class McpServers:
         log.info("MCP server %s failed: %s", server.name, error)
 
     def _why(self, server: _Server, exc: BaseException) -> str:
-        return self._with_stderr(server, "; ".join(_reasons(exc)))
+        reasons = "; ".join(_reasons(exc))
+        url = server.config.url
+        if url and not isinstance(exc, McpCallError):  # "All connection attempts failed"
+            reasons = f"{url}: {reasons}"
+        return self._with_stderr(server, reasons)
 
     def _ended_text(self, server: _Server) -> str:
         process = server.process

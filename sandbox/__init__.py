@@ -3,6 +3,7 @@
 Only the Docker SDK here: nothing of LLMs or Qt.
 """
 
+from sandbox.attached_process import AttachedProcess
 from sandbox.errors import (
     BareRepositoryError,
     ContainerGoneError,
@@ -30,6 +31,7 @@ from sandbox.pause_modes import Hold, PauseMode, PauseOutcome
 from sandbox.workspace import DockerWorkspace
 
 __all__ = [
+    "AttachedProcess",
     "BareRepositoryError",
     "CommandResult",
     "ContainerGoneError",

@@ -16,6 +16,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from sandbox import container_spec, labels, liveness, oom, pause_modes, removal
+from sandbox.attached_process import AttachedProcesses
 from sandbox.brief_freeze import BriefFreeze
 from sandbox.clock import ActiveClock
 from sandbox.disk_limit import DEFAULT_LIMIT, DiskGuard, layer_size, parse_size, workspace_size
@@ -49,7 +50,7 @@ _NO_PROCESSES = ("fork: retry: Resource temporarily unavailable",
 STOP_FALLBACK_S = 3.0
 
 
-class DockerWorkspace(WorkspaceFiles, NetworkDoor):
+class DockerWorkspace(WorkspaceFiles, NetworkDoor, AttachedProcesses):
     """A container for one conversation: created or found again by label on ``start()``."""
 
     def __init__(

@@ -7,6 +7,7 @@ building a bundle takes minutes, too long for the default test run.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -176,6 +177,21 @@ def test_the_bundle_ships_the_checkpoint_helpers_sources_as_files() -> None:
     assert missing == []
     # The network proxy's addon, too: mitmdump in the proxy container runs it as source.
     assert '"network_door" / "addon.py"' in spec
+
+
+def test_the_bundle_keeps_what_the_mcp_client_imports() -> None:
+    """The MCP client (agent/mcp/servers.py) pulls in the mcp SDK's server modules and
+    their web stack: a bundle that excluded one would fail at the first MCP server."""
+    code = "import sys, agent.mcp.servers; print(chr(10).join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)  # fmt: skip
+    loaded = {name.split(".")[0] for name in done.stdout.split()}
+    spec = (ROOT / "packaging" / "berth.spec").read_text(encoding="utf-8")
+    start = spec.index("excludes = [")
+    block = spec[start : spec.index("\n]", start)]
+    excluded = re.findall(r'^\s+"([\w.]+)",', block, re.MULTILINE)
+    assert "PySide6.QtQml" in excluded  # the list was read
+    assert [name for name in excluded if name in loaded] == []
 
 
 def test_self_test_says_how_to_build_a_missing_checkpoint_helper_image(

@@ -14,13 +14,16 @@ from agent.events import (
     ContextFileEvent,
     Event,
     InterruptEvent,
+    McpServersEvent,
     MessageEvent,
+    NoticeEvent,
     ObservationEvent,
     PauseEvent,
     ResumeEvent,
     StatusEvent,
 )
 from agent.llm.stream import StreamDelta
+from agent.mcp import McpServerState, McpServerStatus
 from agent.status import AgentStatus
 
 MAX_OBSERVATION_LINES = 30
@@ -129,12 +132,25 @@ class EventPrinter:
             return f"! warning: {refusal_notice(event)}"
         if isinstance(event, ContextFileEvent):
             return f"≡ read {event.path}" + (" (first 32 KB)" if event.truncated else "")
+        if isinstance(event, McpServersEvent):
+            return "\n".join(mcp_line(server) for server in event.servers) or None
+        if isinstance(event, NoticeEvent):
+            return f"! {event.title}" + (f": {event.text}" if event.text else "")
         if isinstance(event, StatusEvent) and event.status in (
             AgentStatus.FINISHED,
             AgentStatus.STUCK,
         ):
             return f"[{event.status.value}]"
         return None
+
+
+def mcp_line(server: McpServerStatus) -> str:
+    """ "≡ MCP: git — 12 tools", or why it failed (its first line)."""
+    if server.state is McpServerState.FAILED:
+        why = server.error.strip().splitlines()[0] if server.error.strip() else "no reason given"
+        return f"! MCP: {server.name} failed: {why}"
+    count = len(server.tools)
+    return f"≡ MCP: {server.name} — {count} tool{'s' if count != 1 else ''}"
 
 
 def describe_action(event: ActionEvent) -> str:

@@ -138,14 +138,16 @@ class ContextWindow:
 
     def __init__(self, llm: LLM, tools: list[dict[str, Any]] | None = None) -> None:
         self.llm = llm
-        self.tools = tools or []
         self._counts: dict[str, int] = {}
-        self._tools_tokens: int | None = None
-        self._tools_bound = (
-            len(json.dumps(self.tools, ensure_ascii=False).encode()) if self.tools else 0
-        )
+        self.set_tools(tools or [])
         # A smaller window a provider taught us (its error named it, or refused a request).
         self.learned_window: int | None = None
+
+    def set_tools(self, tools: list[dict[str, Any]]) -> None:
+        """The tools' schemas every request carries (MCP servers add theirs once started)."""
+        self.tools = tools
+        self._tools_tokens: int | None = None
+        self._tools_bound = len(json.dumps(tools, ensure_ascii=False).encode()) if tools else 0
 
     @property
     def window(self) -> int:

@@ -46,6 +46,7 @@ from agent.conversation.engine import (
     StatusCallback,
 )
 from agent.conversation.loop import Loop, OutputCallback
+from agent.conversation.mcp import McpKeeper
 from agent.conversation.network import (
     NetworkSetting,
     SecretLookup,
@@ -77,6 +78,7 @@ from agent.status import AgentStatus
 if TYPE_CHECKING:
     from agent.llm import LLM
     from agent.llm.stream import DeltaCallback
+    from agent.mcp import McpServerStatus
     from agent.tools import ToolDefinition
     from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest
     from sandbox.checkpoints import FileChange
@@ -164,14 +166,17 @@ class Conversation:
             self._e.spec = keep_saved_secrets(spec_of(made), saved_spec)
             self._e.save_state()
             self._checkpoints = CheckpointKeeper(self._e)
+            self._mcp = McpKeeper(self._e, agent, window)
             self._loop = Loop(
-                self._e, agent, tools, self._context, self._checkpoints, on_command_output
-            )
+                self._e, agent, tools, self._context, self._checkpoints, on_command_output,
+                self._mcp,
+            )  # fmt: skip
             if reopened:
                 recover_after_reopen(self._e)
                 self._checkpoints.recover()
             else:
                 record_notices(self._e, made)
+            self._mcp.start()  # in the background; the first step waits for it
         except BaseException:
             # Nobody holds this conversation: its container must not run on unowned.
             with contextlib.suppress(Exception):
@@ -336,6 +341,8 @@ class Conversation:
                 self._loop.interrupt_now(note=why)
             self._checkpoints.close()
             with contextlib.suppress(Exception):
+                self._mcp.close()
+            with contextlib.suppress(Exception):
                 self.workspace.close()
             e.save_state()
             e.store.close()
@@ -416,6 +423,14 @@ class Conversation:
         with self._network_lock:
             policy = with_host(self.workspace.network, host)
             return self.set_network(policy)
+
+    # --- MCP servers (agent/conversation/mcp.py) -------------------------------------------
+
+    @property
+    def mcp_servers(self) -> list[McpServerStatus]:
+        """Each MCP server as it stands now (starting, ready with its tools, failed with
+        why); empty when there are none. The history has the same in McpServersEvents."""
+        return self._mcp.statuses()
 
     # --- the repository door (a GitWorkspace) ---------------------------------------------
 

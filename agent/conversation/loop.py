@@ -35,12 +35,15 @@ from agent.events import (
     ResumeEvent,
 )
 from agent.llm import LLMError, LLMResponse
+from agent.mcp.config import ToolApproval
+from agent.mcp.tools import ABANDONED_TEXT, FindTools, refused_text
 from agent.status import AgentStatus
 
 if TYPE_CHECKING:
     from agent.agent import Agent
     from agent.context.keeper import ContextKeeper
     from agent.conversation.checkpoints import CheckpointKeeper
+    from agent.conversation.mcp import McpKeeper, McpToolLike
     from agent.tools import ToolDefinition
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,7 @@ class Loop:
         context: ContextKeeper,
         checkpoints: CheckpointKeeper,
         on_command_output: OutputCallback | None,
+        mcp: McpKeeper,
     ) -> None:
         self._e = engine
         self._agent = agent
@@ -81,6 +85,7 @@ class Loop:
         self._checkpoints = checkpoints
         self._on_command_output = on_command_output
         self._revivals = 0  # containers brought back in this run
+        self._mcp = mcp
 
     def run(self, start_status: AgentStatus) -> AgentStatus:
         e = self._e
@@ -100,6 +105,9 @@ class Loop:
         # or a container found frozen on reopen (reopening itself never thaws it).
         with contextlib.suppress(Exception):
             self._e.workspace.thaw()
+        outcome = self._await_mcp()
+        if outcome is not None:
+            return outcome
         iterations = 0
         while True:
             if e.tool_job is not None:
@@ -119,7 +127,12 @@ class Loop:
             pending = pending_actions(e.events)
             if pending:
                 action = pending[0]
-                if e.confirmation_mode and action.tool_call_id not in e.approved:
+                approval = self._mcp.approval(action.tool_name)
+                if approval is ToolApproval.NEVER:
+                    e.record(error_observation(action, refused_text(action.tool_name)))
+                    continue
+                asks = e.confirmation_mode or approval is ToolApproval.ASK
+                if asks and action.tool_call_id not in e.approved:
                     e.set_status(
                         AgentStatus.WAITING_FOR_CONFIRMATION,
                         f"Waiting for confirmation of {action.tool_name}",
@@ -207,8 +220,9 @@ class Loop:
         """Run one pending tool call. Returns a status when the run should end."""
         e = self._e
         tool = self._tools_by_name.get(action.tool_name)
-        if tool is None:
-            names = ", ".join(sorted(self._tools_by_name))
+        mcp_tool = self._mcp.tools.get(action.tool_name)
+        if tool is None and mcp_tool is None:
+            names = ", ".join(sorted([*self._tools_by_name, *self._mcp.tools]))
             text = f"Unknown tool {action.tool_name!r}. The tools are: {names}."
             e.record(error_observation(action, text))
             return self._check_stuck()
@@ -220,6 +234,9 @@ class Loop:
             )
             e.record(error_observation(action, text))
             return self._check_stuck()
+        if mcp_tool is not None:
+            return self._execute_mcp(action, mcp_tool)
+        assert tool is not None
 
         if tool.name == "finish":
             result = tool.run(action.arguments, self._e.workspace)
@@ -257,6 +274,8 @@ class Loop:
             return self.interrupt_now()
         if outcome == "pause":
             hold, detail = hold_command(self._e.workspace)  # never claims a freeze that failed
+            if self._is_mcp(job):  # abandoned (the server, frozen with the container, stays)
+                self._abandon_mcp(job)
             return e.paused(detail, hold)
         with e.cond:
             e.tool_job = None
@@ -299,7 +318,9 @@ class Loop:
             e.interrupt_requested = False
         if llm_job is not None:
             llm_job.cancel.set()
-        if tool_job is not None:
+        if tool_job is not None and self._is_mcp(tool_job):
+            tool_job.cancel.set()  # Stop never ends an MCP server, only the call
+        elif tool_job is not None:
             try:
                 self._e.workspace.interrupt()
             except Exception as exc:
@@ -316,6 +337,48 @@ class Loop:
         e.record(InterruptEvent())
         e.set_status(AgentStatus.PAUSED, "Stopped by the user")
         return AgentStatus.PAUSED
+
+    # --- MCP (agent/conversation/mcp.py) ----------------------------------------------------
+
+    def _await_mcp(self) -> AgentStatus | None:
+        """Before the first step: the MCP servers started, their tools offered."""
+        e, mcp = self._e, self._mcp
+        if not mcp.started:
+            job = Job()
+            e.start(job, lambda: mcp.wait_started(job.cancel), "mcp-wait")
+            outcome = e.wait(job)
+            if outcome != "done":
+                job.cancel.set()
+                if outcome == "interrupt":
+                    return self.interrupt_now()
+                return e.paused("Paused while the MCP servers started")
+        if mcp.offer():
+            self._tool_schemas = [*self._tool_schemas, *mcp.schemas]
+            self._context.window.set_tools(self._tool_schemas)
+        return None
+
+    def _execute_mcp(self, action: ActionEvent, tool: McpToolLike) -> AgentStatus | None:
+        e = self._e
+        if isinstance(tool, FindTools):
+            e.record(observation_of(action, tool.call(action.arguments)))
+            return self._check_stuck()
+        if not self._checkpoints.settle(e.stop_requested):
+            return None
+        job = Job(action)
+        with e.cond:
+            e.tool_job = job
+        e.start(job, lambda: tool.call(action.arguments, job.cancel), "mcp-call")
+        return self._await_tool(job)
+
+    def _is_mcp(self, job: Job) -> bool:
+        return job.action is not None and job.action.tool_name in self._mcp.tools
+
+    def _abandon_mcp(self, job: Job) -> None:
+        job.cancel.set()
+        with self._e.cond:
+            self._e.tool_job = None
+        assert job.action is not None
+        self._e.record(stopped_observation(job.action, None, ABANDONED_TEXT))
 
     def _check_stuck(self) -> AgentStatus | None:
         if not is_stuck(self._e.events):

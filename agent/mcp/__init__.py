@@ -2,6 +2,7 @@
 tools (see DESIGN.md, "Doors")."""
 
 from agent.mcp.config import (
+    TOOL_SEPARATOR,
     McpConfigError,
     McpServerConfig,
     McpServerState,
@@ -14,6 +15,7 @@ from agent.mcp.config import (
 )
 
 __all__ = [
+    "TOOL_SEPARATOR",
     "McpConfigError",
     "McpServerConfig",
     "McpServerState",

@@ -42,6 +42,12 @@ class NetworkPolicy(BaseModel):
                 seen.append(normal)
         return seen
 
+    def allows(self, host: str, port: int) -> bool:
+        """The proxy would let a request to ``host:port`` through (by its name)."""
+        from sandbox.network_door.addon import name_allowed
+
+        return name_allowed(self.allow, host, port)
+
 
 def normalize_entry(entry: object) -> str:
     """The entry as kept, or ValueError saying what is wrong with it."""

@@ -3,6 +3,7 @@ import uuid
 import pytest
 
 from tests.support.fixtures import _llm_server_session, llm_server, scripted_llm  # noqa: F401
+from tests.support.mcp_image import mcp_image  # noqa: F401
 
 
 @pytest.fixture(scope="module")

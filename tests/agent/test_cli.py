@@ -211,3 +211,22 @@ def test_berth_run_on_a_folder_that_is_no_repository_says_so(llm_server, sandbox
     assert process.wait(60) == 2
     assert "is not a git repository" in "".join(lines)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_terminal_says_which_mcp_servers_started():
+    import io
+
+    from agent.cli.main import EventPrinter
+    from agent.events import McpServersEvent, NoticeEvent
+    from agent.mcp import McpServerState, McpServerStatus, McpToolInfo
+
+    printer = EventPrinter(io.StringIO())
+    tools = [McpToolInfo(name=f"t{n}") for n in range(12)]
+    git = McpServerStatus(name="git", transport="stdio", state=McpServerState.READY, tools=tools)
+    error = "did not answer initialize within 60 s\nIts stderr..."
+    mute = McpServerStatus(name="mute", transport="stdio", state=McpServerState.FAILED, error=error)
+    assert printer.format(McpServersEvent(servers=[git, mute])) == (
+        "≡ MCP: git — 12 tools\n! MCP: mute failed: did not answer initialize within 60 s"
+    )
+    notice = NoticeEvent(title=".mcp.json ignored", text="not JSON", source="mcp")
+    assert printer.format(notice) == "! .mcp.json ignored: not JSON"

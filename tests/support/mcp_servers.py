@@ -1,0 +1,175 @@
+"""Small MCP servers for the tests, written with the mcp SDK's MCPServer (FastMCP in 1.x),
+and helpers to put them in a container or run them on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# A stdio server whose `crash` tool ends its process mid-call (after a line on stderr).
+CRASHING = textwrap.dedent(
+    '''
+    import os, sys
+    from mcp.server.mcpserver import MCPServer
+    from mcp_types import ToolAnnotations
+
+    app = MCPServer("crashy")
+
+    @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def echo(text: str) -> str:
+        """Say the text back."""
+        return "echo: " + text
+
+    @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def crash() -> str:
+        """End the server's process."""
+        print("crashy: going down on purpose", file=sys.stderr, flush=True)
+        os._exit(7)
+
+    app.run()
+    '''
+)
+
+# A stdio server with tools of every approval: read-only, destructive, and one that says
+# nothing; and a tool that sleeps (to be caught mid-call).
+APPROVALS = textwrap.dedent(
+    '''
+    import time
+    from mcp.server.mcpserver import MCPServer
+    from mcp_types import ToolAnnotations
+
+    app = MCPServer("notes")
+
+    @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def read_note() -> str:
+        """Read the note."""
+        return open("/workspace/note.txt").read() if __import__("os").path.exists(
+            "/workspace/note.txt") else "(no note)"
+
+    @app.tool(annotations=ToolAnnotations(destructiveHint=True))
+    def write_note(text: str) -> str:
+        """Write the note."""
+        open("/workspace/note.txt", "w").write(text)
+        return "written"
+
+    @app.tool()
+    def slow(seconds: float) -> str:
+        """Sleep, then answer."""
+        with open("/tmp/slow-calls", "a") as calls:  # the tests see that the call came
+            calls.write("x")
+        time.sleep(seconds)
+        return "slept"
+
+    app.run()
+    '''
+)
+
+
+def many_tools_server(count: int) -> str:
+    """A stdio server with ``count`` tools, each with a long description (and one whose
+    name has a dot)."""
+    return textwrap.dedent(
+        f"""
+        from mcp.server.mcpserver import MCPServer
+        from mcp_types import ToolAnnotations
+
+        app = MCPServer("big")
+        for number in range({count}):
+            def tool(value: str, number: int = number) -> str:
+                return f"tool {{number}} got {{value}}"
+            app.add_tool(
+                tool,
+                name=f"tool_{{number}}",
+                description=f"Tool number {{number}}: " + "it does a thing. " * 30,
+                annotations=ToolAnnotations(readOnlyHint=True),
+            )
+        # A name MCP allows and the model providers do not.
+        app.add_tool(lambda: "dotted", name="search.files", description="Has a dot.")
+        app.run()
+        """
+    )
+
+
+def http_server_script(port: int) -> str:
+    return textwrap.dedent(
+        f'''
+        from mcp.server.mcpserver import MCPServer
+        from mcp_types import ToolAnnotations
+
+        app = MCPServer("weather")
+
+        @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+        def forecast(city: str) -> str:
+            """Tomorrow's weather for a city."""
+            return f"Sunny in {{city}}, 21 degrees"
+
+        app.run("streamable-http", host="127.0.0.1", port={port})
+        '''
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def http_server(tmp_path: Path) -> Iterator[str]:
+    """A streamable-HTTP MCP server on 127.0.0.1 in a subprocess; yields its URL."""
+    port = free_port()
+    script = tmp_path / "weather_server.py"
+    script.write_text(http_server_script(port))
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                err = process.stderr.read().decode() if process.stderr else ""
+                raise AssertionError(f"the HTTP MCP server did not start: {err[-2000:]}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+        if process.poll() is None:
+            process.kill()
+
+
+def put_script(workspace: Any, name: str, text: str) -> str:
+    """Copy a server script into the container (archive API); its path there."""
+    path = f"/opt/{name}"
+    workspace.write_bytes(path, text.encode())
+    return path
+
+
+def freezer_state(host_pid: int) -> str:
+    """The state of the cgroup freezer that holds ``host_pid`` (this engine is local):
+    "FROZEN"/"THAWED" (cgroup v1) or "frozen"/"thawed" (v2)."""
+    lines = Path(f"/proc/{host_pid}/cgroup").read_text().splitlines()
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "freezer" in controllers.split(","):
+            return Path(f"/sys/fs/cgroup/freezer{path}/freezer.state").read_text().strip()
+    for line in lines:
+        if line.startswith("0::"):
+            events = Path(f"/sys/fs/cgroup{line[3:]}/cgroup.events").read_text()
+            return "frozen" if "frozen 1" in events else "thawed"
+    raise AssertionError(f"no freezer cgroup for pid {host_pid}: {lines}")
+
+
+def in_other_pid_namespace(host_pid: int) -> bool:
+    return os.readlink(f"/proc/{host_pid}/ns/pid") != os.readlink("/proc/self/ns/pid")

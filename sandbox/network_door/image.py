@@ -4,12 +4,17 @@ No registry image is needed: the wheels for the base image's Python are fetched 
 on this machine and installed into a folder (``pip install --target``, no pip inside the
 image), which a two-line Dockerfile copies onto the base (the checkpoint helper image).
 The tag names the mitmproxy version and the base image, so it is built once per engine.
+
+pip is this interpreter's, or in the packaged app (frozen by PyInstaller: no pip in it) a
+Python 3 with pip on this machine: $BERTH_PROXY_PYTHON, else ``python3`` or ``python`` on
+PATH. Without one, the error says how to build the image (``berth build-proxy-image``).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -20,11 +25,14 @@ import docker
 import docker.errors
 
 from sandbox import labels
+from sandbox.checkpoints import helper_image
+from sandbox.engine import connect
 from sandbox.errors import ImageBuildError
 from sandbox.images.berth_image import Progress, ensure_image
 from sandbox.images.offline import image_exists
 
 IMAGE_ENV = "BERTH_PROXY_IMAGE"
+PYTHON_ENV = "BERTH_PROXY_PYTHON"
 REPOSITORY = "berth-proxy"
 MITMPROXY = "mitmproxy==11.0.2"  # the last release for Python 3.11 (Debian bookworm's)
 # mitmproxy's dependencies that PyPI has as source only: built into wheels here first.
@@ -54,16 +62,17 @@ def ensure_proxy_image(
         return tag
     report = progress or (lambda _line: None)
     ensure_image(client, base, progress)
+    pip = pip_command(tag)
     report(f"Building the network proxy's image {tag} (first use only)...")
     version = _python_version(client, base)
     with tempfile.TemporaryDirectory(prefix="berth-proxy-") as tmp:
         wheels, site = Path(tmp) / "wheels", Path(tmp) / "site"
-        _pip("wheel", "--no-deps", "-w", str(wheels), *SOURCE_ONLY)
+        _pip(pip, "wheel", "--no-deps", "-w", str(wheels), *SOURCE_ONLY)
         platform = [arg for name in _PLATFORMS for arg in ("--platform", name)]
         target = ["--python-version", version, "--only-binary=:all:", *platform,
                   "--implementation", "cp"]  # fmt: skip
-        _pip("download", "-d", str(wheels), "--find-links", str(wheels), *target, MITMPROXY)
-        _pip("install", "--no-index", "--find-links", str(wheels), "--target", str(site),
+        _pip(pip, "download", "-d", str(wheels), "--find-links", str(wheels), *target, MITMPROXY)
+        _pip(pip, "install", "--no-index", "--find-links", str(wheels), "--target", str(site),
              *target, MITMPROXY)  # fmt: skip
         context = Path(tmp) / "context.tar"
         _context(context, base, site)
@@ -90,10 +99,67 @@ def _python_version(client: docker.DockerClient, base: str) -> str:
     return bytes(out).decode().strip()
 
 
-def _pip(*args: str) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check",
-               "-q", *args]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, errors="replace")
+def pip_command(tag: str) -> list[str]:
+    """How to run pip here: this interpreter's, or in the packaged app a Python found on
+    this machine. ImageBuildError saying what to do when there is none."""
+    if not getattr(sys, "frozen", False):
+        return [sys.executable, "-m", "pip"]
+    named = os.environ.get(PYTHON_ENV)
+    candidates = [named] if named else [found for name in ("python3", "python")
+                                        if (found := shutil.which(name))]  # fmt: skip
+    for python in candidates:
+        if _has_pip(python):
+            return [python, "-m", "pip"]
+    where = f"${PYTHON_ENV} ({named})" if named else "python3 or python on PATH"
+    raise ImageBuildError(
+        f"The network proxy's image {tag} is not on the Docker engine yet, and building it "
+        "takes pip to fetch mitmproxy from PyPI: this app has none of its own, and "
+        f"{where} has no working pip. Install Python 3 with pip (so that "
+        f"`python3 -m pip --version` works), or set ${PYTHON_ENV} to such a Python, "
+        "then run `berth build-proxy-image` in a terminal (or start the conversation "
+        f"again). An image built elsewhere may be named with ${IMAGE_ENV}."
+    )
+
+
+def _host_environment() -> dict[str, str]:
+    """This process's environment, less what PyInstaller's loader set for the app alone:
+    the bundle's libraries on LD_LIBRARY_PATH would shadow the host Python's (its ssl)."""
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original is None:
+            env.pop("LD_LIBRARY_PATH", None)
+        else:
+            env["LD_LIBRARY_PATH"] = original
+    return env
+
+
+def _has_pip(python: str) -> bool:
+    try:
+        done = subprocess.run(
+            [python, "-m", "pip", "--version"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env=_host_environment(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def build(progress: Progress) -> str:
+    """``berth build-proxy-image``: the image for this machine's engine, built if missing."""
+    client = connect()
+    base = helper_image()
+    return ensure_proxy_image(client, proxy_image(client, base), base, progress)
+
+
+def _pip(pip: list[str], *args: str) -> None:
+    command = [*pip, "--disable-pip-version-check", "-q", *args]
+    done = subprocess.run(
+        command, capture_output=True, text=True, errors="replace", env=_host_environment()
+    )
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise ImageBuildError(f"pip {args[0]} for the proxy image failed:\n{tail}")

@@ -1,4 +1,4 @@
-"""The mitmproxy addon that the conversation's proxy container runs (``mitmdump -s``).
+"""The mitmproxy addon that the conversation's proxy container runs (proxy.py starts it).
 
 It is copied into that container, so it imports nothing of Berth. Each request (plain
 HTTP, or a CONNECT for HTTPS) is checked against the allow-list in ``POLICY_FILE``
@@ -20,6 +20,7 @@ import contextlib
 import functools
 import ipaddress
 import json
+import logging
 import os
 import socket
 import time
@@ -113,6 +114,12 @@ class Door:
         self._intercepted: dict[str, dict[str, Any]] = {}  # tunnels decrypted for a secret
         self._passing: dict[str, dict[str, Any]] = {}  # tunnels passed through, until closed
         self.secrets: list[dict[str, Any]] = []
+
+    def load(self, _loader: Any) -> None:
+        # mitmproxy logs each connection's opening and closing at INFO, and hands every
+        # record to each of its ~40 addons: a third of a request's CPU, for lines that
+        # termlog_verbosity=warn never shows.
+        logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
 
     def running(self) -> None:
         self._load_secrets()  # written before the start: on disk no longer than this

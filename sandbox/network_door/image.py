@@ -110,11 +110,15 @@ def pip_command(tag: str) -> list[str]:
     for python in candidates:
         if _has_pip(python):
             return [python, "-m", "pip"]
-    where = f"${PYTHON_ENV} ({named})" if named else "python3 or python on PATH"
+    where = (
+        f"${PYTHON_ENV} ({named}) has no working pip"
+        if named
+        else "no python3 or python on PATH has a working pip"
+    )
     raise ImageBuildError(
         f"The network proxy's image {tag} is not on the Docker engine yet, and building it "
         "takes pip to fetch mitmproxy from PyPI: this app has none of its own, and "
-        f"{where} has no working pip. Install Python 3 with pip (so that "
+        f"{where}. Install Python 3 with pip (so that "
         f"`python3 -m pip --version` works), or set ${PYTHON_ENV} to such a Python, "
         "then run `berth build-proxy-image` in a terminal (or start the conversation "
         f"again). An image built elsewhere may be named with ${IMAGE_ENV}."

@@ -1,4 +1,5 @@
-"""The ``berth`` command: the app, ``berth run TASK`` in a terminal, or ``--self-test``.
+"""The ``berth`` command: the app, ``berth run TASK`` in a terminal, ``--self-test``, or
+``build-proxy-image`` (the network door's proxy, built once per engine).
 
 Heavy imports (Qt, litellm, docker) happen only in the branch that needs them.
 """
@@ -22,17 +23,34 @@ def main(argv: list[str] | None = None) -> int:
         from gui.self_test import run_self_test
 
         return run_self_test()
+    if argv[:1] == ["build-proxy-image"]:
+        return _build_proxy_image()
     if argv[:1] in (["-h"], ["--help"]):
         print(
             "usage: berth                 start the app\n"
             "       berth run TASK [--workspace DIR] [--image IMAGE]\n"
             "                             run the agent in this terminal\n"
-            "       berth --self-test     check this installation and exit"
+            "       berth --self-test     check this installation and exit\n"
+            "       berth build-proxy-image\n"
+            "                             build the network proxy's image (needs pip)"
         )
         return 0
     from gui.app import run_app
 
     return run_app(argv)
+
+
+def _build_proxy_image() -> int:
+    from sandbox import SandboxError
+    from sandbox.network_door.image import build
+
+    try:
+        tag = build(lambda line: print(line, flush=True))
+    except SandboxError as exc:
+        print(f"berth: {exc}", file=sys.stderr)
+        return 1
+    print(f"The network proxy's image is ready: {tag}")
+    return 0
 
 
 if __name__ == "__main__":

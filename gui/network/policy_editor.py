@@ -87,12 +87,14 @@ class PolicyEditor(QWidget):
     def entries(self) -> list[str]:
         return [line.strip() for line in self.allow_edit.toPlainText().splitlines() if line.strip()]
 
-    def add_hosts(self, hosts: tuple[str, ...] | list[str]) -> None:
-        """Add the hosts not on the list yet, at its end (the mode becomes allow-list)."""
+    def add_hosts(self, hosts: tuple[str, ...] | list[str], to_mode: bool = True) -> None:
+        """Add the hosts not on the list yet, at its end (and with ``to_mode`` the mode
+        becomes allow-list)."""
         have = set(self.entries())
         lines = self.entries() + [h for h in hosts if h not in have]
         self.allow_edit.setPlainText("\n".join(lines))
-        self.mode_combo.setCurrentIndex(self.mode_combo.findData("allow-list"))
+        if to_mode:
+            self.mode_combo.setCurrentIndex(self.mode_combo.findData("allow-list"))
 
     def setting(self) -> NetworkSetting | None:
         return self._checked()[0]

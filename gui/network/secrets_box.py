@@ -3,7 +3,9 @@ keyring on Save (gui/network/secret_store.py). The agent's environment gets a pl
 the proxy of an allow-list conversation swaps in the value on requests to those hosts.
 
 Values typed here are held until Save (Cancel drops them); a removed secret's value is
-taken out of the keyring on Save too.
+taken out of the keyring on Save too. A secret reaches only hosts the allow-list lets
+through: adding one adds its hosts the list misses (``keep_secret_hosts_allowed``), and
+the box says which hosts no secret can reach, or that the mode uses no secrets.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.network.policy_editor import ERROR_STYLE, NOTE_STYLE
+from gui.network.policy_editor import ERROR_STYLE, NOTE_STYLE, PolicyEditor
 from gui.network.secret_entry import SecretEntry
 from gui.network.secret_store import NO_KEYRING_NOTE, forget_secret, has_keyring, store_secret
+from sandbox.network_door.policy import not_allowed
 
 
 class SecretsEditor(QWidget):
     changed = Signal()
+    added = Signal(object)  # the SecretEntry just added
 
     def __init__(self, secrets: list[SecretEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,7 +74,7 @@ class SecretsEditor(QWidget):
         self.error_label.hide()
         note = QLabel(
             "The agent sees a placeholder; the proxy puts the value into request headers to "
-            "these hosts only (allow-list conversations; list the hosts there too).",
+            "these hosts only (allow-list conversations, hosts on the list).",
             self,
         )
         note.setWordWrap(True)
@@ -80,6 +84,10 @@ class SecretsEditor(QWidget):
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setStyleSheet(NOTE_STYLE)
         self.keyring_note.setVisible(not has_keyring())
+        self.allow_note = QLabel(self)
+        self.allow_note.setObjectName("secrets_allow_note")
+        self.allow_note.setWordWrap(True)
+        self.allow_note.hide()
 
         fields = QGridLayout()
         fields.setContentsMargins(0, 0, 0, 0)
@@ -95,6 +103,7 @@ class SecretsEditor(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(fields)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.allow_note)
         layout.addWidget(note)
         layout.addWidget(self.keyring_note)
         self._fill()
@@ -126,6 +135,7 @@ class SecretsEditor(QWidget):
             edit.clear()
         self._fill()
         self.changed.emit()
+        self.added.emit(entry)
         return True
 
     @Slot()
@@ -155,3 +165,40 @@ class SecretsEditor(QWidget):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, column, item)
+
+
+def keep_secret_hosts_allowed(secrets: SecretsEditor, policy: PolicyEditor) -> None:
+    """A secret added in ``secrets`` adds its hosts that ``policy``'s list misses (the mode
+    left as it is); ``secrets.allow_note`` says what was added, which secrets' hosts the
+    list leaves out, and when the mode sends no secret at all."""
+    added: list[str] = []
+
+    def show() -> None:
+        allow, warnings = policy.entries(), []
+        for entry in secrets.entries():
+            missing = not_allowed(allow, entry.hosts)
+            if missing:
+                warnings.append(f"{entry.name} cannot reach {', '.join(missing)}: not on the list.")
+        mode = policy.mode_combo.currentData()
+        if secrets.entries() and mode != "allow-list":
+            warnings.append(f"The network is {mode}: secrets are used in allow-list mode only.")
+        said = ([f"Added to the allow-list: {', '.join(added)}."] if added else []) + warnings
+        secrets.allow_note.setText(" ".join(said))
+        secrets.allow_note.setStyleSheet(ERROR_STYLE if warnings else NOTE_STYLE)
+        secrets.allow_note.setVisible(bool(said))
+
+    def on_added(entry: SecretEntry) -> None:
+        missing = not_allowed(policy.entries(), entry.hosts)
+        if missing:
+            policy.add_hosts(missing, to_mode=False)  # an edit: on_edit clears `added`
+        added[:] = missing
+        show()
+
+    def on_edit() -> None:
+        added.clear()
+        show()
+
+    secrets.added.connect(on_added)
+    policy.changed.connect(on_edit)
+    secrets.changed.connect(on_edit)
+    show()

@@ -42,7 +42,7 @@ from agent.llm.model import is_anthropic
 from gui.background import Background, Job
 from gui.checkpoints.space import CheckpointSpaceBox
 from gui.network.policy_editor import PolicyEditor
-from gui.network.secrets_box import SecretsEditor
+from gui.network.secrets_box import SecretsEditor, keep_secret_hosts_allowed
 from gui.settings.app_settings import AppSettings, env_overrides, store_keyring_key
 from gui.settings.key_store import NO_KEYRING_NOTICE, os_keyring
 from gui.settings.leftovers_box import LeftoversBox
@@ -201,6 +201,7 @@ class SettingsDialog(QDialog):
         self.network_editor = PolicyEditor(settings.network, self)
         self.network_editor.changed.connect(self.validate)
         self.secrets_editor = SecretsEditor(settings.secrets, self)
+        keep_secret_hosts_allowed(self.secrets_editor, self.network_editor)
         self.pause_combo = QComboBox(self)
         self.pause_combo.setObjectName("pause_mode")
         for mode, text in PAUSE_MODES.items():

@@ -1,4 +1,4 @@
-"""The mitmproxy addon that the conversation's proxy container runs (``mitmdump -s``).
+"""The mitmproxy addon that the conversation's proxy container runs (proxy.py starts it).
 
 It is copied into that container, so it imports nothing of Berth. Each request (plain
 HTTP, or a CONNECT for HTTPS) is checked against the allow-list in ``POLICY_FILE``
@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
+import logging
 import os
 import socket
 import time
@@ -110,7 +112,14 @@ class Door:
         self._seen: str | None = None
         self._tunnels: dict[str, dict[str, Any]] = {}
         self._intercepted: dict[str, dict[str, Any]] = {}  # tunnels decrypted for a secret
+        self._passing: dict[str, dict[str, Any]] = {}  # tunnels passed through, until closed
         self.secrets: list[dict[str, Any]] = []
+
+    def load(self, _loader: Any) -> None:
+        # mitmproxy logs each connection's opening and closing at INFO, and hands every
+        # record to each of its ~40 addons: a third of a request's CPU, for lines that
+        # termlog_verbosity=warn never shows.
+        logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
 
     def running(self) -> None:
         self._load_secrets()  # written before the start: on disk no longer than this
@@ -282,39 +291,29 @@ class Door:
 
     def next_layer(self, nextlayer: Any) -> None:
         client = nextlayer.context.client.id
-        tunnel = self._tunnels.get(client)
+        tunnel = self._tunnels.pop(client, None)
         if tunnel is None:
             return
         if tunnel["decrypt"]:
             # A secret's host: mitmproxy's own choice (TLS with this installation's CA,
             # then HTTP) stands, and each request inside comes to requestheaders.
-            self._intercepted[client] = self._tunnels.pop(client)
+            self._intercepted[client] = tunnel
             return
-        from mitmproxy.proxy import layers  # type: ignore[import-not-found]
-
         # Passed through as it is: the agent's TLS goes end to end, never decrypted
         # (mitmproxy's own next-layer addon then leaves the choice made).
-        nextlayer.layer = layers.TCPLayer(nextlayer.context)
+        self._passing[client] = tunnel
+        nextlayer.layer = _passthrough_layer()(
+            nextlayer.context, tunnel, lambda reason: self._tunnel_done(client, reason)
+        )
 
-    def tcp_message(self, flow: Any) -> None:
-        tunnel = self._tunnels.get(flow.client_conn.id)
-        if tunnel is not None and flow.messages:
-            tunnel["berth_bytes"] += len(flow.messages[-1].content)
-        flow.messages.clear()  # a download must not pile up in the proxy's memory
-
-    def tcp_end(self, flow: Any) -> None:
-        tunnel = self._tunnels.pop(flow.client_conn.id, None)
+    def _tunnel_done(self, client: str, reason: str) -> None:
+        tunnel = self._passing.pop(client, None)
         if tunnel is not None:
-            self._log(tunnel["host"], tunnel["port"], "CONNECT", True, tunnel)
-
-    def tcp_error(self, flow: Any) -> None:
-        tunnel = self._tunnels.pop(flow.client_conn.id, None)
-        if tunnel is not None:
-            reason = str(flow.error.msg) if flow.error else "failed"
             self._log(tunnel["host"], tunnel["port"], "CONNECT", True, tunnel, reason)
 
     def client_disconnected(self, client: Any) -> None:
         self._intercepted.pop(client.id, None)  # its requests were logged one by one
+        self._tunnel_done(client.id, "")  # cut before both sides had closed
         tunnel = self._tunnels.pop(client.id, None)  # the server never answered
         if tunnel is not None:
             self._log(tunnel["host"], tunnel["port"], "CONNECT", True, tunnel, "no tunnel")
@@ -352,6 +351,35 @@ class Door:
         }
         with open(LOG_FILE, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
+
+
+@functools.cache
+def _passthrough_layer() -> Any:
+    """mitmproxy's TCP layer without a flow: no hook for each chunk read (each one a task
+    of mitmproxy's, which halved a download's speed), the bytes counted in passing, and
+    ``done(reason)`` called once both sides have closed or the server was not reached."""
+    from mitmproxy.proxy import events, layers  # type: ignore[import-not-found]
+
+    class Passthrough(layers.TCPLayer):
+        def __init__(self, context: Any, tunnel: dict[str, Any], done: Any) -> None:
+            super().__init__(context, ignore=True)
+            self.tunnel, self.on_done = tunnel, done
+
+        def start(self, event: Any) -> Any:
+            yield from super().start(event)
+            if self._handle_event == self.done:
+                self.on_done("the server could not be reached")
+
+        _handle_event = start
+
+        def relay_messages(self, event: Any) -> Any:
+            if isinstance(event, events.DataReceived):
+                self.tunnel["berth_bytes"] += len(event.data)
+            yield from super().relay_messages(event)
+            if self._handle_event == self.done:
+                self.on_done("")
+
+    return Passthrough
 
 
 addons = [Door()]

@@ -114,6 +114,21 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+def not_allowed(allow: list[str], hosts: list[str]) -> list[str]:
+    """The entries of ``hosts`` (a secret's) that the allow-list ``allow`` does not let
+    through, judged as the proxy does (a ``*.suffix`` by a name under it, no port as 443):
+    a secret goes out only where the list allows, so those hosts never get it."""
+    from sandbox.network_door.addon import name_allowed, parse_entry
+
+    missing = []
+    for entry in hosts:
+        host, port = parse_entry(entry)
+        probe = "berth-probe" + host[1:] if host.startswith("*.") else host
+        if entry not in allow and not name_allowed(allow, probe, port or 443):
+            missing.append(entry)
+    return missing
+
+
 class NetworkRequest(BaseModel):
     """One request the proxy saw: allowed or denied, with the bytes it carried (both ways)."""
 

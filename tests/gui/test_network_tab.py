@@ -264,3 +264,40 @@ def test_an_old_network_switch_reads_as_a_mode() -> None:
     assert AppSettings.model_validate({"network_enabled": False}).network_mode == "off"
     assert AppSettings.model_validate({"network_enabled": True}).network_mode == "open"
     assert AppSettings(network_mode="off").workspace_options()["network"] is False
+
+
+def test_a_secrets_hosts_join_the_allow_list_and_what_it_misses_is_said(qtbot, home: Path) -> None:
+    with using_keyring(MemoryKeyring(), trusted=True):
+        dialog = _dialog(qtbot, AppSettings(llm_model="openai/gpt-4o"))
+        editor, secrets = dialog.network_editor, dialog.secrets_editor
+        note = secrets.allow_note
+        editor.preset_buttons["Python packages"].click()  # allow-list: pypi.org, ...
+        secrets.name_edit.setText("API_TOKEN")
+        secrets.hosts_edit.setText("api.example.com, pypi.org")
+        secrets.value_edit.setText("tok-value")
+        assert secrets.add_from_fields()
+        # Its host the list missed is on it now, once; the one it had is left alone.
+        assert editor.entries() == ["pypi.org", "files.pythonhosted.org", "api.example.com"]
+        assert not note.isHidden() and note.text() == "Added to the allow-list: api.example.com."
+
+        editor.allow_edit.setPlainText("pypi.org")  # taken off by hand: said
+        assert note.text() == "API_TOKEN cannot reach api.example.com: not on the list."
+        editor.mode_combo.setCurrentIndex(editor.mode_combo.findData("open"))
+        assert "The network is open: secrets are used in allow-list mode only." in note.text()
+        editor.mode_combo.setCurrentIndex(editor.mode_combo.findData("allow-list"))
+        editor.allow_edit.setPlainText("pypi.org\n*.example.com")  # a wildcard covers it
+        assert note.isHidden()
+
+        editor.mode_combo.setCurrentIndex(editor.mode_combo.findData("open"))
+        secrets.name_edit.setText("NPM_TOKEN")
+        secrets.hosts_edit.setText("registry.npmjs.org")
+        secrets.value_edit.setText("npm-value")
+        assert secrets.add_from_fields()  # open: the host joins the list, the mode stays
+        assert editor.entries()[-1] == "registry.npmjs.org"
+        assert editor.mode_combo.currentData() == "open"
+        assert "Added to the allow-list: registry.npmjs.org." in note.text()
+        assert "secrets are used in allow-list mode only" in note.text()
+        dialog.ok_button.click()
+        saved = AppSettings.load()
+        assert saved.network_allow == ["pypi.org", "*.example.com", "registry.npmjs.org"]
+        assert saved.network_mode == "open"

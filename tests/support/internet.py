@@ -5,8 +5,8 @@ HTTP on 8000 and 8001, HTTPS on 8443 (a certificate signed by the server's own t
 a UDP echo on 5353, under the names api.example.test, www.example.test and other.test.
 Each answer says the port and Host it got, and the SHA-256 of any Authorization header
 (the header itself is never sent back: a secret's value must not reach the agent that
-way); POST bodies are kept and listed at /seen. A conversation's proxy joins the network
-as it would reach the world.
+way); POST bodies are kept and listed at /seen; /bytes/<n> answers n random bytes (the
+benchmarks). A conversation's proxy joins the network as it would reach the world.
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ from sandbox.network_door import proxy
 NAMES = ["api.example.test", "www.example.test", "other.test"]
 _SERVER = f"""
 NAMES = {NAMES!r}
-import hashlib, http.server, socket, socketserver, threading
+import hashlib, http.server, os, socket, socketserver, threading
 SEEN = []
+CHUNK = os.urandom(1 << 20)  # /bytes/<n>: n bytes that no layer can compress
 class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    disable_nagle_algorithm = True  # else headers and body wait 40 ms for a delayed ACK
     def answer(self, extra=""):
         body = f"hello from {{self.server.server_address[1]}} for {{self.headers['Host']}}"
         auth = self.headers.get("Authorization")
@@ -40,7 +43,14 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", str(len(body)))
         self.end_headers(); self.wfile.write(body)
     def do_GET(self):
+        if self.path.startswith("/bytes/"):
+            return self.download(int(self.path[len("/bytes/"):]))
         self.answer(" seen=" + ",".join(SEEN) if self.path == "/seen" else "")
+    def download(self, size):
+        self.send_response(200); self.send_header("Content-Length", str(size))
+        self.send_header("Content-Type", "application/octet-stream"); self.end_headers()
+        while size > 0:
+            self.wfile.write(CHUNK[:size]); size -= len(CHUNK)
     def do_POST(self):
         SEEN.append(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
         self.answer()

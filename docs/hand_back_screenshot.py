@@ -5,17 +5,15 @@ the Changes tab showing the real files and the `git switch` command to copy."""
 
 # ruff: noqa: E402
 import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-from pydantic import SecretStr
 from PySide6.QtTest import QTest
 
+from tests.support import screenshots as shots
 from tests.support.git_repos import make_repo
 from tests.support.llm_server import RecordedRequest, Reply, ScriptedLLMServer
 
@@ -56,32 +54,11 @@ os.environ.update(
 server = ScriptedLLMServer(script).start()
 repo = make_repo(Path(tempfile.mkdtemp()) / "click")
 
-from gui.app import make_application
-
-app = make_application([])
-from agent.llm.process import use_helper_process
-from gui.main_window import MainWindow
-from gui.settings.app_settings import AppSettings
-
-use_helper_process().start()
-settings = AppSettings(
-    llm_model=server.model,
-    llm_base_url=server.base_url,
-    llm_api_key=SecretStr("sk-shot"),
-    sandbox_image=IMAGE,
-)
-w = MainWindow(settings, persistence_dir=tempfile.mkdtemp(), preload=False)
-w.resize(1400, 880)
-w.show()
-QTest.qWaitForWindowExposed(w)
+w = shots.open_window(server, IMAGE)
 
 
 def wait(pred, ms=120000):
-    deadline = time.monotonic() + ms / 1000
-    while not pred():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out; status={w.status_label.text()}")
-        QTest.qWait(50)
+    shots.wait(w, pred, ms)
 
 
 w.repository.choose(str(repo))
@@ -96,15 +73,7 @@ w.hand_back.hand_back_button.click()
 wait(lambda: w.hand_back.result.command.text() != "")
 changes.select("/workspace/app.py")
 QTest.qWait(300)
-out = sys.argv[1] if len(sys.argv) > 1 else "docs/hand_back.png"
-w.grab().save(out)
-print("saved", out)
-conversation = w.session.conversation
-w.shutdown()
-w.close()
-if conversation is not None:
-    conversation.delete(remove_container=True)
-server.stop()
+shots.save_and_close(w, "docs/hand_back.png", server)
 import contextlib
 
 import docker

@@ -4,12 +4,10 @@ the picture is taken halfway through the answer with the Thinking card opened.""
 
 # ruff: noqa: E402
 import os
-import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-from pydantic import SecretStr
 from PySide6.QtTest import QTest
 
 from tests.support import screenshots as shots
@@ -46,24 +44,7 @@ server = ScriptedLLMServer(
     lambda _r: Reply.say(ANSWER, reasoning=REASONING, stream_pace=0.06, delay=2.5)
 ).start()
 
-from gui.app import make_application
-
-app = make_application([])
-from agent.llm.process import use_helper_process
-from gui.main_window import MainWindow
-from gui.settings.app_settings import AppSettings
-
-use_helper_process().start()
-settings = AppSettings(
-    llm_model=server.model,
-    llm_base_url=server.base_url,
-    llm_api_key=SecretStr("sk-shot"),
-    sandbox_image=IMAGE,
-)
-w = MainWindow(settings, persistence_dir=tempfile.mkdtemp(), preload=False)
-w.resize(1400, 880)
-w.show()
-QTest.qWaitForWindowExposed(w)
+w = shots.open_window(server, IMAGE)
 
 
 def wait(pred, ms=90000):

@@ -1,5 +1,6 @@
-"""What the docs/ screenshot scripts share: waiting on the window, and saving the picture
-then cleaning up (the conversation's container and volume go with it)."""
+"""What the docs/ screenshot scripts share: the window as a user launches it, waiting on
+it, and saving the picture then cleaning up (the conversation's container and volume go
+with it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,32 @@ import sys
 from collections.abc import Callable
 
 from PySide6.QtTest import QTest
+
+
+def open_window(server, image: str, size: tuple[int, int] = (1400, 880)):
+    """The app and its main window on ``server``'s scripted model, shown and exposed."""
+    import tempfile
+
+    from pydantic import SecretStr
+
+    from agent.llm.process import use_helper_process
+    from gui.app import make_application
+    from gui.main_window import MainWindow
+    from gui.settings.app_settings import AppSettings
+
+    make_application([])
+    use_helper_process().start()
+    settings = AppSettings(
+        llm_model=server.model,
+        llm_base_url=server.base_url,
+        llm_api_key=SecretStr("sk-shot"),
+        sandbox_image=image,
+    )
+    window = MainWindow(settings, persistence_dir=tempfile.mkdtemp(), preload=False)
+    window.resize(*size)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    return window
 
 
 def wait(window, predicate: Callable[[], bool], ms: int = 120_000) -> None:

@@ -1,0 +1,77 @@
+"""The window with a real MCP server: Settings name the reference mcp-server-git (from
+PyPI, in the test image), which runs in the conversation's container. The scripted model
+makes a repository with bash, asks git_status (read-only: it runs) and git_add (it writes:
+the approval bar asks, naming the server and the tool); the stream shows the server's line
+and the call's card with the untracked file; Approve runs it; Settings then list git as
+ready with its tools. Real Docker, real HTTP through litellm, real widgets."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from agent.events import ObservationEvent
+from agent.mcp.config import McpServerConfig
+from agent.status import AgentStatus
+from gui.settings.dialog import SettingsDialog
+from tests.gui.window_helpers import view_has, view_texts
+from tests.support.llm_server import Reply, replies_in_order
+from tests.support.mcp_image import mcp_image  # noqa: F401 (fixture)
+
+STARTUP_MS = 120_000
+GIT = McpServerConfig(command="python3", args=["-m", "mcp_server_git"])
+MAKE_REPO = "cd /workspace && git init -q && echo draft > plan-untracked.md && echo made"
+
+
+def test_git_server_from_settings_in_the_window(
+    qtbot,
+    make_window,
+    llm_server,
+    mcp_image,  # noqa: F811
+):
+    llm_server.script = replies_in_order(
+        [
+            Reply.call("bash", command=MAKE_REPO),
+            Reply.call("git__git_status", repo_path="/workspace"),
+            Reply.call("git__git_add", repo_path="/workspace", files=["plan-untracked.md"]),
+            Reply.say("The plan is staged."),
+        ]
+    )
+    window = make_window(mcp_image, mcp_servers={"git": GIT})
+    qtbot.keyClicks(window.composer_edit, "Stage the plan.")
+    window.action_send.trigger()
+
+    bar = window.confirmation_bar
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.approve_button.isEnabled(), timeout=STARTUP_MS)
+    assert window.session.status is AgentStatus.WAITING_FOR_CONFIRMATION
+    assert "MCP server git — tool git_add" in bar.text
+    assert "plan-untracked.md" in bar.text
+
+    texts = view_texts(window)
+    servers = [t for t in texts if t.startswith("MCP: git — ")]
+    assert len(servers) == 1 and servers[0].split("— ")[1].split()[0].isdigit()
+    [status] = [t for t in texts if t.startswith("git · git_status")]
+    assert '"repo_path": "/workspace"' in status and "plan-untracked.md" in status
+    # Not run yet: git_add has no card with a result.
+    assert not any(t.startswith("git · git_add") and "Added" in t for t in texts)
+
+    qtbot.mouseClick(bar.approve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view_has(window, "The plan is staged."), timeout=60_000)
+    [added] = [
+        e
+        for e in window.session.events
+        if isinstance(e, ObservationEvent) and e.tool_name == "git__git_add"
+    ]
+    assert not added.is_error and added.ended is None
+    staged = window.session.conversation.workspace.execute(
+        "cd /workspace && git diff --cached --name-only"
+    )
+    assert staged.output.strip() == "plan-untracked.md"
+
+    window.action_settings.trigger()
+    dialog = next(d for d in window.findChildren(SettingsDialog) if d.isVisible())
+    editor = dialog.mcp_editor
+    assert editor.status_text("git").startswith("ready · ")
+    assert {"git__git_status", "git__git_add"} <= set(editor.combos)
+    assert editor.combos["git__git_status"].currentText().lower().startswith("allow")
+    assert editor.combos["git__git_add"].currentText().lower().startswith("ask")
+    dialog.reject()

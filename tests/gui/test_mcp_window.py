@@ -3,17 +3,19 @@ PyPI, in the test image), which runs in the conversation's container. The script
 makes a repository with bash, asks git_status (read-only: it runs) and git_add (it writes:
 the approval bar asks, naming the server and the tool); the stream shows the server's line
 and the call's card with the untracked file; Approve runs it; Settings then list git as
-ready with its tools. Real Docker, real HTTP through litellm, real widgets."""
+ready with its tools; approvals saved there while the conversation is open hold from the
+next call on. Real Docker, real HTTP through litellm, real widgets."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
 from agent.events import ObservationEvent
-from agent.mcp.config import McpServerConfig
+from agent.mcp.config import McpServerConfig, ToolApproval
 from agent.status import AgentStatus
 from gui.settings.dialog import SettingsDialog
 from tests.gui.window_helpers import view_has, view_texts
+from tests.support.keyrings import MemoryKeyring, using_keyring
 from tests.support.llm_server import Reply, replies_in_order
 from tests.support.mcp_image import mcp_image  # noqa: F401 (fixture)
 
@@ -36,6 +38,11 @@ def test_git_server_from_settings_in_the_window(
             Reply.say("The plan is staged."),
         ]
     )
+    with using_keyring(MemoryKeyring(), trusted=True):
+        _run(qtbot, make_window, llm_server, mcp_image)
+
+
+def _run(qtbot, make_window, llm_server, mcp_image) -> None:  # noqa: F811
     window = make_window(mcp_image, mcp_servers={"git": GIT})
     qtbot.keyClicks(window.composer_edit, "Stage the plan.")
     window.action_send.trigger()
@@ -74,4 +81,32 @@ def test_git_server_from_settings_in_the_window(
     assert {"git__git_status", "git__git_add"} <= set(editor.combos)
     assert editor.combos["git__git_status"].currentText().lower().startswith("allow")
     assert editor.combos["git__git_add"].currentText().lower().startswith("ask")
-    dialog.reject()
+
+    # Saved while the conversation is open, the approvals hold from the next call on:
+    # git_status now refused, git_add run without asking.
+    editor.combos["git__git_status"].setCurrentText("Never")
+    editor.combos["git__git_add"].setCurrentText("Allow")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert window.settings.mcp_approvals == {
+        "git__git_status": ToolApproval.NEVER,
+        "git__git_add": ToolApproval.ALLOW,
+    }
+    window.session.conversation.workspace.execute("echo more > /workspace/later.md")
+    llm_server.script = replies_in_order(
+        [
+            Reply.call("git__git_status", repo_path="/workspace"),
+            Reply.call("git__git_add", repo_path="/workspace", files=["later.md"]),
+            Reply.say("Both done."),
+        ]
+    )
+    qtbot.keyClicks(window.composer_edit, "Stage the rest.")
+    window.action_send.trigger()
+    qtbot.waitUntil(lambda: view_has(window, "Both done."), timeout=60_000)
+    results = [e for e in window.session.events if isinstance(e, ObservationEvent)]
+    refused, added_later = results[-2:]
+    assert refused.is_error and "does not allow the tool git__git_status" in refused.content
+    assert not added_later.is_error and added_later.ended is None
+    staged = window.session.conversation.workspace.execute(
+        "cd /workspace && git diff --cached --name-only"
+    )
+    assert staged.output.split() == ["later.md", "plan-untracked.md"]

@@ -1,4 +1,4 @@
-"""The pictures of MCP in the window: ``python docs/mcp_screenshot.py`` (offscreen, no
+"""The pictures of MCP in the window: ``python docs/mcp_demo_screenshot.py`` (offscreen, no
 Docker or MCP server: the conversation's events are fed as a session would record them).
 
 - docs/mcp_card.png: the event view with the servers' line (git ready, jira failed), a

@@ -3,8 +3,9 @@ PyPI, in the test image), which runs in the conversation's container. The script
 makes a repository with bash, asks git_status (read-only: it runs) and git_add (it writes:
 the approval bar asks, naming the server and the tool); the stream shows the server's line
 and the call's card with the untracked file; Approve runs it; Settings then list git as
-ready with its tools; approvals saved there while the conversation is open hold from the
-next call on. Real Docker, real HTTP through litellm, real widgets."""
+ready with its tools. A second server's tool returns a PNG: its card shows it, the model
+gets it. Approvals saved in Settings while the conversation is open hold from the next
+call on. Real Docker, real HTTP through litellm, real widgets."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from PySide6.QtCore import Qt
 from agent.events import ObservationEvent
 from agent.mcp.config import McpServerConfig, ToolApproval
 from agent.status import AgentStatus
+from gui.event_view.parts import ImagePart
 from gui.settings.dialog import SettingsDialog
 from tests.gui.window_helpers import view_has, view_texts
 from tests.support.keyrings import MemoryKeyring, using_keyring
 from tests.support.llm_server import Reply, replies_in_order
 from tests.support.mcp_image import mcp_image  # noqa: F401 (fixture)
+from tests.support.mcp_servers import IMAGES
 
 STARTUP_MS = 120_000
 GIT = McpServerConfig(command="python3", args=["-m", "mcp_server_git"])
+PICS = McpServerConfig(command="python3", args=["-c", IMAGES])  # a PNG from a tool
 MAKE_REPO = "cd /workspace && git init -q && echo draft > plan-untracked.md && echo made"
 
 
@@ -29,11 +33,15 @@ def test_git_server_from_settings_in_the_window(
     make_window,
     llm_server,
     mcp_image,  # noqa: F811
+    tmp_path,
+    monkeypatch,
 ):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # Save writes there
     llm_server.script = replies_in_order(
         [
             Reply.call("bash", command=MAKE_REPO),
             Reply.call("git__git_status", repo_path="/workspace"),
+            Reply.call("pics__screenshot"),
             Reply.call("git__git_add", repo_path="/workspace", files=["plan-untracked.md"]),
             Reply.say("The plan is staged."),
         ]
@@ -43,7 +51,7 @@ def test_git_server_from_settings_in_the_window(
 
 
 def _run(qtbot, make_window, llm_server, mcp_image) -> None:  # noqa: F811
-    window = make_window(mcp_image, mcp_servers={"git": GIT})
+    window = make_window(mcp_image, mcp_servers={"git": GIT, "pics": PICS})
     qtbot.keyClicks(window.composer_edit, "Stage the plan.")
     window.action_send.trigger()
 
@@ -54,12 +62,20 @@ def _run(qtbot, make_window, llm_server, mcp_image) -> None:  # noqa: F811
     assert "plan-untracked.md" in bar.text
 
     texts = view_texts(window)
-    servers = [t for t in texts if t.startswith("MCP: git — ")]
-    assert len(servers) == 1 and servers[0].split("— ")[1].split()[0].isdigit()
+    servers = [t for t in texts if t.startswith("MCP: ")]
+    assert len(servers) == 2 and servers[0].startswith("MCP: git — 12 tools")
+    assert servers[1].startswith("MCP: pics — 2 tools")
     [status] = [t for t in texts if t.startswith("git · git_status")]
     assert '"repo_path": "/workspace"' in status and "plan-untracked.md" in status
-    # Not run yet: git_add has no card with a result.
-    assert not any(t.startswith("git · git_add") and "Added" in t for t in texts)
+    # The screenshot tool's PNG: a thumbnail in its card, at its size (96 x 64), and the
+    # model's next request carried it.
+    model = window.event_view.model()
+    [row] = [model.row_at(i) for i in range(model.rowCount()) if "pics · screenshot" in texts[i]]
+    thumbnail = window.event_view.event_delegate().card(row).parts[-1]
+    assert isinstance(thumbnail, ImagePart)
+    assert [(s.width(), s.height()) for s in thumbnail.sizes(600)] == [(96, 64)]
+    [(role, url)] = [found for r in llm_server.requests for found in r.image_urls()][:1]
+    assert role == "user" and url.startswith("data:image/png;base64,iVBORw0KGgo")
 
     qtbot.mouseClick(bar.approve_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view_has(window, "The plan is staged."), timeout=60_000)

@@ -124,6 +124,20 @@ def images_message(calls: list[str], images: dict[str, list[Attachment]]) -> dic
     return {"role": "user", "content": content}
 
 
+def without_images(messages: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """``messages`` with each image part said in words instead, for a model that reads
+    none (its provider would refuse every request that carries one)."""
+    note = f"(left out: the model {model} does not read images)"
+    result = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+            text = " ".join(p["text"] for p in content if p.get("type") == "text")
+            message = {**message, "content": f"{text} {note}".strip()}
+        result.append(message)
+    return result
+
+
 def _fill_missing(open_calls: list[str], results: dict[str, str]) -> None:
     for call_id in open_calls:
         results.setdefault(call_id, MISSING_RESULT)

@@ -15,6 +15,7 @@ from agent.mcp import McpServerConfig
 from agent.status import AgentStatus
 from sandbox import DockerWorkspace
 from tests.agent.helpers import make_agent, observations
+from tests.support.fixtures import make_llm
 from tests.support.llm_server import Reply, replies_in_order
 from tests.support.mcp_servers import IMAGES, put_script
 from tests.support.workspaces import new_conversation_id
@@ -64,6 +65,18 @@ def test_an_image_from_a_tool_reaches_the_model(
     lines = (conversation.persistence_path / "events.jsonl").read_text().splitlines()
     rebuilt = build_messages("system", [parse_event(line) for line in lines])
     assert [m for m in rebuilt if isinstance(m["content"], list)] == [request.messages[-1]]
+
+    # A model litellm knows to read no images (gpt-3.5-turbo) is told in words instead:
+    # sent, the image would get every request refused.
+    conversation.set_llm(make_llm(llm_server, model="openai/gpt-3.5-turbo"))
+    llm_server.script = replies_in_order([Reply.say("Noted.")])
+    conversation.send_message("And now?")
+    assert conversation.run() == AgentStatus.FINISHED
+    text_only = llm_server.requests[-1]
+    assert text_only.body["model"] == "gpt-3.5-turbo"
+    assert text_only.image_urls() == []
+    said = [t for t in text_only.user_texts() if shot.tool_call_id in t]
+    assert said and "does not read images" in said[0]
 
 
 def test_a_log_from_before_attachments_loads():

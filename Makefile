@@ -53,7 +53,8 @@ screenshot-hand-back: $(TEST_STAMP)
 screenshot-network: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/network_screenshot.py docs/network_tab.png
 
-# MCP in the window (no Docker or MCP server: the events are fed to the views).
+# MCP in the window, from a real run: mcp-server-git in a container (docs/mcp_screenshot.py;
+# docs/mcp_demo_screenshot.py draws the same views from fed events, no Docker).
 screenshot-mcp: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen PYTHONPATH=. $(PY) docs/mcp_screenshot.py docs/mcp_card.png \
 		docs/mcp_settings.png

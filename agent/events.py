@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from agent.attachments import Attachment
 from agent.mcp.config import McpServerStatus
 from agent.status import AgentStatus
 
@@ -93,6 +94,9 @@ class ObservationEvent(EventBase):
     # Set when the tool call was ended early: "interrupted", "timeout", "app_stopped",
     # "rejected".
     ended: str | None = None
+    # Images the tool returned (an MCP tool's ImageContent); the model gets them after the
+    # tool results. Older logs have none.
+    attachments: list[Attachment] = Field(default_factory=list)
 
 
 class AgentErrorEvent(EventBase):

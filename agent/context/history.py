@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from agent.attachments import Attachment
 from agent.context.branches import live_events
 from agent.events import ActionEvent, Event, MessageEvent, ObservationEvent, RewindEvent
 
@@ -43,6 +44,7 @@ def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str
     # The tool call group being answered: its assistant message is out, tool results follow.
     open_calls: list[str] = []
     results: dict[str, str] = {}
+    images: dict[str, list[Attachment]] = {}
     deferred: list[dict[str, Any]] = []
     current_response: str | None = None
 
@@ -52,8 +54,11 @@ def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str
             messages.append(
                 {"role": "tool", "tool_call_id": call_id, "content": results.get(call_id, "")}
             )
+        if images:
+            messages.append(images_message(open_calls, images))
         open_calls.clear()
         results.clear()
+        images.clear()
         messages.extend(deferred)
         deferred.clear()
         current_response = None
@@ -84,6 +89,8 @@ def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str
         elif isinstance(event, ObservationEvent):
             if event.tool_call_id in open_calls:
                 results[event.tool_call_id] = event.content
+                if event.attachments:
+                    images[event.tool_call_id] = event.attachments
                 if group_done():
                     close_group()
             # A result for a call outside the open group cannot be placed validly: dropped.
@@ -100,6 +107,35 @@ def build_messages(system_prompt: str, events: Sequence[Event]) -> list[dict[str
         _fill_missing(open_calls, results)
         close_group()
     return messages
+
+
+def images_message(calls: list[str], images: dict[str, list[Attachment]]) -> dict[str, Any]:
+    """The images the tool calls returned, as a user message after their results: a tool
+    message holds only text in the OpenAI-style API, and a user message right after the
+    results is where providers take images (each one is named so the model can tell
+    which call's it is)."""
+    content: list[dict[str, Any]] = []
+    for call_id in calls:
+        for number, image in enumerate(images.get(call_id, ()), start=1):
+            content.append(
+                {"type": "text", "text": f"[Berth] Image {number} of tool call {call_id}:"}
+            )
+            content.append({"type": "image_url", "image_url": {"url": image.data_uri()}})
+    return {"role": "user", "content": content}
+
+
+def without_images(messages: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """``messages`` with each image part said in words instead, for a model that reads
+    none (its provider would refuse every request that carries one)."""
+    note = f"(left out: the model {model} does not read images)"
+    result = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+            text = " ".join(p["text"] for p in content if p.get("type") == "text")
+            message = {**message, "content": f"{text} {note}".strip()}
+        result.append(message)
+    return result
 
 
 def _fill_missing(open_calls: list[str], results: dict[str, str]) -> None:

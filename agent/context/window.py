@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.context.branches import live_events
-from agent.context.history import build_messages, rewind_text
+from agent.context.history import build_messages, rewind_text, without_images
 from agent.events import CondensationEvent, ContextFileEvent, Event, MessageEvent, RewindEvent
 
 if TYPE_CHECKING:
@@ -199,6 +199,8 @@ class ContextWindow:
         """The next request: condensed as the log says, huge tool results cut."""
         prompt = system_prompt_with_context(system_prompt, events)
         messages = build_messages(prompt, visible_events(events))
+        if not self.llm.reads_images():
+            messages = without_images(messages, self.llm.model)
         messages = self.cut_all(messages)
         return Request(messages, lambda: self.tokens(messages), self.bound(messages))
 

@@ -78,7 +78,7 @@ from agent.status import AgentStatus
 if TYPE_CHECKING:
     from agent.llm import LLM
     from agent.llm.stream import DeltaCallback
-    from agent.mcp import McpServerStatus
+    from agent.mcp import McpServerStatus, ToolApproval
     from agent.tools import ToolDefinition
     from sandbox import DockerWorkspace, NetworkPolicy, NetworkRequest
     from sandbox.checkpoints import FileChange
@@ -431,6 +431,11 @@ class Conversation:
         """Each MCP server as it stands now (starting, ready with its tools, failed with
         why); empty when there are none. The history has the same in McpServersEvents."""
         return self._mcp.statuses()
+
+    def set_mcp_approvals(self, approvals: dict[str, ToolApproval]) -> None:
+        """Each MCP tool's approval (by ``<server>__<tool>``) from its next call on: allow,
+        ask or never. Any thread."""
+        self._mcp.set_approvals(approvals)
 
     # --- the repository door (a GitWorkspace) ---------------------------------------------
 

@@ -78,6 +78,8 @@ class McpKeeper:
                     thread_name=f"mcp-{background.conversation_tag(self._e.id)}",
                     from_workspace=from_workspace,
                 )
+                # Approvals set while it was made (set_approvals) are not lost.
+                self._servers.set_approvals(self._agent.mcp_approvals)
                 self._servers.start()
                 self._servers.wait_started()
         except Exception as exc:  # never the end of the conversation
@@ -91,6 +93,14 @@ class McpKeeper:
         servers start when the run thaws it."""
         while self._e.workspace.frozen and not self._e.closed:
             time.sleep(0.1)
+
+    def set_approvals(self, approvals: dict[str, ToolApproval]) -> None:
+        """The user's word per tool, from the next call on (Settings saved while the
+        conversation is open); a call already waiting for approval keeps waiting."""
+        self._agent.mcp_approvals = dict(approvals)
+        servers = self._servers
+        if servers is not None:
+            servers.set_approvals(approvals)
 
     def statuses(self) -> list[McpServerStatus]:
         servers = self._servers

@@ -58,6 +58,7 @@ def observation_of(action: ActionEvent, result: ToolResult) -> ObservationEvent:
         cwd=result.cwd,
         diff=result.diff,
         ended=result.ended,
+        attachments=result.attachments,
     )
 
 

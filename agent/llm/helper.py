@@ -94,7 +94,7 @@ class _Answerer:
     ) -> dict[str, Any]:
         from pydantic import SecretStr
 
-        from agent.llm.model import LLM, count_tokens_here, known_window_here
+        from agent.llm.model import LLM, count_tokens_here, known_window_here, reads_images_here
         from agent.llm.redact import protect_logs
         from agent.llm.types import LLMCancelled, LLMResponse
 
@@ -103,6 +103,8 @@ class _Answerer:
             return {"tokens": count_tokens_here(request["model"], request["messages"])}
         if op == "window":
             return {"window": known_window_here(request["model"])}
+        if op == "images":
+            return {"images": reads_images_here(request["model"])}
         if op != "attempt":
             raise ValueError(f"unknown request {op!r}")
         key = request.get("api_key")

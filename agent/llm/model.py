@@ -119,6 +119,12 @@ class LLM(BaseModel):
             return self.context_window
         return _known_window(self.model) or DEFAULT_CONTEXT_WINDOW
 
+    def reads_images(self) -> bool:
+        """False when litellm knows this model and it takes no images (a tool's images are
+        then left out of its requests: sent, the provider would refuse every request). A
+        model litellm does not know gets them."""
+        return _reads_images(self.model)
+
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Tokens of ``messages`` by litellm's counter for this model (tiktoken when it
         does not know the model's own tokenizer)."""
@@ -328,6 +334,24 @@ def _known_window(model: str) -> int | None:
     if helper is not None:
         return helper.known_window(model)
     return known_window_here(model)
+
+
+@functools.lru_cache(maxsize=64)
+def _reads_images(model: str) -> bool:
+    from agent.llm.process import running_helper
+
+    helper = running_helper()
+    if helper is not None:
+        return helper.reads_images(model)
+    return reads_images_here(model)
+
+
+def reads_images_here(model: str) -> bool:
+    try:
+        info = import_litellm().get_model_info(model)
+    except Exception:  # not in litellm's list: it may well (a local vision model)
+        return True
+    return bool(info.get("supports_vision"))
 
 
 def known_window_here(model: str) -> int | None:

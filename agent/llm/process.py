@@ -166,6 +166,13 @@ class LLMHelper:
         window = answer.get("window")
         return int(window) if isinstance(window, int) else None
 
+    def reads_images(self, model: str) -> bool:
+        try:
+            answer = self._call({"op": "images", "model": model})
+        except HelperStopped:
+            return True
+        return answer.get("images") is not False
+
     # --- the process ------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -99,6 +99,10 @@ class McpServers:
             for tool in server.status.tools
         ]
 
+    def set_approvals(self, approvals: dict[str, ToolApproval]) -> None:
+        """The user's word per tool from the next call on (any thread: one assignment)."""
+        self._approvals = dict(approvals)
+
     def approval(self, tool: McpToolInfo, server: str) -> ToolApproval:
         """The user's word for this tool, else its default (from its annotations as
         listed at start, so a server that died does not change it)."""

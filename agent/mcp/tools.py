@@ -7,6 +7,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
+from agent.attachments import Attachment, image_attachment
 from agent.mcp.config import McpToolInfo, ToolApproval, qualified_tool_name
 from agent.mcp.errors import McpCallAbandoned, McpCallError
 from agent.tools.base import ToolResult
@@ -63,16 +64,26 @@ class McpTool:
 
 
 def result_of(result: CallToolResult) -> ToolResult:
-    """Text joined; an image or audio said in a line (events carry no attachments yet)."""
+    """Text joined; an image becomes an attachment (a line says so where it was, so the
+    model knows which one it is), audio is said in a line."""
     parts: list[str] = []
+    attachments: list[Attachment] = []
     for block in result.content:
         kind = getattr(block, "type", "")
         if kind == "text":
             parts.append(block.text)  # type: ignore[union-attr]
-        elif kind in ("image", "audio"):
+        elif kind == "image":
+            mime = getattr(block, "mime_type", "") or ""
+            image = image_attachment(mime, getattr(block, "data", "") or "")
+            if isinstance(image, Attachment):
+                attachments.append(image)
+                parts.append(f"[Image {len(attachments)}: {mime}, {image.size:,} bytes; attached.]")
+            else:
+                parts.append(image)
+        elif kind == "audio":
             mime = getattr(block, "mime_type", "") or kind
             size = len(getattr(block, "data", "") or "") * 3 // 4
-            parts.append(f"[The tool returned {kind} ({mime}, about {size} bytes); not shown.]")
+            parts.append(f"[The tool returned audio ({mime}, about {size} bytes); not shown.]")
         elif kind == "resource":
             resource = block.resource  # type: ignore[union-attr]
             text = getattr(resource, "text", None)
@@ -82,7 +93,7 @@ def result_of(result: CallToolResult) -> ToolResult:
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False, indent=1))
     text = "\n".join(parts) or "(The tool returned nothing.)"
-    return ToolResult(content=text, is_error=bool(result.is_error))
+    return ToolResult(content=text, is_error=bool(result.is_error), attachments=attachments)
 
 
 class FindTools:

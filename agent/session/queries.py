@@ -20,6 +20,7 @@ from agent.session.commands import Phase
 
 if TYPE_CHECKING:
     from agent.conversation.conversation import Conversation
+    from agent.mcp.config import ToolApproval
     from sandbox import NetworkPolicy
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,15 @@ class SessionQueries:
         if conversation is None:
             return False
         conversation.set_llm(llm, condensation_llm)
+        return True
+
+    def set_mcp_approvals(self, approvals: dict[str, ToolApproval]) -> bool:
+        """Each MCP tool's approval from its next call on (Settings saved them); False when
+        the conversation is not open yet (its start reads them then)."""
+        conversation = self._conversation
+        if conversation is None:
+            return False
+        conversation.set_mcp_approvals(approvals)
         return True
 
     def _beside_a_run(self, command: str, work: Callable[[Conversation], n.Notice]) -> bool:

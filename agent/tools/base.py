@@ -11,8 +11,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from agent.attachments import Attachment
 from agent.tools.schema import tool_parameters_schema
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class ToolResult(BaseModel):
     # The command is still running in the shell (no-output timeout): the model may wait,
     # send input or interrupt it.
     still_running: bool = False
+    # Images for the model (an MCP tool's), beside ``content``.
+    attachments: list[Attachment] = Field(default_factory=list)
 
     @classmethod
     def error(cls, message: str) -> ToolResult:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QFontMetricsF, QPainter, QPen
 from gui.event_view.parts import (
     Chip,
     HeaderPart,
+    ImagePart,
     LineStyle,
     MarkdownPart,
     MonoLine,
@@ -296,6 +297,8 @@ def _tool_card(row: ToolRow, time: str) -> Card:
     body = _body(row)
     if body is not None:
         parts.append(body)
+    if obs is not None and obs.attachments:
+        parts.append(ImagePart(tuple(obs.attachments)))
     return Card(CardStyle.TOOL, tuple(parts), tone=tone)
 
 

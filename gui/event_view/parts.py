@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 
+from agent.attachments import Attachment
 from gui.event_view.colors import EventColors
 from gui.event_view.markdown import (
     DocumentCache,
@@ -247,4 +248,60 @@ class MarkdownPart:
             )
 
 
-Part = HeaderPart | MonoPart | MarkdownPart
+@dataclass(slots=True)
+class ImagePart:
+    """Thumbnails of the images a tool returned, side by side; never scaled up."""
+
+    images: tuple[Attachment, ...]
+    max_height: int = 160
+    max_width: int = 320
+    gap: int = 8
+    _decoded: list[QImage] | None = None
+
+    def _qimages(self) -> list[QImage]:
+        if self._decoded is None:
+            # One that does not decode is drawn as an empty frame: the text says it came.
+            self._decoded = [QImage.fromData(image.image_bytes()) for image in self.images]
+        return self._decoded
+
+    def sizes(self, width: int) -> list[QSizeF]:
+        """Each thumbnail's size; they wrap to a new line past ``width``."""
+        sizes = []
+        for image in self._qimages():
+            if image.isNull():
+                sizes.append(QSizeF(64, 64))
+                continue
+            scale = min(
+                1.0, self.max_height / image.height(), min(width, self.max_width) / image.width()
+            )
+            sizes.append(QSizeF(image.width() * scale, image.height() * scale))
+        return sizes
+
+    def _layout(self, width: int) -> list[QRectF]:
+        rects, x, y, row_height = [], 0.0, 0.0, 0.0
+        for size in self.sizes(width):
+            if x and x + size.width() > width:
+                x, y, row_height = 0.0, y + row_height + self.gap, 0.0
+            rects.append(QRectF(x, y, size.width(), size.height()))
+            x += size.width() + self.gap
+            row_height = max(row_height, size.height())
+        return rects
+
+    def measure(self, width: int, env: PaintEnv, exact: bool) -> tuple[int, bool]:
+        rects = self._layout(width)
+        return (int(max(r.bottom() for r in rects)) + 1 if rects else 0), True
+
+    def paint(self, painter: QPainter, x: float, y: float, width: int, env: PaintEnv) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        for image, rect in zip(self._qimages(), self._layout(width), strict=True):
+            target = rect.translated(x, y)
+            if not image.isNull():
+                painter.drawImage(target, image)
+            painter.setPen(env.colors.card_border)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(target.adjusted(-0.5, -0.5, 0.5, 0.5))
+        painter.restore()
+
+
+Part = HeaderPart | MonoPart | MarkdownPart | ImagePart

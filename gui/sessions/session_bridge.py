@@ -286,7 +286,9 @@ class SessionBridge(QObject):
 
     def use_settings(self) -> bool:
         """Settings changed: the model, its base URL and its key apply from this open
-        conversation's next request on (one not open yet reads them when it starts)."""
+        conversation's next request on, the MCP tools' approvals from their next call
+        (one not open yet reads them when it starts)."""
+        self._session.set_mcp_approvals(dict(self.settings.mcp_approvals))
         return self._session.set_llm(
             self.settings.make_llm(), self.settings.make_condensation_llm()
         )

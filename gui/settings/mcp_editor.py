@@ -141,7 +141,8 @@ class McpServersEditor(QWidget):
         note = QLabel(
             "A command runs inside each conversation's container (sandboxed, paused with it); "
             "a URL is reached from this machine. Status and tools are the shown "
-            "conversation's; changes apply to conversations started or reopened after Save.",
+            "conversation's. Approvals apply to open conversations at once; servers and "
+            "the timeout to conversations started or reopened after Save.",
             self,
         )
         note.setWordWrap(True)

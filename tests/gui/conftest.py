@@ -68,12 +68,14 @@ def make_window(
 
     windows: list[MainWindow] = []
 
-    def make(image: str | None = None) -> MainWindow:
+    def make(image: str | None = None, **more: object) -> MainWindow:
+        """``more``: other settings (``mcp_servers=...``)."""
         settings = AppSettings(
             llm_model=llm_server.model,
             llm_base_url=llm_server.base_url,
             llm_api_key=SecretStr(TEST_API_KEY),
             sandbox_image=image or sandbox_image,
+            **more,  # type: ignore[arg-type]
         )
         window = MainWindow(settings, persistence_dir=tmp_path / "conversations", preload=False)
         qtbot.addWidget(window)

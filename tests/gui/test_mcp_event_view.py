@@ -8,11 +8,17 @@ them, no MCP server needed."""
 
 from __future__ import annotations
 
-from agent.events import McpServersEvent
+import base64
+
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtGui import QColor, QImage
+
+from agent.attachments import Attachment
+from agent.events import McpServersEvent, ObservationEvent
 from agent.mcp.config import McpServerState, McpServerStatus
 from gui.event_view import EventView
 from gui.event_view.cards import Card
-from gui.event_view.parts import HeaderPart, LineStyle, MonoPart
+from gui.event_view.parts import HeaderPart, ImagePart, LineStyle, MonoPart
 from gui.event_view.rows import MarkerRow, Tone
 from gui.main_window.confirmation_bar import ConfirmationBar
 from tests.gui.test_event_view import kinds, settle
@@ -104,3 +110,40 @@ def test_the_approval_bar_names_the_server_and_tool_with_whole_arguments(qtbot) 
     assert bar.text.startswith("MCP server git — tool git_commit, with:\n    {")
     assert '"repo_path": "/workspace"' in bar.text
     assert message.strip() in bar.text  # never cut: the user approves what will be sent
+
+
+def _png(width: int, height: int) -> bytes:
+    """A PNG whose every pixel (x, y) is (x, y, 200): findable, by its rows, on screen."""
+    image = QImage(width, height, QImage.Format.Format_RGB888)
+    for y in range(height):
+        for x in range(width):
+            image.setPixelColor(x, y, QColor(x, y, 200))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def test_an_image_a_tool_returned_is_a_thumbnail_in_its_card(qtbot, view) -> None:
+    png = _png(120, 80)
+    image = Attachment(mime_type="image/png", data=base64.b64encode(png).decode(), size=len(png))
+    model = view.model()
+    model.set_events(
+        [
+            mcp_call("p1", "pics__screenshot", {}, 1),
+            ObservationEvent(
+                tool_call_id="p1",
+                tool_name="pics__screenshot",
+                content="The screen:\n[Image 1: image/png, 300 bytes; attached.]",
+                attachments=[image],
+            ),
+        ]
+    )
+    shot = settle(qtbot, view).convertToFormat(QImage.Format.Format_RGB888)
+    thumbnail = _card(view, 0).parts[-1]
+    assert isinstance(thumbnail, ImagePart)
+    assert [(s.width(), s.height()) for s in thumbnail.sizes(600)] == [(120, 80)]  # not scaled
+    # Painted at its size: a row of its pixels is on screen, as the PNG has it.
+    row = b"".join(bytes((x, 40, 200)) for x in range(120))
+    pixels = bytes(shot.constBits())
+    assert row in pixels

@@ -157,6 +157,17 @@ class RecordedRequest:
     def count_tool_calls(self) -> int:
         return sum(len(m.get("tool_calls") or []) for m in self.messages)
 
+    def image_urls(self) -> list[tuple[str, str]]:
+        """``(role, url)`` of every image part of the messages, in order."""
+        found = []
+        for message in self.messages:
+            content = message.get("content")
+            for part in content if isinstance(content, list) else ():
+                if isinstance(part, dict) and part.get("type") == "image_url":
+                    url = part["image_url"]
+                    found.append((message["role"], url if isinstance(url, str) else url["url"]))
+        return found
+
     def all_text(self) -> str:
         return "\n".join(_text_of(m) for m in self.messages)
 

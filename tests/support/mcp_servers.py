@@ -173,3 +173,44 @@ def freezer_state(host_pid: int) -> str:
 
 def in_other_pid_namespace(host_pid: int) -> bool:
     return os.readlink(f"/proc/{host_pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
+
+
+# A stdio server whose `screenshot` tool returns a text and a PNG (drawn here: the test
+# image has no imaging library), and `huge` an image over the cap.
+IMAGES = textwrap.dedent(
+    '''
+    import struct, zlib
+    from mcp.server.mcpserver import Image, MCPServer
+    from mcp_types import ToolAnnotations
+
+    app = MCPServer("pics")
+
+    def png(width, height):
+        rows = b"".join(
+            b"\\x00" + bytes(
+                value
+                for x in range(width)
+                for value in (40 + x * 200 // width, 90 + y * 150 // height, 200)
+            )
+            for y in range(height)
+        )
+        def chunk(kind, data):
+            crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", header)
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+    @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def screenshot() -> list:
+        """A picture of the screen."""
+        return ["The screen, 96x64:", Image(data=png(96, 64), format="png")]
+
+    @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def huge() -> list:
+        """A picture too big to send."""
+        return [Image(data=b"\\x89PNG" + bytes(6 * 1024 * 1024), format="png")]
+
+    app.run()
+    '''
+)

@@ -48,6 +48,11 @@ def save_and_close(window, default_path: str, server=None) -> None:
     out = sys.argv[1] if len(sys.argv) > 1 else default_path
     window.grab().save(out)
     print("saved", out)
+    close_and_clean(window, server)
+
+
+def close_and_clean(window, server=None) -> None:
+    """Close the window; its conversation goes, with its container and volume."""
     conversation = window.session.conversation
     window.shutdown()
     window.close()

@@ -163,6 +163,37 @@ def test_a_coalesced_refresh_runs_once_at_a_time_and_once_more_for_the_latest_as
     assert most_at_once == 1
 
 
+class _Cycle:
+    """Garbage only the cyclic collector frees; says on which thread it was freed."""
+
+    def __init__(self, freed_on: list[int]) -> None:
+        self.me = self
+        self.freed_on = freed_on
+
+    def __del__(self) -> None:
+        self.freed_on.append(threading.get_ident())
+
+
+def test_cyclic_garbage_is_freed_on_the_gui_thread_while_a_worker_allocates(qtbot):
+    """A widget only a cycle keeps must be deleted on the GUI thread: freed by a worker's
+    collection, a closed Settings dialog went while the window painted it (a crash)."""
+    freed_on: list[int] = []
+    kept: list[object] = []
+    _Cycle(freed_on)  # unreachable at once
+
+    def allocate() -> None:
+        # Far past the collector's first threshold, and kept: a collection is due.
+        kept.extend([] for _ in range(20_000))
+
+    done: list[bool] = []
+    owner = QObject()
+    Background(owner).run(allocate, lambda _r: done.append(True))
+    qtbot.waitUntil(lambda: bool(done))
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5_000)
+    assert freed_on == [threading.get_ident()], "freed by the worker's collection"
+    kept.clear()
+
+
 # Where gui/ may still start a thread another way, and why. The agent loop's QThread (one
 # per conversation) is not background work and is allowed anywhere.
 _ALLOWED = {

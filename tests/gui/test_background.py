@@ -163,6 +163,32 @@ def test_a_coalesced_refresh_runs_once_at_a_time_and_once_more_for_the_latest_as
     assert most_at_once == 1
 
 
+class _Work:
+    """Work that says on which thread it was freed."""
+
+    def __init__(self, freed_on: list[int]) -> None:
+        self.freed_on = freed_on
+
+    def __call__(self) -> str:
+        return "ran"
+
+    def __del__(self) -> None:
+        self.freed_on.append(threading.get_ident())
+
+
+def test_the_work_handed_over_is_let_go_of_on_the_gui_thread(qtbot):
+    """What an owner hands over (the work, its closures, a widget's bound method) is freed on
+    the GUI thread: a parentless widget freed on a worker is deleted there, while the GUI
+    thread may be painting it."""
+    freed_on: list[int] = []
+    got: list[str] = []
+    owner = QObject()
+    Background(owner).run(_Work(freed_on), got.append)
+    qtbot.waitUntil(lambda: got == ["ran"])
+    qtbot.waitUntil(lambda: bool(freed_on))
+    assert freed_on == [threading.get_ident()], "freed on the worker's thread"
+
+
 class _Cycle:
     """Garbage only the cyclic collector frees; says on which thread it was freed."""
 

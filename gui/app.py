@@ -27,11 +27,14 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Berth")
     app.setDesktopFileName(APP_ID)
 
+    from gui.garbage import collect_on_the_gui_thread
     from gui.main_window.actions import load_icon
     from gui.theme import apply_theme
 
     apply_theme(app)
     app.setWindowIcon(load_icon("app"))
+    # Qt objects freed by the cyclic collector must be freed on this thread, between events.
+    collect_on_the_gui_thread(app)
     return app
 
 

@@ -21,6 +21,9 @@ What it promises:
   the app, which calls the callbacks there. No callback ever runs on a worker thread, and no
   short-lived QObject is emitted from one (ad-hoc threads had to keep each task's emitter
   alive by hand, or a dialog closed first took it away under its thread).
+- The worker never drops the last reference to what the owner handed over (the work, its
+  closures, a widget's bound method): the relay keeps the work until the worker has let
+  go of it, so such objects are freed on the GUI thread, never deleted under it.
 - An exception in the work never reaches Qt: ``on_error`` gets ``describe(exc)`` (Docker's
   own explanation preferred, long ids shortened); without ``on_error`` it is logged.
 - Callbacks are dropped when their owner is gone (the ``Background`` is its child, so it goes
@@ -94,8 +97,77 @@ def first_line(text: str, limit: int = 200) -> str:
 
 
 @dataclass(eq=False)
+class _Task:
+    """The worker's side of a job: what the work needs while it runs, and nothing of its
+    owner's (no callbacks, no ``Background``). The worker drops its reference to the work
+    before it tells the outcome, and the relay keeps one until then: so the last reference
+    to anything the owner handed over (a widget's bound method, a closure over a dialog)
+    goes on the GUI thread. Dropped last on the worker, a Python-owned widget would be
+    deleted there, under the GUI thread painting it."""
+
+    id: int
+    name: str
+    fn: Callable[..., Any] | None
+    takes_report: bool
+    log_failure: bool  # nobody is told (no on_error): the failure goes to the log
+    interval: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    # When the last report went out, and the one held back.
+    sent_at: float = 0.0
+    held: tuple[Any, ...] | None = None
+
+    def report(self, *values: Any) -> None:
+        if self.cancel.is_set():
+            raise Cancelled(self.name)
+        now = time.monotonic()
+        if self.interval and now - self.sent_at < self.interval:
+            self.held = values  # sent later, or just before the outcome
+            return
+        self.sent_at, self.held = now, None
+        _emit(_relay_or_none(), "progress", self.id, values)
+
+    def execute(self) -> None:
+        try:
+            outcome = self._call()
+            if outcome is not None:
+                _emit(_relay_or_none(), *outcome)
+        finally:
+            self.ended.set()
+            _emit(_relay_or_none(), "released", self.id)
+
+    def _call(self) -> tuple[str, int, Any] | None:
+        """The outcome to tell, once the work, its frames and its exception are let go."""
+        fn, self.fn = self.fn, None
+        if fn is None:  # already ran
+            return None
+        try:
+            result = fn(self.report) if self.takes_report else fn()
+        except Cancelled:
+            return None
+        except Exception as exc:  # described to the owner, never raised into Qt
+            if self.log_failure:
+                log.warning("%s failed", self.name, exc_info=True)
+            else:
+                log.debug("%s failed", self.name, exc_info=True)
+            failure = describe(exc)
+        else:
+            self._flush()
+            return ("done", self.id, result)
+        finally:
+            del fn
+        self._flush()
+        return ("failed", self.id, failure)
+
+    def _flush(self) -> None:
+        if self.held is not None and not self.cancel.is_set():
+            _emit(_relay_or_none(), "progress", self.id, self.held)
+            self.held = None
+
+
+@dataclass(eq=False)
 class Job:
-    """One piece of background work, as its owner sees it."""
+    """One piece of background work, as its owner sees it (on the GUI thread only)."""
 
     id: int
     name: str
@@ -103,67 +175,22 @@ class Job:
     _on_done: Callable[[Any], None] | None
     _on_error: Callable[[str], None] | None
     _on_progress: Callable[..., None] | None
-    _interval: float
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _ended: threading.Event = field(default_factory=threading.Event)
-    # Worker-thread side of progress: when the last report went out, and the one held back.
-    _sent_at: float = 0.0
-    _held: tuple[Any, ...] | None = None
+    _task: _Task
 
     def cancel(self) -> None:
         """Never deliver this job's outcome; its next ``report()`` raises ``Cancelled``."""
-        self._cancel.set()
+        self._task.cancel.set()
         self._runner._drop(self)
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._task.cancel.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the work has ended (not until its outcome is delivered), at most
         ``timeout`` seconds; True if it ended. For a quit that must let a close finish:
         anywhere else, a callback is the way to hear of the end."""
-        return self._ended.wait(timeout)
-
-    # --- on the worker thread ---------------------------------------------------------------
-
-    def _report(self, *values: Any) -> None:
-        if self._cancel.is_set():
-            raise Cancelled(self.name)
-        now = time.monotonic()
-        if self._interval and now - self._sent_at < self._interval:
-            self._held = values  # sent later, or just before the outcome
-            return
-        self._sent_at, self._held = now, None
-        _emit(_relay_or_none(), "progress", self.id, values)
-
-    def _execute(self, fn: Callable[..., Any]) -> None:
-        try:
-            self._outcome(fn)
-        finally:
-            self._ended.set()
-
-    def _outcome(self, fn: Callable[..., Any]) -> None:
-        relay = _relay_or_none()
-        try:
-            result = fn(self._report) if self._on_progress is not None else fn()
-        except Cancelled:
-            return
-        except Exception as exc:  # described to the owner, never raised into Qt
-            if self._on_error is None:
-                log.warning("%s failed", self.name, exc_info=True)
-            else:
-                log.debug("%s failed", self.name, exc_info=True)
-            self._flush()
-            _emit(relay, "failed", self.id, describe(exc))
-        else:
-            self._flush()
-            _emit(relay, "done", self.id, result)
-
-    def _flush(self) -> None:
-        if self._held is not None and not self._cancel.is_set():
-            _emit(_relay_or_none(), "progress", self.id, self._held)
-            self._held = None
+        return self._task.ended.wait(timeout)
 
 
 def _emit(relay: _Relay | None, which: str, *args: Any) -> None:
@@ -180,15 +207,19 @@ class _Relay(QObject):
     done = Signal(int, object)
     failed = Signal(int, str)
     progress = Signal(int, object)
+    released = Signal(int)  # the worker let go of the work: the last reference goes here
 
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("berth-background-relay")
         self.jobs: dict[int, Job] = {}
+        # Each job's work, kept until its worker has let go of it (see _Task).
+        self.work: dict[int, Callable[..., Any]] = {}
         # Queued explicitly: emitted on a worker thread, handled on the GUI thread.
         self.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self.released.connect(self._on_released, Qt.ConnectionType.QueuedConnection)
 
     def _live(self, job_id: int, *, keep: bool = False) -> Job | None:
         job = self.jobs.get(job_id) if keep else self.jobs.pop(job_id, None)
@@ -216,6 +247,10 @@ class _Relay(QObject):
         if job is not None and job._on_progress is not None:
             job._on_progress(*values)
 
+    @Slot(int)
+    def _on_released(self, job_id: int) -> None:
+        self.work.pop(job_id, None)
+
 
 def _relay_or_none() -> _Relay | None:
     return _relay
@@ -234,13 +269,12 @@ def _the_relay() -> _Relay:
 
 
 class _PoolWork(QRunnable):
-    def __init__(self, job: Job, fn: Callable[..., Any]) -> None:
+    def __init__(self, task: _Task) -> None:
         super().__init__()
-        self._job = job
-        self._fn = fn
+        self._task = task
 
     def run(self) -> None:
-        self._job._execute(self._fn)
+        self._task.execute()
 
 
 _ids = itertools.count(1)
@@ -269,22 +303,25 @@ class Background(QObject):
         name: str = "",
     ) -> Job:
         """Start ``fn()`` (or ``fn(report)`` when ``on_progress`` is given) off the GUI thread."""
-        job = Job(
-            id=next(_ids),
-            name=name or getattr(fn, "__qualname__", "background work"),
-            _runner=self,
-            _on_done=on_done,
-            _on_error=on_error,
-            _on_progress=on_progress,
-            _interval=progress_interval,
+        job_id = next(_ids)
+        name = name or getattr(fn, "__qualname__", "background work")
+        task = _Task(
+            id=job_id,
+            name=name,
+            fn=fn,
+            takes_report=on_progress is not None,
+            log_failure=on_error is None,
+            interval=progress_interval,
         )
-        self._jobs[job.id] = job
-        self._relay.jobs[job.id] = job
+        job = Job(job_id, name, self, on_done, on_error, on_progress, task)
+        self._jobs[job_id] = job
+        self._relay.jobs[job_id] = job
+        self._relay.work[job_id] = fn
         if long_running:
-            thread_name = f"berth-{job.name}"
-            threading.Thread(target=job._execute, args=(fn,), name=thread_name, daemon=True).start()
+            thread_name = f"berth-{name}"
+            threading.Thread(target=task.execute, name=thread_name, daemon=True).start()
         else:
-            background_pool().start(_PoolWork(job, fn))
+            background_pool().start(_PoolWork(task))
         return job
 
     def forget_all(self) -> None:

@@ -115,6 +115,22 @@ def _message(error: Any) -> str:
     return str(error.get("msg", "is not valid"))
 
 
+def _field_messages(exc: ValidationError) -> dict[str, str]:
+    """Each bad field's first message.
+
+    Read here, not in the dialog's method: an error's ctx holds the validator's exception,
+    whose traceback reaches back to the frame that called the validation. A loop variable
+    left in a dialog method's frame closed that cycle, so the dialog lived on until the
+    cyclic garbage collector freed it, on whatever thread it ran and whatever was painting
+    then (a worker's collection deleting the dialog while the GUI thread painted its line
+    edits crashed the process)."""
+    messages: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error.get("loc") else ""
+        messages.setdefault(field, _message(error))
+    return messages
+
+
 class SettingsDialog(QDialog):
     """Edit, validate and save ``AppSettings``. ``saved`` carries the new settings."""
 
@@ -431,9 +447,8 @@ class SettingsDialog(QDialog):
         try:
             candidate = AppSettings(**values)
         except ValidationError as exc:
-            for error in exc.errors():
-                field = str(error["loc"][0]) if error.get("loc") else ""
-                errors.setdefault(field, _message(error))
+            for field, message in _field_messages(exc).items():
+                errors.setdefault(field, message)
             return None, errors
         if "llm_api_key" in self._overrides:
             candidate.llm_api_key = self._settings.llm_api_key

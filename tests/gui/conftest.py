@@ -29,6 +29,20 @@ if TYPE_CHECKING:
     from gui.event_view import EventView
 
 
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp) -> Iterator[None]:
+    """As in the app (gui.app.make_application): cyclic garbage (a closed window its own
+    lambdas keep) is freed on the GUI thread between events, never by a worker's allocation
+    nor in the middle of a paint."""
+    from gui.garbage import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp)
+    collector.start()
+    yield
+    collector.stop()
+    collector.deleteLater()
+
+
 @pytest.fixture(scope="session")
 def _llm_helper() -> Iterator[LLMHelper]:
     """The LLM helper process, started up front as the app starts it after its window

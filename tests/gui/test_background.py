@@ -163,6 +163,63 @@ def test_a_coalesced_refresh_runs_once_at_a_time_and_once_more_for_the_latest_as
     assert most_at_once == 1
 
 
+class _Work:
+    """Work that says on which thread it was freed."""
+
+    def __init__(self, freed_on: list[int]) -> None:
+        self.freed_on = freed_on
+
+    def __call__(self) -> str:
+        return "ran"
+
+    def __del__(self) -> None:
+        self.freed_on.append(threading.get_ident())
+
+
+def test_the_work_handed_over_is_let_go_of_on_the_gui_thread(qtbot):
+    """What an owner hands over (the work, its closures, a widget's bound method) is freed on
+    the GUI thread: a parentless widget freed on a worker is deleted there, while the GUI
+    thread may be painting it."""
+    freed_on: list[int] = []
+    got: list[str] = []
+    owner = QObject()
+    Background(owner).run(_Work(freed_on), got.append)
+    qtbot.waitUntil(lambda: got == ["ran"])
+    qtbot.waitUntil(lambda: bool(freed_on))
+    assert freed_on == [threading.get_ident()], "freed on the worker's thread"
+
+
+class _Cycle:
+    """Garbage only the cyclic collector frees; says on which thread it was freed."""
+
+    def __init__(self, freed_on: list[int]) -> None:
+        self.me = self
+        self.freed_on = freed_on
+
+    def __del__(self) -> None:
+        self.freed_on.append(threading.get_ident())
+
+
+def test_cyclic_garbage_is_freed_on_the_gui_thread_while_a_worker_allocates(qtbot):
+    """A widget only a cycle keeps must be deleted on the GUI thread: freed by a worker's
+    collection, a closed Settings dialog went while the window painted it (a crash)."""
+    freed_on: list[int] = []
+    kept: list[object] = []
+    _Cycle(freed_on)  # unreachable at once
+
+    def allocate() -> None:
+        # Far past the collector's first threshold, and kept: a collection is due.
+        kept.extend([] for _ in range(20_000))
+
+    done: list[bool] = []
+    owner = QObject()
+    Background(owner).run(allocate, lambda _r: done.append(True))
+    qtbot.waitUntil(lambda: bool(done))
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5_000)
+    assert freed_on == [threading.get_ident()], "freed by the worker's collection"
+    kept.clear()
+
+
 # Where gui/ may still start a thread another way, and why. The agent loop's QThread (one
 # per conversation) is not background work and is allowed anywhere.
 _ALLOWED = {

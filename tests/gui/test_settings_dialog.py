@@ -9,8 +9,10 @@ picks it.
 from __future__ import annotations
 
 import base64
+import gc
 import socket
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,6 +99,27 @@ def test_bad_values_are_refused_next_to_their_field(qtbot, home: Path) -> None:
     _fill(dialog, model="  ")
     assert "model" in dialog.error_text("llm_model")
     assert not dialog.ok_button.isEnabled()
+
+
+def test_a_dialog_that_refused_a_value_goes_with_its_last_reference(qtbot, home: Path) -> None:
+    """A refused value once left the dialog in a reference cycle (the validator's traceback
+    and the checking method's frame), so the garbage collector freed it later, on whatever
+    thread it ran: a background worker deleted the dialog while the window painted it, and
+    the app crashed. Freed with its last reference, it goes on the GUI thread, at once."""
+    collecting = gc.isenabled()
+    gc.disable()  # only reference counting may free it here
+    try:
+        dialog = _dialog(qtbot)
+        _fill(dialog, memory="lots", base_url="ftp://example.com", cpus="-1")
+        assert "512m" in dialog.error_text("memory_limit")
+        assert "http" in dialog.error_text("llm_base_url")
+        dialog.close()
+        gone = weakref.ref(dialog)
+        del dialog
+        assert gone() is None, "a reference cycle keeps the closed dialog for the collector"
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _set_mode(dialog: SettingsDialog, mode: str) -> None:

@@ -98,10 +98,13 @@ def many_tools_server(count: int) -> str:
     )
 
 
-def http_server_script(port: int) -> str:
+def http_server_script(port: int, host: str = "127.0.0.1") -> str:
+    """The "weather" server: ``forecast``, and ``key``, which answers the SHA-256 of the
+    Authorization header it got (so a secret's value is never said back in clear)."""
     return textwrap.dedent(
         f'''
-        from mcp.server.mcpserver import MCPServer
+        import hashlib
+        from mcp.server.mcpserver import Context, MCPServer
         from mcp_types import ToolAnnotations
 
         app = MCPServer("weather")
@@ -111,7 +114,14 @@ def http_server_script(port: int) -> str:
             """Tomorrow's weather for a city."""
             return f"Sunny in {{city}}, 21 degrees"
 
-        app.run("streamable-http", host="127.0.0.1", port={port})
+        @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+        def key(ctx: Context) -> str:
+            """The hash of the Authorization header this request came with."""
+            request = ctx.request_context.request
+            given = request.headers.get("authorization", "") if request is not None else ""
+            return "key-sha256=" + hashlib.sha256(given.encode()).hexdigest()
+
+        app.run("streamable-http", host="{host}", port={port})
         '''
     )
 
@@ -123,24 +133,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def http_server(tmp_path: Path) -> Iterator[str]:
-    """A streamable-HTTP MCP server on 127.0.0.1 in a subprocess; yields its URL."""
+def http_server(tmp_path: Path, host: str = "127.0.0.1") -> Iterator[str]:
+    """A streamable-HTTP MCP server on ``host`` (127.0.0.1, or the engine's bridge gateway
+    for a conversation's proxy to reach) in a subprocess; yields its URL."""
     port = free_port()
     script = tmp_path / "weather_server.py"
-    script.write_text(http_server_script(port))
+    script.write_text(http_server_script(port, host))
     process = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         deadline = time.monotonic() + 30
         while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
                 break
             if process.poll() is not None or time.monotonic() > deadline:
                 err = process.stderr.read().decode() if process.stderr else ""
                 raise AssertionError(f"the HTTP MCP server did not start: {err[-2000:]}")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://{host}:{port}/mcp"
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

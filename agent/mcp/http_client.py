@@ -7,6 +7,7 @@ this installation's CA: trusted then, besides the usual ones."""
 from __future__ import annotations
 
 import ssl
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from mcp.shared._httpx_utils import (
 )
 
 from sandbox import NetworkPolicy
+from sandbox.network_door.addon import denial_body
 
 if TYPE_CHECKING:
     from sandbox import DockerWorkspace
@@ -32,11 +34,27 @@ class ProxyAnswer:
 
     def __init__(self) -> None:
         self.refusal = ""
+        self.since = datetime.now(UTC) - timedelta(seconds=2)  # the log's clock is the engine's
 
     async def hear(self, response: httpx2.Response) -> None:
         if response.headers.get(DENIED_HEADER) or response.status_code == 407:
             await response.aread()
             self.refusal = response.text.strip()
+
+    def look_up(self, url: str, workspace: DockerWorkspace) -> None:
+        """A refused CONNECT (HTTPS) gives the client only "403": the proxy's log has why.
+        Blocking (it reads the log)."""
+        if self.refusal or workspace.policy is None:
+            return
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        for request in reversed(workspace.network_log()):
+            if request.time < self.since:
+                return  # an earlier start's
+            if request.host == host and request.port == port and not request.allowed:
+                self.refusal = denial_body(host, port, request.reason).strip()
+                return
 
 
 def http_client(

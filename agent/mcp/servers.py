@@ -181,6 +181,10 @@ class McpServers:
             server.session = None
             if type(exc).__name__ == "ContainerGoneError":
                 server.gone, server.died = exc, True
+            answer, url = server.proxy_answer, config.url
+            if answer is not None and url is not None:
+                with contextlib.suppress(Exception):  # the reason is a nicety, never a crash
+                    await anyio.to_thread.run_sync(lambda: answer.look_up(url, self._workspace))
             self._fail(server, self._why(server, exc))
         finally:
             server.session = None

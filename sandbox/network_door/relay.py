@@ -81,6 +81,8 @@ class ProxyRelay:
         if self._closed.is_set():
             return
         self._closed.set()
+        with contextlib.suppress(OSError):  # wakes the accept() a bare close() would not
+            self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:

@@ -35,7 +35,9 @@ def server_url(docker_client, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def _open(llm_server, tmp_path, image, url, network, replies, made, secrets=(), headers=None):
+def _open(
+    llm_server, tmp_path, image, url, network, replies, made, secrets=(), headers=None, more=None
+):
     """A started conversation whose agent has the "weather" server (headers may name a
     secret as "{NAME}": its placeholder, as the agent's container has it)."""
     llm_server.script = replies_in_order(replies)
@@ -48,7 +50,7 @@ def _open(llm_server, tmp_path, image, url, network, replies, made, secrets=(), 
         assert placeholder.startswith("berth-secret-")
         given = {k: v.replace("{" + secret.name + "}", placeholder) for k, v in given.items()}
     agent = make_agent(llm_server)
-    agent.mcp_servers = {"weather": McpServerConfig(url=url, headers=given)}
+    agent.mcp_servers = {"weather": McpServerConfig(url=url, headers=given), **(more or {})}
     conversation = Conversation(agent, workspace=workspace, persistence_dir=tmp_path)
     made.append(conversation)
     return conversation
@@ -89,9 +91,11 @@ def test_a_host_off_the_list_fails_with_the_proxys_reason(
     host = urlsplit(server_url).hostname
     policy = NetworkPolicy(allow=["pypi.org"])
     replies = [Reply.say("Done without it.")]
+    secure = {"secure": McpServerConfig(url=server_url.replace("http://", "https://"))}
     conversation = _open(
-        llm_server, tmp_path, curl_image, server_url, policy, replies, open_conversations
-    )
+        llm_server, tmp_path, curl_image, server_url, policy, replies, open_conversations,
+        more=secure,
+    )  # fmt: skip
     conversation.send_message("Weather?")
     assert conversation.run() == AgentStatus.FINISHED
 
@@ -99,6 +103,10 @@ def test_a_host_off_the_list_fails_with_the_proxys_reason(
     assert status.state == McpServerState.FAILED
     assert f"blocked {host}" in status.error and "allow-list" in status.error
     assert "NetworkPolicy(allow=" in status.error
+    # HTTPS: the CONNECT is refused; the client hears only "403", the proxy's log says why.
+    secure = _statuses(conversation)["secure"]
+    assert secure.state == McpServerState.FAILED
+    assert f"blocked {host}" in secure.error and "allow-list" in secure.error
     assert not any(n.startswith("weather__") for n in llm_server.requests[-1].tool_names)
     denied = [r for r in conversation.workspace.network_log() if r.host == host]
     assert denied and not any(r.allowed for r in denied)

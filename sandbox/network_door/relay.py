@@ -36,6 +36,7 @@ USER = "berth"
 _CARRY = r"""
 import os, socket, sys, threading
 upstream = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 def up():
     while True:
         data = os.read(0, 65536)
@@ -72,6 +73,7 @@ class ProxyRelay:
         self._gate = threading.RLock()  # the proxy is never frozen: a gate of its own
         self._open: set[AttachedProcess] = set()
         self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
         self._token_written: str | None = None  # the proxy container it was written into
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://{USER}:{self.token}@127.0.0.1:{self._listener.getsockname()[1]}"
@@ -104,12 +106,17 @@ class ProxyRelay:
         found = self._find_proxy()
         if found is None or found.status != "running":
             raise SandboxError("the conversation's network proxy is not running")
-        if self._token_written != found.id:
-            found.put_archive("/", tar_files({TOKEN_FILE: self.token.encode()}, mode=0o600))
-            self._token_written = found.id
+        # Once per proxy container, the other connections waiting: a file written again
+        # is empty for a moment, and a request read then would be refused.
+        with self._token_lock:
+            if self._token_written != found.id:
+                found.put_archive("/", tar_files({TOKEN_FILE: self.token.encode()}, mode=0o600))
+                self._token_written = found.id
         return found
 
     def _carry(self, conn: socket.socket) -> None:
+        # Pieces go on as they come: Nagle's wait for an ACK the peer delays costs ~40 ms.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             proxy = self._proxy()
             argv = ["python3", "-c", _CARRY, str(self._port)]

@@ -37,6 +37,9 @@ class NetworkDoor:
     _secrets: SecretSet
     _exec_gate: threading.RLock
     _relay: ProxyRelay | None = None
+    # Servers start at once, on threads of their own: one relay (one token) per workspace.
+    # Held only while a listener is made; shared by the workspaces, as it is that brief.
+    _relay_lock = threading.Lock()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -111,11 +114,12 @@ class NetworkDoor:
         conversation_id = self.conversation_id
         if self.policy is None or conversation_id is None:
             raise SandboxError("this conversation has no network proxy (no allow-list)")
-        relay = self._relay
-        if relay is None:
-            client = self.client
-            relay = ProxyRelay(client, lambda: proxy.find(client, conversation_id), proxy.PORT)
-            self._relay = relay
+        with self._relay_lock:
+            relay = self._relay
+            if relay is None:
+                client = self.client
+                relay = ProxyRelay(client, lambda: proxy.find(client, conversation_id), proxy.PORT)
+                self._relay = relay
         return relay.url
 
     def proxy_ca_certificate(self) -> bytes:
@@ -124,7 +128,8 @@ class NetworkDoor:
         return proxy_ca.load_or_create()[1]
 
     def _end_relay(self) -> None:
-        relay, self._relay = self._relay, None
+        with self._relay_lock:
+            relay, self._relay = self._relay, None
         if relay is not None:
             relay.close()
 

@@ -98,11 +98,21 @@ def many_tools_server(count: int) -> str:
     )
 
 
-def http_server_script(port: int, host: str = "127.0.0.1") -> str:
+def http_server_script(
+    port: int, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+) -> str:
     """The "weather" server: ``forecast``, and ``key``, which answers the SHA-256 of the
-    Authorization header it got (so a secret's value is never said back in clear)."""
-    return textwrap.dedent(
-        f'''
+    Authorization header it got (so a secret's value is never said back in clear). With
+    ``tls`` (certificate and key files), over HTTPS."""
+    run = f'app.run("streamable-http", host="{host}", port={port})'
+    if tls is not None:
+        run = (
+            f'import uvicorn; uvicorn.run(app.streamable_http_app(host="{host}"), host="{host}", '
+            f'port={port}, ssl_certfile="{tls[0]}", ssl_keyfile="{tls[1]}", log_level="warning")'
+        )
+    return (
+        textwrap.dedent(
+            '''
         import hashlib
         from mcp.server.mcpserver import Context, MCPServer
         from mcp_types import ToolAnnotations
@@ -112,7 +122,7 @@ def http_server_script(port: int, host: str = "127.0.0.1") -> str:
         @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
         def forecast(city: str) -> str:
             """Tomorrow's weather for a city."""
-            return f"Sunny in {{city}}, 21 degrees"
+            return f"Sunny in {city}, 21 degrees"
 
         @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
         def key(ctx: Context) -> str:
@@ -121,8 +131,10 @@ def http_server_script(port: int, host: str = "127.0.0.1") -> str:
             given = request.headers.get("authorization", "") if request is not None else ""
             return "key-sha256=" + hashlib.sha256(given.encode()).hexdigest()
 
-        app.run("streamable-http", host="{host}", port={port})
         '''
+        )
+        + run
+        + "\n"
     )
 
 
@@ -133,12 +145,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def http_server(tmp_path: Path, host: str = "127.0.0.1") -> Iterator[str]:
+def http_server(
+    tmp_path: Path, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+) -> Iterator[str]:
     """A streamable-HTTP MCP server on ``host`` (127.0.0.1, or the engine's bridge gateway
-    for a conversation's proxy to reach) in a subprocess; yields its URL."""
+    for a conversation's proxy to reach) in a subprocess; yields its URL. ``tls``: its
+    certificate and key files, for HTTPS."""
     port = free_port()
     script = tmp_path / "weather_server.py"
-    script.write_text(http_server_script(port, host))
+    script.write_text(http_server_script(port, host, tls))
     process = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -151,7 +166,7 @@ def http_server(tmp_path: Path, host: str = "127.0.0.1") -> Iterator[str]:
                 err = process.stderr.read().decode() if process.stderr else ""
                 raise AssertionError(f"the HTTP MCP server did not start: {err[-2000:]}")
             time.sleep(0.05)
-        yield f"http://{host}:{port}/mcp"
+        yield f"{'https' if tls else 'http'}://{host}:{port}/mcp"
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -150,6 +150,11 @@ class AttachedProcess:
 
     # -- the end ---------------------------------------------------------------------------
 
+    def close_stdin(self) -> None:
+        """End its stdin only: its output still comes until it ends on its own."""
+        with contextlib.suppress(OSError):
+            self._raw.shutdown(socket.SHUT_WR)
+
     def close(self, frozen: bool = False) -> None:
         """Close its stdin (a well-behaved server then exits), end it by its pid, and drop
         the connection. ``frozen``: the container is frozen, so no exec can start; the

@@ -1,8 +1,8 @@
-"""Whether an HTTP server may be reached. The request goes from this machine (not yet
-through the conversation's proxy: docs/mcp.md), so the conversation's network is checked
-here: none refuses it, an allow-list must name its host. And a server named in
-/workspace/.mcp.json, a file the agent can write, never reaches this machine's own or
-private addresses (the container is fenced from them; this must not open a way round)."""
+"""Whether an HTTP server may be tried. No network refuses it; an allow-list is the
+proxy's to apply (the request goes through it: agent/mcp/http_client.py). And a server
+named in /workspace/.mcp.json, a file the agent can write, never reaches this machine's own
+or private addresses (the container is fenced from them; this must not open a way round)
+unless the allow-list names that address itself."""
 
 from __future__ import annotations
 
@@ -22,12 +22,8 @@ def refusal(url: str, network: bool | NetworkPolicy, from_workspace: bool) -> st
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if network is False:
         return f"the conversation has no network, so {host} cannot be reached"
-    if network is not True and not network.allows(host, port):
-        return (
-            f"the network policy does not allow {host}:{port}; add {host} to the "
-            "conversation's allow-list to use this server"
-        )
-    listed = network is not True and _is_address(host)  # the user named this address
+    # The user named this address on the allow-list (a name never counts: the proxy's rule).
+    listed = network is not True and _is_address(host) and network.allows(host, port)
     if from_workspace and not listed:
         inner = _inner_address(host, port)
         if inner:

@@ -4,8 +4,8 @@ The SDK is async; the engine is not. One asyncio loop runs on a thread of its ow
 conversation, and the engine calls into it synchronously (``call``). Each server lives in
 one task (``_serve``), which holds its session's context from start to end, as anyio's
 scopes require. A stdio server runs in the conversation's container over an attached exec
-(sandbox.AttachedProcess); an HTTP one is reached from this machine, and only when the
-conversation's network allows its host.
+(sandbox.AttachedProcess); an HTTP one is reached from this machine, through the
+conversation's proxy when it has an allow-list (agent/mcp/http_client.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from mcp import ClientSession, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult, Implementation
 
 from agent import background
@@ -29,6 +28,7 @@ from agent.mcp import config as mcp_config
 from agent.mcp import reach
 from agent.mcp.config import McpServerState, McpServerStatus, McpToolInfo, ToolApproval
 from agent.mcp.errors import McpCallAbandoned, McpCallError
+from agent.mcp.http_client import ProxyAnswer, http_client
 from agent.mcp.transport import process_streams
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class _Server:
         self.died = False  # it was ready, then ended: the next call starts it again
         # Its container is gone: the call says so, and the loop brings the container back.
         self.gone: Exception | None = None
+        self.proxy_answer: ProxyAnswer | None = None  # an HTTP server's, through the proxy
 
 
 class McpServers:
@@ -184,6 +185,10 @@ class McpServers:
             server.session = None
             if type(exc).__name__ == "ContainerGoneError":
                 server.gone, server.died = exc, True
+            answer, url = server.proxy_answer, config.url
+            if answer is not None and url is not None:
+                with contextlib.suppress(Exception):  # the reason is a nicety, never a crash
+                    await anyio.to_thread.run_sync(lambda: answer.look_up(url, self._workspace))
             self._fail(server, self._why(server, exc))
         finally:
             server.session = None
@@ -212,7 +217,11 @@ class McpServers:
         )
         if refused:
             raise McpCallError(refused)
-        client = await stack.enter_async_context(create_mcp_http_client(headers=config.headers))
+        server.proxy_answer = answer = ProxyAnswer()
+        made = await anyio.to_thread.run_sync(
+            lambda: http_client(url, config.headers, self._workspace, answer)
+        )
+        client = await stack.enter_async_context(made)
         return await stack.enter_async_context(
             streamable_http_client(config.url, http_client=client)
         )
@@ -268,6 +277,9 @@ class McpServers:
     def _why(self, server: _Server, exc: BaseException) -> str:
         reasons = "; ".join(_reasons(exc))
         url = server.config.url
+        refusal = server.proxy_answer.refusal if server.proxy_answer is not None else ""
+        if refusal:  # its 403 names the host and how to allow it; the SDK's error does not
+            reasons = f"the conversation's network proxy refused it: {refusal}"
         if url and not isinstance(exc, McpCallError):  # "All connection attempts failed"
             reasons = f"{url}: {reasons}"
         return self._with_stderr(server, reasons)

@@ -140,7 +140,9 @@ class McpServersEditor(QWidget):
         self.timeout_spin.valueChanged.connect(lambda _v: self.changed.emit())
         note = QLabel(
             "A command runs inside each conversation's container (sandboxed, paused with it); "
-            "a URL is reached from this machine. Status and tools are the shown "
+            "a URL goes through the conversation's network proxy (its allow-list and "
+            "log), or straight from this machine when its network is open. Status and "
+            "tools are the shown "
             "conversation's. Approvals apply to open conversations at once; servers and "
             "the timeout to conversations started or reopened after Save.",
             self,

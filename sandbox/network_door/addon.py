@@ -16,8 +16,10 @@ and no log line holds a header.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
+import hmac
 import ipaddress
 import json
 import logging
@@ -29,6 +31,7 @@ from typing import Any
 POLICY_FILE = "/berth/policy.json"
 LOG_FILE = "/berth/log/requests.jsonl"
 SECRETS_FILE = "/berth/secrets.json"
+RELAY_TOKEN_FILE = "/berth/relay-token"
 UPSTREAM_EXTRA = "/berth/conf/upstream-extra.pem"
 UPSTREAM_BUNDLE = "/berth/conf/upstream-ca.pem"
 # Refused even when a name on the list resolves to them: only an address written in the
@@ -223,6 +226,42 @@ class Door:
             "address written in the allow-list may reach"
         )
 
+    # -- this machine's clients, through the relay (sandbox/network_door/relay.py) ---------
+
+    def _relay_refused(self, flow: Any) -> bool:
+        """A connection from this container's loopback came through the relay, which anything
+        on the user's machine can reach: it must carry the relay's token. Refused (407) when
+        it does not; the token never goes on upstream."""
+        headers = flow.request.headers
+        given = headers.get("Proxy-Authorization", "")
+        if "Proxy-Authorization" in headers:
+            del headers["Proxy-Authorization"]
+        peer = flow.client_conn.peername
+        try:
+            address = ipaddress.ip_address(str(peer[0]).split("%")[0]) if peer else None
+        except ValueError:
+            address = None
+        mapped = getattr(address, "ipv4_mapped", None)
+        if address is None or not (mapped or address).is_loopback:
+            return False  # the agent's container, from the door network
+        try:
+            with open(RELAY_TOKEN_FILE, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except OSError:
+            token = ""
+        wanted = "Basic " + base64.b64encode(f"berth:{token}".encode()).decode()
+        if token and hmac.compare_digest(given.encode(), wanted.encode()):
+            return False
+        from mitmproxy import http
+
+        flow.metadata["berth_denied"] = True
+        flow.response = http.Response.make(
+            407,
+            "This proxy's relay needs its token (Proxy-Authorization).\n",
+            {"Content-Type": "text/plain; charset=utf-8", "Proxy-Authenticate": "Basic"},
+        )
+        return True
+
     # -- plain HTTP ------------------------------------------------------------------------
 
     async def requestheaders(self, flow: Any) -> None:
@@ -237,6 +276,8 @@ class Door:
             host, port = tunnel["host"], tunnel["port"]
             flow.request.data.host, flow.request.data.port = tunnel["address"], port
         else:
+            if self._relay_refused(flow):
+                return
             host, port = flow.request.host, flow.request.port
             address, reason = await self.decide(host, port)
             if address is None:
@@ -278,6 +319,8 @@ class Door:
     # -- HTTPS: CONNECT, then a tunnel -----------------------------------------------------
 
     async def http_connect(self, flow: Any) -> None:
+        if self._relay_refused(flow):
+            return
         host, port = flow.request.host, flow.request.port
         address, reason = await self.decide(host, port)
         if address is None:

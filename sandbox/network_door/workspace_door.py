@@ -20,6 +20,7 @@ from sandbox import network as bridge
 from sandbox.errors import SandboxError
 from sandbox.network_door import proxy, proxy_ca
 from sandbox.network_door.policy import Network, NetworkPolicy, NetworkRequest
+from sandbox.network_door.relay import ProxyRelay
 from sandbox.network_door.secret import Secret, SecretSet
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class NetworkDoor:
     _container: Container | None
     _secrets: SecretSet
     _exec_gate: threading.RLock
+    _relay: ProxyRelay | None = None
+    # Servers start at once, on threads of their own: one relay (one token) per workspace.
+    # Held only while a listener is made; shared by the workspaces, as it is that brief.
+    _relay_lock = threading.Lock()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -101,11 +106,40 @@ class NetworkDoor:
         if self.network:
             bridge.fence_or_cut(self.client, container, self.on_progress)
 
+    def proxy_endpoint(self) -> str:
+        """A proxy URL for a client on this machine (``http://berth:<token>@127.0.0.1:<port>``)
+        whose requests go through this conversation's proxy, under its allow-list, secrets
+        and log, as the agent's do. It lasts until the workspace is closed or removed.
+        SandboxError without an allow-list (there is no proxy then)."""
+        conversation_id = self.conversation_id
+        if self.policy is None or conversation_id is None:
+            raise SandboxError("this conversation has no network proxy (no allow-list)")
+        with self._relay_lock:
+            relay = self._relay
+            if relay is None:
+                client = self.client
+                relay = ProxyRelay(client, lambda: proxy.find(client, conversation_id), proxy.PORT)
+                self._relay = relay
+        return relay.url
+
+    def proxy_ca_certificate(self) -> bytes:
+        """The PEM certificate of the CA whose certificates the proxy shows for a secret's
+        host (an HTTPS client through proxy_endpoint() trusts it for those hosts)."""
+        return proxy_ca.load_or_create()[1]
+
+    def _end_relay(self) -> None:
+        with self._relay_lock:
+            relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
+
     def _close_door(self) -> None:
+        self._end_relay()
         if self.conversation_id is not None:
             proxy.stop(self.client, self.conversation_id)
 
     def _remove_networks(self) -> None:
+        self._end_relay()
         if self.conversation_id is not None:
             proxy.remove(self.client, self.conversation_id)
             bridge.remove_network(self.client, self.conversation_id)

@@ -98,10 +98,23 @@ def many_tools_server(count: int) -> str:
     )
 
 
-def http_server_script(port: int) -> str:
-    return textwrap.dedent(
-        f'''
-        from mcp.server.mcpserver import MCPServer
+def http_server_script(
+    port: int, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+) -> str:
+    """The "weather" server: ``forecast``, and ``key``, which answers the SHA-256 of the
+    Authorization header it got (so a secret's value is never said back in clear). With
+    ``tls`` (certificate and key files), over HTTPS."""
+    run = f'app.run("streamable-http", host="{host}", port={port})'
+    if tls is not None:
+        run = (
+            f'import uvicorn; uvicorn.run(app.streamable_http_app(host="{host}"), host="{host}", '
+            f'port={port}, ssl_certfile="{tls[0]}", ssl_keyfile="{tls[1]}", log_level="warning")'
+        )
+    return (
+        textwrap.dedent(
+            '''
+        import hashlib
+        from mcp.server.mcpserver import Context, MCPServer
         from mcp_types import ToolAnnotations
 
         app = MCPServer("weather")
@@ -109,10 +122,19 @@ def http_server_script(port: int) -> str:
         @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
         def forecast(city: str) -> str:
             """Tomorrow's weather for a city."""
-            return f"Sunny in {{city}}, 21 degrees"
+            return f"Sunny in {city}, 21 degrees"
 
-        app.run("streamable-http", host="127.0.0.1", port={port})
+        @app.tool(annotations=ToolAnnotations(readOnlyHint=True))
+        def key(ctx: Context) -> str:
+            """The hash of the Authorization header this request came with."""
+            request = ctx.request_context.request
+            given = request.headers.get("authorization", "") if request is not None else ""
+            return "key-sha256=" + hashlib.sha256(given.encode()).hexdigest()
+
         '''
+        )
+        + run
+        + "\n"
     )
 
 
@@ -123,24 +145,28 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def http_server(tmp_path: Path) -> Iterator[str]:
-    """A streamable-HTTP MCP server on 127.0.0.1 in a subprocess; yields its URL."""
+def http_server(
+    tmp_path: Path, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """A streamable-HTTP MCP server on ``host`` (127.0.0.1, or the engine's bridge gateway
+    for a conversation's proxy to reach) in a subprocess; yields its URL. ``tls``: its
+    certificate and key files, for HTTPS."""
     port = free_port()
     script = tmp_path / "weather_server.py"
-    script.write_text(http_server_script(port))
+    script.write_text(http_server_script(port, host, tls))
     process = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         deadline = time.monotonic() + 30
         while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
                 break
             if process.poll() is not None or time.monotonic() > deadline:
                 err = process.stderr.read().decode() if process.stderr else ""
                 raise AssertionError(f"the HTTP MCP server did not start: {err[-2000:]}")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"{'https' if tls else 'http'}://{host}:{port}/mcp"
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

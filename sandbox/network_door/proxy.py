@@ -47,6 +47,8 @@ NO_SECRETS = b'{"secrets": []}'
 # mitmproxy with the addons a proxy of ours needs, and ours (mitmdump would load some 35
 # more, each handed every event of every connection: a new connection cost twice the CPU).
 # Through python3 -c: the wheels' console scripts are not installed, PYTHONPATH finds them.
+# Ours before next_layer's: a tunnel passed through is decided before mitmproxy would parse
+# its TLS ClientHello for a choice that ours replaces.
 _MAIN = f"""
 import asyncio, signal, sys
 sys.path.insert(0, "{_DIR}")
@@ -59,8 +61,8 @@ async def main():
     opts = options.Options()
     master = Master(opts, with_termlog=True)
     master.addons.add(
-        core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
-        disable_h2c.DisableH2C(), errorcheck.ErrorCheck(), *addon.addons,
+        core.Core(), proxyserver.Proxyserver(), *addon.addons, next_layer.NextLayer(),
+        tlsconfig.TlsConfig(), disable_h2c.DisableH2C(), errorcheck.ErrorCheck(),
     )
     opts.update(
         mode=["regular"], listen_port={PORT}, confdir="{_DIR}/conf",

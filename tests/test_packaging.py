@@ -175,8 +175,9 @@ def test_the_bundle_ships_the_checkpoint_helpers_sources_as_files() -> None:
     spec = (ROOT / "packaging" / "berth.spec").read_text(encoding="utf-8")
     missing = [name for name in SERVER_FILES if f'"{name}"' not in spec]
     assert missing == []
-    # The network proxy's addon, too: mitmdump in the proxy container runs it as source.
-    assert '"network_door" / "addon.py"' in spec
+    # The network proxy's addon and relay, too: the proxy container runs them as source.
+    assert '"network_door" / name' in spec
+    assert '"addon.py", "tunnel_relay.py"' in spec
 
 
 def test_the_bundle_keeps_what_the_mcp_client_imports() -> None:

@@ -6,11 +6,11 @@ HTTP, or a CONNECT for HTTPS) is checked against the allow-list in ``POLICY_FILE
 the address pinned, so a name on the list cannot lead to a private address (the engine's
 host, a metadata service, another container) unless that address itself is on the list.
 Every request lands in ``LOG_FILE``, one JSON object a line. HTTPS is passed through
-untouched (a TCP tunnel, bytes counted), never decrypted, except to a host of one of the
-conversation's secrets: there mitmproxy shows a certificate of the installation's CA
-(which the agent trusts), and each request's headers get the secret's value in place of
-its placeholder. ``SECRETS_FILE`` is read once and deleted: the values live in memory only,
-and no log line holds a header.
+untouched (a TCP tunnel, bytes counted: tunnel_relay.py), never decrypted, except to a
+host of one of the conversation's secrets: there mitmproxy shows a certificate of the
+installation's CA (which the agent trusts), and each request's headers get the secret's
+value in place of its placeholder. ``SECRETS_FILE`` is read once and deleted: the values
+live in memory only, and no log line holds a header.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import fcntl
 import functools
 import hmac
 import ipaddress
@@ -26,9 +25,7 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 POLICY_FILE = "/berth/policy.json"
@@ -365,11 +362,7 @@ class Door:
         # (mitmproxy's own next-layer addon then leaves the choice made).
         self._passing[client] = tunnel
         done = functools.partial(self._tunnel_done, client)
-        handler = _handler_of(nextlayer.context)
-        if handler is not None and Splice.running < Splice.MOST:
-            nextlayer.layer = _spliced_layer()(nextlayer.context, tunnel, done, handler)
-        else:
-            nextlayer.layer = _passthrough_layer()(nextlayer.context, tunnel, done)
+        nextlayer.layer = _relay().layer_for(nextlayer.context, tunnel, done)
 
     def _tunnel_done(self, client: str, reason: str) -> None:
         tunnel = self._passing.pop(client, None)
@@ -420,214 +413,11 @@ class Door:
         self._log_file.flush()  # read from outside at any time
 
 
-def _handler_of(context: Any) -> Any | None:
-    """mitmproxy's handler of this connection, when both its sockets can be handed over to
-    a `Splice` (plain asyncio streams, the server already connected: the default "eager"
-    strategy opens it at the CONNECT, to the pinned address)."""
-    from mitmproxy import ctx
+def _relay() -> Any:
+    """tunnel_relay.py, beside this file in the proxy's container (/berth, on sys.path)."""
+    import tunnel_relay  # type: ignore[import-not-found]
 
-    server = ctx.master.addons.get("proxyserver")
-    handler = getattr(server, "connections", {}).get(context.client.id)
-    if handler is None or not hasattr(os, "splice"):
-        return None
-    for connection in (context.client, context.server):
-        io = handler.transports.get(connection)
-        if io is None or not isinstance(io.writer, asyncio.StreamWriter):
-            return None
-        if not isinstance(io.reader, asyncio.StreamReader):
-            return None
-    return handler
-
-
-class Splice:
-    """A tunnel's two directions, each in a thread of its own moving the bytes socket ->
-    pipe -> socket with splice(2): no copy through Python nor an event loop turn per
-    chunk (mitmproxy's relay reads 64 KiB at a time through its layers, and its CPU and
-    wake-ups, on a busy machine, cost a download a third of its speed). Bytes are counted
-    in ``tunnel["berth_bytes"]`` as they go."""
-
-    CHUNK = 1 << 20
-    # Two threads each: beyond these (the proxy's container may have 256 processes)
-    # tunnels go through mitmproxy's own relay.
-    MOST = 64
-    running = 0
-
-    def __init__(self, tunnel: dict[str, Any]) -> None:
-        self.tunnel = tunnel
-        self.moved = [0, 0]
-        self.socks: list[socket.socket] = []
-        self.stopped = False
-
-    async def run(
-        self, socks: list[socket.socket], early: list[bytes], activity: Callable[[], None]
-    ) -> None:
-        """Until both directions end; ``early``: what each side sent before, to pass on."""
-        self.socks, base = socks, self.tunnel["berth_bytes"]
-        loop = asyncio.get_running_loop()
-        ends = [loop.create_future(), loop.create_future()]
-        if self.stopped:
-            self.stop()
-            return
-        for sock in socks:  # the threads wait in the kernel, not in a loop
-            sock.setblocking(True)
-        started: list[asyncio.Future[None]] = []
-        try:
-            for index in (0, 1):
-                threading.Thread(
-                    target=self._pump,
-                    args=(index, early[index], base, activity, loop, ends[index]),
-                    daemon=True,
-                ).start()
-                started.append(ends[index])
-        except RuntimeError as exc:  # no thread to be had: the one started ends first
-            self.stop()
-            await asyncio.gather(*started)
-            raise OSError(f"no thread for it: {exc}") from exc
-        await asyncio.gather(*ends)
-
-    def _pump(
-        self,
-        index: int,
-        early: bytes,
-        base: int,
-        activity: Callable[[], None],
-        loop: asyncio.AbstractEventLoop,
-        end: asyncio.Future[None],
-    ) -> None:
-        source, sink = self.socks[index], self.socks[1 - index]
-        out, into = os.pipe()
-        try:
-            with contextlib.suppress(OSError):  # a larger pipe: fewer calls; the default works
-                fcntl.fcntl(into, fcntl.F_SETPIPE_SZ, self.CHUNK)
-            if early:
-                sink.sendall(early)
-            while moved := os.splice(source.fileno(), into, self.CHUNK):
-                self.moved[index] += moved
-                self.tunnel["berth_bytes"] = base + sum(self.moved)
-                activity()
-                while moved:
-                    moved -= os.splice(out, sink.fileno(), moved)
-            sink.shutdown(socket.SHUT_WR)  # the end passes on; the other way may go on
-        except OSError:
-            self.stop()  # a reset or a broken pipe: the tunnel is over both ways
-        finally:
-            os.close(out)
-            os.close(into)
-            loop.call_soon_threadsafe(_settle, end)
-
-    def stop(self) -> None:
-        """Wakes both threads (a shutdown reaches a socket's every descriptor)."""
-        self.stopped = True
-        for sock in self.socks:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-@functools.cache
-def _spliced_layer() -> Any:
-    """A passed-through tunnel's layer: at its start mitmproxy stops reading both sockets
-    and a `Splice` takes them over (what mitmproxy had read is passed on first); when both
-    sides have closed, or the relay failed, ``done(reason)`` and mitmproxy closes the
-    connection. mitmproxy's inactivity timeout still holds (each chunk counts as activity)
-    and its ending the connection ends the relay."""
-    from mitmproxy.proxy import events, layer  # type: ignore[import-not-found]
-
-    class Spliced(layer.Layer):
-        def __init__(self, context: Any, tunnel: dict[str, Any], done: Any, handler: Any):
-            super().__init__(context)
-            self.tunnel, self.on_done, self.handler = tunnel, done, handler
-            self.sides = (context.client, context.server)
-            self.early: dict[Any, list[bytes]] = {side: [] for side in self.sides}
-            self.splice = Splice(tunnel)
-            Splice.running += 1
-            self.task: asyncio.Task[None] | None = None
-
-        def _handle_event(self, event: Any) -> Any:
-            if isinstance(event, events.Start):
-                for side in self.sides:
-                    self.handler.transports[side].writer.transport.pause_reading()
-                self.task = asyncio.get_running_loop().create_task(self._run())
-            elif isinstance(event, events.DataReceived):
-                self.early[event.connection].append(event.data)
-                self.tunnel["berth_bytes"] += len(event.data)
-            elif isinstance(event, events.ConnectionClosed):
-                self.splice.stop()
-            yield from ()
-
-        async def _run(self) -> None:
-            reason = ""
-            try:
-                await self._settled()
-                socks = [
-                    socket.socket(
-                        fileno=os.dup(self._io(side).writer.get_extra_info("socket").fileno())
-                    )
-                    for side in self.sides
-                ]
-                try:
-                    early = [b"".join(self.early[side]) for side in self.sides]
-                    watchdog = self.handler.timeout_watchdog
-                    await self.splice.run(socks, early, watchdog.register_activity)
-                finally:
-                    for sock in socks:
-                        sock.close()
-            except (OSError, KeyError, AttributeError) as exc:
-                reason = f"the relay failed: {exc}"
-            finally:
-                Splice.running -= 1
-                self.on_done(reason)
-                io = self.handler.transports.get(self.context.client)
-                if io is not None and io.handler is not None:
-                    io.handler.cancel("tunnel closed")  # mitmproxy closes both and cleans up
-
-        def _io(self, side: Any) -> Any:
-            return self.handler.transports[side]
-
-        async def _settled(self) -> None:
-            """Until mitmproxy's read of each side waits on an empty buffer: all it had
-            read has come here as DataReceived, and (reading paused) nothing more will."""
-            for turn in range(2000):
-                readers = [self._io(side).reader for side in self.sides]
-                if all(getattr(r, "_waiter", True) is not None for r in readers):
-                    return
-                await asyncio.sleep(0 if turn < 20 else 0.005)
-            raise OSError("mitmproxy kept reading")
-
-    return Spliced
-
-
-@functools.cache
-def _passthrough_layer() -> Any:
-    """mitmproxy's TCP layer without a flow: no hook for each chunk read (each one a task
-    of mitmproxy's, which halved a download's speed), the bytes counted in passing, and
-    ``done(reason)`` called once both sides have closed or the server was not reached."""
-    from mitmproxy.proxy import events, layers
-
-    class Passthrough(layers.TCPLayer):
-        def __init__(self, context: Any, tunnel: dict[str, Any], done: Any) -> None:
-            super().__init__(context, ignore=True)
-            self.tunnel, self.on_done = tunnel, done
-
-        def start(self, event: Any) -> Any:
-            yield from super().start(event)
-            if self._handle_event == self.done:
-                self.on_done("the server could not be reached")
-
-        _handle_event = start
-
-        def relay_messages(self, event: Any) -> Any:
-            if isinstance(event, events.DataReceived):
-                self.tunnel["berth_bytes"] += len(event.data)
-            yield from super().relay_messages(event)
-            if self._handle_event == self.done:
-                self.on_done("")
-
-    return Passthrough
+    return tunnel_relay
 
 
 addons = [Door()]

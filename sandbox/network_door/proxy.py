@@ -38,6 +38,7 @@ ALIAS = "berth-proxy"
 PORT = 3128
 PROXY_URL = f"http://{ALIAS}:{PORT}"
 _ADDON = Path(__file__).with_name("addon.py")
+_RELAY = Path(__file__).with_name("tunnel_relay.py")
 _DIR = "/berth"
 _LOG = "/berth/log/requests.jsonl"
 # A PEM file on this machine whose CAs the proxy trusts beside the public ones, when it
@@ -170,8 +171,10 @@ def _create(
         environment={"HOME": f"{_DIR}/home"},
     )
     door.connect(proxy, aliases=[ALIAS])
-    proxy.put_archive("/", tar_files({"berth/addon.py": _ADDON.read_bytes(), "berth/log/": b"",
-                                      "berth/conf/": b"", "berth/home/": b""}))  # fmt: skip
+    proxy.put_archive("/", tar_files({"berth/addon.py": _ADDON.read_bytes(),
+                                      "berth/tunnel_relay.py": _RELAY.read_bytes(),
+                                      "berth/log/": b"", "berth/conf/": b"",
+                                      "berth/home/": b""}))  # fmt: skip
     proxy.reload()
     return proxy
 

@@ -182,6 +182,7 @@ def _spliced_layer() -> Any:
             self.splice = Splice(tunnel)
             Splice.running += 1
             self.task: asyncio.Task[None] | None = None
+            self.handed = False  # the sockets are the pumps' now
 
         def _handle_event(self, event: Any) -> Any:
             if isinstance(event, events.Start):
@@ -189,6 +190,8 @@ def _spliced_layer() -> Any:
                     self.handler.transports[side].writer.transport.pause_reading()
                 self.task = asyncio.get_running_loop().create_task(self._run())
             elif isinstance(event, events.DataReceived):
+                if self.handed:  # never expected: better a cut tunnel than bytes lost
+                    self.splice.stop()
                 self.early[event.connection].append(event.data)
                 self.tunnel["berth_bytes"] += len(event.data)
             elif isinstance(event, events.ConnectionClosed):
@@ -205,11 +208,13 @@ def _spliced_layer() -> Any:
                     )
                     for side in self.sides
                 ]
+                self.handed = True
                 try:
                     early = [b"".join(self.early[side]) for side in self.sides]
                     watchdog = self.handler.timeout_watchdog
                     await self.splice.run(socks, early, watchdog.register_activity)
                 finally:
+                    self.splice.stop()  # cancelled (the proxy stops): the pumps wake up
                     for sock in socks:
                         sock.close()
             except (OSError, KeyError, AttributeError) as exc:
@@ -228,6 +233,8 @@ def _spliced_layer() -> Any:
             """Until mitmproxy's read of each side waits on an empty buffer: all it had
             read has come here as DataReceived, and (reading paused) nothing more will."""
             for turn in range(2000):
+                if self.splice.stopped:  # closed meanwhile: nothing to relay
+                    return
                 readers = [self._io(side).reader for side in self.sides]
                 if all(getattr(r, "_waiter", True) is not None for r in readers):
                     return

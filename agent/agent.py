@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from agent.llm import LLM
-from agent.mcp.config import McpServerConfig, ToolApproval, check_server_name
+from agent.mcp.config import McpServers, ToolApproval
 from agent.tools.registry import Tool
 
 DEFAULT_SYSTEM_PROMPT = """\
@@ -34,17 +34,10 @@ class Agent(BaseModel):
     condensation_llm: LLM | None = None
     # MCP servers by name (the ``mcpServers`` shape); a ``.mcp.json`` at the root of
     # /workspace adds its own when the conversation starts (these win on a clash).
-    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_servers: McpServers = Field(default_factory=dict)
     # Per tool, by the name the model sees (``<server>__<tool>``): allow, ask or never.
     # A tool not listed gets its default (agent.mcp.config.default_approval).
     mcp_approvals: dict[str, ToolApproval] = Field(default_factory=dict)
-
-    @field_validator("mcp_servers")
-    @classmethod
-    def _server_names(cls, servers: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
-        for name in servers:
-            check_server_name(name)
-        return servers
 
     def summariser(self) -> LLM:
         return self.condensation_llm or self.llm

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # A server's name becomes part of a tool's name (`<server>__<tool>`), which providers
 # limit to [A-Za-z0-9_-]{1,64}.
@@ -56,6 +56,16 @@ def check_server_name(name: str) -> str:
             f"MCP server name {name!r}: use 1-32 letters, digits, '-' or '_' (not '__')"
         )
     return name
+
+
+def check_server_names(servers: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
+    for name in servers:
+        check_server_name(name)
+    return servers
+
+
+# Servers by name, their names checked: the type of every field that holds them.
+McpServers = Annotated[dict[str, McpServerConfig], AfterValidator(check_server_names)]
 
 
 def parse_servers(raw: dict[str, Any], where: str) -> dict[str, McpServerConfig]:

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.mcp.config import McpServerConfig, ToolApproval, check_server_name
+from agent.mcp.config import McpServerConfig, McpServers, ToolApproval
 from gui.network.secret_entry import SecretEntry
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class AppSettings(BaseSettings):
     # MCP servers every new conversation starts (the ``mcpServers`` shape; a workspace's
     # .mcp.json adds its own), and per tool, by the name the model sees
     # (``<server>__<tool>``), what the user chose: allow, ask or never.
-    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_servers: McpServers = Field(default_factory=dict)
     mcp_approvals: dict[str, ToolApproval] = Field(default_factory=dict)
     # Seconds each server has to start and list its tools (a slow npx download needs many).
     mcp_start_timeout_s: float = Field(default=60.0, gt=0, le=600)
@@ -207,13 +207,6 @@ class AppSettings(BaseSettings):
         from sandbox import NetworkPolicy
 
         return NetworkPolicy(allow=value).allow  # type: ignore[arg-type]  # says what is wrong
-
-    @field_validator("mcp_servers")
-    @classmethod
-    def _check_mcp_names(cls, servers: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
-        for name in servers:
-            check_server_name(name)
-        return servers
 
     def mcp_servers_to_start(self) -> dict[str, McpServerConfig]:
         """The servers for ``Agent(mcp_servers=...)``, each with the start-up timeout."""
